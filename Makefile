@@ -1,0 +1,50 @@
+# The two set-up commands of the README: `make run` and `make test`. Both create .venv and
+# install everything the project needs; nothing relies on what was installed by hand.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8080
+CDK_CLI_VERSION := 2.1148.1
+CDK_OUTDIR ?= cdk.out
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint unit synth deploy bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[cdk,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: the whole pipeline locally (embedded AWS emulator, HTTP API, writer, dashboard)
+run: install
+	$(VENV)/bin/visitor-tracker local --port $(PORT)
+
+## test: lint, type check and the whole test suite
+test: install lint
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy functions pipeline visitor_tracker app.py
+
+unit: install
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+## synth: the CloudFormation template, offline, no AWS credentials needed
+synth: install
+	CDK_OUTDIR=$(CDK_OUTDIR) $(PY) app.py
+
+## deploy: cdk deploy through the pinned npm CLI (needs AWS credentials)
+deploy: install
+	npx --yes aws-cdk@$(CDK_CLI_VERSION) deploy --app "$(PY) app.py" $(CDK_ARGS)
+
+## bench: every performance figure, each against its baseline measured in the same run
+bench: install
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) $(CDK_OUTDIR) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,77 @@
+"""Single source of truth for names and settings shared by the stack, the functions and local mode.
+
+This module is imported by the CDK app (``pipeline/``), by the Lambda functions and by local mode
+(``visitor_tracker.local``), so the table key schema, the queue settings and the environment variable
+names cannot drift apart. It must stay free of boto3 and CDK imports: pure constants only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+# --- Environment variable names (configuration reaches the functions only through these) ---
+ENV_TABLE_NAME: Final = "TABLE_NAME"
+ENV_QUEUE_URL: Final = "QUEUE_URL"
+ENV_DLQ_URL: Final = "DLQ_URL"
+ENV_LOG_TTL_DAYS: Final = "LOG_TTL_DAYS"
+ENV_ALLOWED_ORIGINS: Final = "ALLOWED_ORIGINS"
+ENV_IP_MODE: Final = "IP_MODE"
+ENV_COUNT_BOTS: Final = "COUNT_BOTS"
+ENV_COUNTER_SHARDS: Final = "COUNTER_SHARDS"
+ENV_STATUS_CACHE_SECONDS: Final = "STATUS_CACHE_SECONDS"
+ENV_AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"  # honoured by boto3 itself; used by local mode
+
+DEFAULT_LOG_TTL_DAYS: Final = 30
+DEFAULT_ALLOWED_ORIGINS: Final = "*"
+DEFAULT_IP_MODE: Final = "full"
+IP_MODES: Final = ("full", "truncated", "hashed", "none")
+DEFAULT_COUNTER_SHARDS: Final = 1
+DEFAULT_STATUS_CACHE_SECONDS: Final = 5
+
+# Powertools reads these itself.
+POWERTOOLS_SERVICE_NAME: Final = "visitor-tracker"
+METRICS_NAMESPACE: Final = "VisitorTracker"
+
+
+@dataclass(frozen=True)
+class TableDefinition:
+    """The one DynamoDB table: single-table design, string partition and sort keys."""
+
+    partition_key: str = "pk"
+    sort_key: str = "sk"
+    ttl_attribute: str = "expires_at"
+    billing_mode: str = "PAY_PER_REQUEST"
+
+
+@dataclass(frozen=True)
+class QueueDefinition:
+    """The visit queue, its dead-letter queue and the writer's event source mapping."""
+
+    max_receive_count: int = 5
+    # The writer's timeout; the queue's visibility timeout is at least six times this.
+    writer_timeout_seconds: int = 30
+    visibility_timeout_seconds: int = 180
+    retention_days: int = 4
+    dlq_retention_days: int = 14
+    batch_size: int = 100
+    max_batching_window_seconds: int = 1
+    receive_wait_seconds: int = 20
+    max_concurrency: int = 5
+
+
+TABLE: Final = TableDefinition()
+QUEUE: Final = QueueDefinition()
+
+# Sizes kept in the visit record.
+MAX_USER_AGENT_LENGTH: Final = 512
+MAX_PATH_LENGTH: Final = 256
+MAX_REFERRER_LENGTH: Final = 512
+VISIT_SCHEMA_VERSION: Final = 1
+
+# Stack output keys: what the CLI reads to find a deployed stack (and local mode writes).
+OUTPUT_API_URL: Final = "ApiUrl"
+OUTPUT_STATUS_URL: Final = "StatusUrl"
+OUTPUT_TABLE_NAME: Final = "TableName"
+OUTPUT_QUEUE_URL: Final = "QueueUrl"
+OUTPUT_DLQ_URL: Final = "DlqUrl"

@@ -1,0 +1,72 @@
+"""DynamoDB item keys of the single-table design: the only place that knows the key layout.
+
+Items (``pk`` / ``sk``):
+
+- counter shard:   ``COUNTER``            / ``SHARD#<n>``        attribute ``visits`` (N)
+- visit log item:  ``LOG#<day>#<bucket>`` / ``<iso ts>#<visit_id>``  has ``expires_at`` (TTL)
+- day aggregate:   ``AGG#DAY``            / ``<day>``            visits, bots, hour counters, pages...
+- hour aggregate:  ``AGG#HOUR``           / ``<day>T<hh>``       visits, bots, minute counters
+- unique visitors: ``AGG#UNIQ``           / ``<day>``            string set of visitor hashes
+- daily salt:      ``SALT``               / ``<day>``            random secret for hashed visitors
+
+Log items are spread over ``LOG_BUCKETS`` partitions a day so that logging is not capped by one
+partition's write limit; a bucket is chosen from the visit id, so a redelivered visit always maps to
+the same key (idempotent overwrite).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from functions.common.definitions import TABLE
+
+PK = TABLE.partition_key
+SK = TABLE.sort_key
+LOG_BUCKETS = 16
+
+Key = dict[str, dict[str, str]]
+
+
+def _key(pk: str, sk: str) -> Key:
+    return {PK: {"S": pk}, SK: {"S": sk}}
+
+
+def day_of(ts: datetime) -> str:
+    return ts.strftime("%Y-%m-%d")
+
+
+def hour_of(ts: datetime) -> str:
+    return ts.strftime("%Y-%m-%dT%H")
+
+
+def counter_key(shard: int = 0) -> Key:
+    return _key("COUNTER", f"SHARD#{shard}")
+
+
+def log_bucket(visit_id: str) -> int:
+    return int.from_bytes(hashlib.sha256(visit_id.encode()).digest()[:2], "big") % LOG_BUCKETS
+
+
+def log_pk(day: str, bucket: int) -> str:
+    return f"LOG#{day}#{bucket}"
+
+
+def log_key(day: str, timestamp: str, visit_id: str) -> Key:
+    return _key(log_pk(day, log_bucket(visit_id)), f"{timestamp}#{visit_id}")
+
+
+def day_agg_key(day: str) -> Key:
+    return _key("AGG#DAY", day)
+
+
+def hour_agg_key(hour: str) -> Key:
+    return _key("AGG#HOUR", hour)
+
+
+def uniques_key(day: str) -> Key:
+    return _key("AGG#UNIQ", day)
+
+
+def salt_key(day: str) -> Key:
+    return _key("SALT", day)

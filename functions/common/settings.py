@@ -1,0 +1,97 @@
+"""Environment variables validated once into one typed settings object.
+
+A bad value fails the cold start with a message naming the variable, instead of a confusing
+error deep inside a request.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+from functions.common import definitions as d
+
+
+class ConfigError(ValueError):
+    """An environment variable is missing or has a value the functions cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    queue_url: str
+    dlq_url: str
+    log_ttl_days: int
+    allowed_origins: tuple[str, ...]
+    ip_mode: str
+    count_bots: bool
+    counter_shards: int
+    status_cache_seconds: int
+
+    def allows_origin(self, origin: str | None) -> str | None:
+        """The value for Access-Control-Allow-Origin, or None when the origin is not allowed."""
+        if "*" in self.allowed_origins:
+            return "*"
+        if origin and origin in self.allowed_origins:
+            return origin
+        return None
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build settings from a mapping (``os.environ`` in Lambda); pure, so tests can pass a dict."""
+    ip_mode = env.get(d.ENV_IP_MODE, "").strip().lower() or d.DEFAULT_IP_MODE
+    if ip_mode not in d.IP_MODES:
+        raise ConfigError(f"{d.ENV_IP_MODE} must be one of {', '.join(d.IP_MODES)}, got {ip_mode!r}")
+    raw_origins = env.get(d.ENV_ALLOWED_ORIGINS) or d.DEFAULT_ALLOWED_ORIGINS
+    origins = tuple(o.strip() for o in raw_origins.split(",") if o.strip())
+    return Settings(
+        table_name=env.get(d.ENV_TABLE_NAME, ""),
+        queue_url=env.get(d.ENV_QUEUE_URL, ""),
+        dlq_url=env.get(d.ENV_DLQ_URL, ""),
+        log_ttl_days=_int(env, d.ENV_LOG_TTL_DAYS, d.DEFAULT_LOG_TTL_DAYS, 1, 3650),
+        allowed_origins=origins or (d.DEFAULT_ALLOWED_ORIGINS,),
+        ip_mode=ip_mode,
+        count_bots=_bool(env, d.ENV_COUNT_BOTS, False),
+        counter_shards=_int(env, d.ENV_COUNTER_SHARDS, d.DEFAULT_COUNTER_SHARDS, 1, 100),
+        status_cache_seconds=_int(env, d.ENV_STATUS_CACHE_SECONDS, d.DEFAULT_STATUS_CACHE_SECONDS, 0, 3600),
+    )
+
+
+@cache
+def get_settings() -> Settings:
+    """Settings of this execution environment, read once; ``get_settings.cache_clear()`` in tests."""
+    settings = load_settings(os.environ)
+    missing = [
+        name
+        for name, value in ((d.ENV_TABLE_NAME, settings.table_name), (d.ENV_QUEUE_URL, settings.queue_url))
+        if not value
+    ]
+    if missing:
+        raise ConfigError(f"missing environment variable(s): {', '.join(missing)}")
+    return settings

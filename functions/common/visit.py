@@ -1,0 +1,88 @@
+"""The visit record: what ingest puts on the queue and the writer logs.
+
+Versioned and validated on both sides: the writer rejects (and so dead-letters) a message whose
+schema it does not know, instead of logging garbage.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from functions.common.definitions import VISIT_SCHEMA_VERSION
+
+
+class InvalidVisit(ValueError):
+    """A message body that is not a visit record of a known schema version."""
+
+
+@dataclass(frozen=True)
+class Visit:
+    visit_id: str  # the API Gateway request id: also the correlation id across SQS
+    timestamp: str  # ISO-8601 UTC, e.g. 2026-11-26T13:05:09.123Z
+    ip: str | None  # per IP_MODE: full, truncated, a keyed hash, or None
+    user_agent: str  # truncated to MAX_USER_AGENT_LENGTH
+    path: str
+    referrer: str | None
+    is_bot: bool
+    counted: bool  # whether this visit incremented the counter
+    visitor: str | None = None  # daily-salted hash for unique-visitor counts; None with IP_MODE=none
+    schema_version: int = VISIT_SCHEMA_VERSION
+
+    @property
+    def when(self) -> datetime:
+        return parse_timestamp(self.timestamp)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, body: str) -> Visit:
+        try:
+            data = json.loads(body)
+        except (TypeError, ValueError) as exc:
+            raise InvalidVisit(f"body is not JSON: {exc}") from exc
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Visit:
+        if not isinstance(data, dict):
+            raise InvalidVisit("body is not a JSON object")
+        if data.get("schema_version") != VISIT_SCHEMA_VERSION:
+            raise InvalidVisit(f"unknown schema_version {data.get('schema_version')!r}")
+        required_str = ("visit_id", "timestamp", "user_agent", "path")
+        optional_str = ("ip", "referrer", "visitor")
+        for name in required_str:
+            if not isinstance(data.get(name), str) or (name != "user_agent" and not data[name]):
+                raise InvalidVisit(f"field {name!r} must be a non-empty string")
+        for name in optional_str:
+            if data.get(name) is not None and not isinstance(data[name], str):
+                raise InvalidVisit(f"field {name!r} must be a string or null")
+        for name in ("is_bot", "counted"):
+            if not isinstance(data.get(name), bool):
+                raise InvalidVisit(f"field {name!r} must be a boolean")
+        try:
+            parse_timestamp(data["timestamp"])
+        except ValueError as exc:
+            raise InvalidVisit(f"bad timestamp {data['timestamp']!r}") from exc
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise InvalidVisit(f"unknown field(s): {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_timestamp(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+def parse_timestamp(value: str) -> datetime:
+    ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if ts.tzinfo is None:
+        raise ValueError("timestamp without a time zone")
+    return ts.astimezone(UTC)

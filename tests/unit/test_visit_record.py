@@ -1,0 +1,68 @@
+"""The visit record and settings shared by every function."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from functions.common.settings import ConfigError, load_settings
+from functions.common.visit import InvalidVisit, Visit
+
+
+def make_visit(**overrides: object) -> Visit:
+    fields: dict = dict(
+        visit_id="req-1",
+        timestamp="2026-11-26T13:05:09.123Z",
+        ip="203.0.113.7",
+        user_agent="Mozilla/5.0",
+        path="/about",
+        referrer="https://example.com/",
+        is_bot=False,
+        counted=True,
+        visitor="abc",
+    )
+    fields.update(overrides)
+    return Visit(**fields)
+
+
+def test_round_trip_keeps_every_field() -> None:
+    visit = make_visit()
+    assert Visit.from_json(visit.to_json()) == visit
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[]",
+        json.dumps({**json.loads(make_visit().to_json()), "schema_version": 99}),
+        json.dumps({**json.loads(make_visit().to_json()), "is_bot": "yes"}),
+        json.dumps({**json.loads(make_visit().to_json()), "timestamp": "yesterday"}),
+        json.dumps({**json.loads(make_visit().to_json()), "extra": 1}),
+        json.dumps({k: v for k, v in json.loads(make_visit().to_json()).items() if k != "visit_id"}),
+    ],
+)
+def test_malformed_bodies_are_rejected(body: str) -> None:
+    with pytest.raises(InvalidVisit):
+        Visit.from_json(body)
+
+
+def test_settings_defaults_and_validation() -> None:
+    settings = load_settings({"TABLE_NAME": "t", "QUEUE_URL": "q"})
+    assert settings.log_ttl_days == 30
+    assert settings.allowed_origins == ("*",)
+    assert settings.ip_mode == "full"
+    assert settings.count_bots is False
+    assert settings.counter_shards == 1
+    with pytest.raises(ConfigError, match="IP_MODE"):
+        load_settings({"IP_MODE": "sometimes"})
+    with pytest.raises(ConfigError, match="LOG_TTL_DAYS"):
+        load_settings({"LOG_TTL_DAYS": "ten"})
+
+
+def test_origin_allow_list() -> None:
+    settings = load_settings({"ALLOWED_ORIGINS": "https://a.example, https://b.example"})
+    assert settings.allows_origin("https://a.example") == "https://a.example"
+    assert settings.allows_origin("https://evil.example") is None
+    assert load_settings({}).allows_origin("https://any.example") == "*"
