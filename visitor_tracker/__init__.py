@@ -1,0 +1,1 @@
+"""The visitor-tracker command line tool and local mode."""
