@@ -28,6 +28,11 @@ DEFAULT_IP_MODE: Final = "full"
 IP_MODES: Final = ("full", "truncated", "hashed", "none")
 DEFAULT_COUNTER_SHARDS: Final = 1
 DEFAULT_STATUS_CACHE_SECONDS: Final = 5
+# With COUNTER_SHARDS > 1, ingest re-reads the other shards at most this often: the count it returns
+# may miss other functions' visits of the last second or so (never overcounts); exact once traffic stops.
+COUNTER_CACHE_SECONDS: Final = 1.0
+# The daily salt item (hashed IPs, visitor hashes) is deleted by TTL this long after its day starts.
+SALT_TTL_DAYS: Final = 2
 
 # Powertools reads these itself.
 POWERTOOLS_SERVICE_NAME: Final = "visitor-tracker"
