@@ -8,6 +8,7 @@ Items (``pk`` / ``sk``):
 - hour aggregate:  ``AGG#HOUR``           / ``<day>T<hh>``       visits, bots, minute counters
 - unique visitors: ``AGG#UNIQ``           / ``<day>``            string set of visitor hashes
 - daily salt:      ``SALT``               / ``<day>``            random secret for hashed visitors
+- failure reason:  ``FAILURE``            / ``<sqs message id>`` attribute ``reason`` (S), for the CLI
 
 Log items are spread over ``LOG_BUCKETS`` partitions a day so that logging is not capped by one
 partition's write limit; a bucket is chosen from the visit id, so a redelivered visit always maps to
@@ -70,3 +71,8 @@ def uniques_key(day: str) -> Key:
 
 def salt_key(day: str) -> Key:
     return _key("SALT", day)
+
+
+def failure_key(message_id: str) -> Key:
+    """Why the writer gave up on an SQS message (attribute ``reason``), read by ``visitor-tracker dlq list``."""
+    return _key("FAILURE", message_id)
