@@ -1,0 +1,109 @@
+"""Pure rules of a visit: which page, which referrer, what is kept of the client. No AWS here.
+
+What the visit record keeps, and why:
+- ``user_agent``: control characters removed, then cut to ``MAX_USER_AGENT_LENGTH`` (512) characters.
+  Real browsers send 100-300; longer values are junk or probes, and the cap bounds the log item size.
+  Bot detection looks at the header before the cut (its first kilobyte).
+- ``path``: ``?page=`` if given, else the path of the Referer, else ``/``; control characters removed,
+  query string and fragment dropped, ``.``/``..``/``//`` resolved, cut to ``MAX_PATH_LENGTH`` (256).
+- ``referrer``: the Referer without its query string and fragment (they often carry tokens or search
+  terms), cut to ``MAX_REFERRER_LENGTH``.
+- ``ip`` / ``visitor``: see ``functions.common.privacy``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from functions.common.definitions import MAX_PATH_LENGTH, MAX_REFERRER_LENGTH, MAX_USER_AGENT_LENGTH
+from functions.common.http import Request
+from functions.common.privacy import apply_ip_mode, visitor_id
+from functions.common.visit import Visit, format_timestamp
+
+PAGE_PARAMETER = "page"
+
+# C0/C1 control characters, lone surrogates and the two non-characters SQS refuses in a message body.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# Longest raw value we bother parsing: anything beyond is cut before URL parsing.
+_MAX_RAW = 4096
+
+
+def clean_text(value: str | None, max_length: int) -> str:
+    """Text safe for a log line, a JSON message and DynamoDB: unsafe characters removed, stripped, cut."""
+    if not value:
+        return ""
+    return _UNSAFE.sub("", value[: _MAX_RAW * 2]).strip()[:max_length]
+
+
+def normalise_path(raw: str | None) -> str:
+    """A page path for the aggregates: ``/`` based, no query/fragment, dot segments resolved, bounded."""
+    text = clean_text(raw, _MAX_RAW)
+    if not text:
+        return "/"
+    try:
+        parts = urlsplit(text)
+        path = parts.path if parts.scheme or parts.netloc else text.split("?", 1)[0].split("#", 1)[0]
+    except ValueError:  # e.g. a malformed IPv6 host in a full URL
+        path = text.split("?", 1)[0].split("#", 1)[0]
+    path = re.sub(r"\s+", " ", path).strip()
+    if not path:
+        return "/"
+    normalised = posixpath.normpath("/" + path.lstrip("/"))
+    normalised = "/" + normalised.lstrip("/")  # normpath keeps a leading "//"
+    return normalised[:MAX_PATH_LENGTH]
+
+
+def clean_referrer(raw: str | None) -> str | None:
+    """The Referer without query string or fragment; None when empty."""
+    text = clean_text(raw, _MAX_RAW)
+    if not text:
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        parts = None
+    if parts and parts.scheme and parts.netloc:
+        text = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    else:
+        text = text.split("?", 1)[0].split("#", 1)[0]
+    return text[:MAX_REFERRER_LENGTH] or None
+
+
+def page_of(request: Request) -> str:
+    """The visited page: ``?page=``, else the Referer's path (the page that called us), else ``/``."""
+    page = request.query.get(PAGE_PARAMETER)
+    if page and clean_text(page, _MAX_RAW):
+        return normalise_path(page)
+    if request.referer:
+        try:
+            return normalise_path(urlsplit(clean_text(request.referer, _MAX_RAW)).path)
+        except ValueError:
+            return "/"
+    return "/"
+
+
+def build_visit(
+    request: Request,
+    *,
+    now: datetime,
+    ip_mode: str,
+    salt: bytes | None,
+    is_bot: bool,
+    counted: bool,
+) -> Visit:
+    """The visit record for a request (``salt`` is the day's salt, None in ``none`` mode or if unavailable)."""
+    user_agent = clean_text(request.user_agent, MAX_USER_AGENT_LENGTH)
+    return Visit(
+        visit_id=request.request_id,
+        timestamp=format_timestamp(now),
+        ip=apply_ip_mode(ip_mode, request.source_ip, salt),
+        user_agent=user_agent,
+        path=page_of(request),
+        referrer=clean_referrer(request.referer),
+        is_bot=is_bot,
+        counted=counted,
+        visitor=visitor_id(ip_mode, request.source_ip, user_agent, salt),
+    )
