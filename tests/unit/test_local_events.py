@@ -1,0 +1,333 @@
+"""Local mode's pure parts: HTTP <-> REST proxy event, SQS messages -> Lambda SQS event, the ESM loop
+against moto, and the local gateway's routing (with stub handlers, through werkzeug's test client)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+import boto3
+import pytest
+from werkzeug.test import Client
+
+from functions.common.http import parse_request
+from visitor_tracker.esm import SqsEventSourceMapping, failed_message_ids, to_sqs_event
+from visitor_tracker.events import LambdaContext, from_proxy_response, to_rest_event
+from visitor_tracker.local import LocalGateway
+from visitor_tracker.resources import PipelineResources, create_resources
+
+# --- HTTP request -> REST (v1) proxy event --------------------------------------------------------
+
+
+def _event(**overrides: Any) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "method": "get",
+        "path": "/",
+        "query_string": "page=%2Fblog&page=%2Fhome&ref=",
+        "headers": [("User-Agent", "UA/1"), ("Accept", "a"), ("Accept", "b"), ("X-Forwarded-For", "6.6.6.6")],
+        "body": None,
+        "source_ip": "192.0.2.10",
+        "resource": "/",
+        "request_id": "req-1",
+    }
+    args.update(overrides)
+    return to_rest_event(**args)
+
+
+def test_rest_event_has_api_gateway_shape() -> None:
+    event = _event()
+
+    assert event["httpMethod"] == "GET"
+    assert event["resource"] == "/" and event["path"] == "/"
+    # repeated names: the single-value maps keep the last value, the multi-value maps keep all
+    assert event["headers"]["Accept"] == "b"
+    assert event["multiValueHeaders"]["Accept"] == ["a", "b"]
+    assert event["queryStringParameters"] == {"page": "/home", "ref": ""}
+    assert event["multiValueQueryStringParameters"] == {"page": ["/blog", "/home"], "ref": [""]}
+    context = event["requestContext"]
+    assert context["identity"]["sourceIp"] == "192.0.2.10"
+    assert context["identity"]["userAgent"] == "UA/1"
+    assert context["stage"] == "local" and context["path"] == "/local/"
+    assert context["requestId"] == "req-1"
+    assert isinstance(context["requestTimeEpoch"], int)
+    assert event["body"] is None and event["isBase64Encoded"] is False
+    assert event["pathParameters"] is None and event["stageVariables"] is None
+
+
+def test_rest_event_without_query_has_null_query_maps_and_fresh_request_ids() -> None:
+    first, second = _event(query_string="", request_id=None), _event(query_string="", request_id=None)
+
+    assert first["queryStringParameters"] is None
+    assert first["multiValueQueryStringParameters"] is None
+    assert first["requestContext"]["requestId"] != second["requestContext"]["requestId"]
+
+
+def test_shared_http_adapter_reads_the_event_and_ignores_forwarded_for() -> None:
+    request = parse_request(_event())
+
+    assert request.method == "GET"
+    assert request.source_ip == "192.0.2.10"  # the TCP peer, not X-Forwarded-For
+    assert request.query["page"] in ("/blog", "/home")
+    assert request.user_agent == "UA/1"
+    assert request.request_id == "req-1"
+
+
+def test_text_body_is_passed_as_text_and_binary_body_as_base64() -> None:
+    assert _event(body=b'{"a": 1}')["body"] == '{"a": 1}'
+    binary = _event(body=b"\xff\x00\xfe")
+    assert binary["isBase64Encoded"] is True
+    assert base64.b64decode(binary["body"]) == b"\xff\x00\xfe"
+
+
+# --- proxy response -> HTTP -------------------------------------------------------------------------
+
+
+def test_proxy_response_merges_single_and_multi_value_headers() -> None:
+    result = from_proxy_response(
+        {
+            "statusCode": 201,
+            "headers": {"Content-Type": "application/json", "Set-Cookie": "ignored=1"},
+            "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]},
+            "body": '{"ok":true}',
+        }
+    )
+
+    assert result.status == 201
+    assert ("Content-Type", "application/json") in result.headers
+    assert [v for k, v in result.headers if k == "Set-Cookie"] == ["a=1", "b=2"]
+    assert result.body == b'{"ok":true}'
+
+
+def test_proxy_response_base64_body_is_decoded() -> None:
+    body = base64.b64encode(b"\x89PNG").decode()
+    assert from_proxy_response({"statusCode": 200, "body": body, "isBase64Encoded": True}).body == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        None,
+        "text",
+        {"statusCode": "abc"},
+        {"statusCode": 42},
+        {"statusCode": 200, "body": {"not": "a string"}},
+        {"statusCode": 200, "headers": ["x"]},
+        {"statusCode": 200, "body": "!!", "isBase64Encoded": True},
+    ],
+)
+def test_malformed_proxy_response_is_api_gateways_502(response: Any) -> None:
+    result = from_proxy_response(response)
+
+    assert result.status == 502
+    assert json.loads(result.body) == {"message": "Internal server error"}
+
+
+def test_lambda_context_looks_like_lambdas() -> None:
+    context = LambdaContext("visitor-tracker-writer", timeout_seconds=30)
+
+    assert context.invoked_function_arn.endswith(":function:visitor-tracker-writer")
+    assert 0 < context.get_remaining_time_in_millis() <= 30_000
+    assert context.aws_request_id != LambdaContext("x").aws_request_id
+
+
+# --- SQS -> Lambda SQS event, and the event source mapping -----------------------------------------
+
+
+@pytest.fixture
+def queue(aws: None) -> PipelineResources:
+    # A real visibility timeout: a received message stays in flight until deleted or released.
+    return create_resources(boto3.client("dynamodb"), boto3.client("sqs"), prefix="esm", visibility_timeout=30)
+
+
+def _depths(sqs: Any, url: str) -> tuple[int, int]:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def test_sqs_event_has_lambdas_record_shape(queue: PipelineResources) -> None:
+    sqs = boto3.client("sqs")
+    sqs.send_message(
+        QueueUrl=queue.queue_url,
+        MessageBody='{"hello": "world"}',
+        MessageAttributes={"visit_id": {"DataType": "String", "StringValue": "v-1"}},
+    )
+    messages = sqs.receive_message(
+        QueueUrl=queue.queue_url, AttributeNames=["All"], MessageAttributeNames=["All"], MaxNumberOfMessages=10
+    )["Messages"]
+
+    (record,) = to_sqs_event(messages, queue_arn=queue.queue_arn, region="us-east-1")["Records"]
+
+    assert record["eventSource"] == "aws:sqs"
+    assert record["eventSourceARN"] == queue.queue_arn
+    assert record["awsRegion"] == "us-east-1"
+    assert record["body"] == '{"hello": "world"}'
+    assert record["md5OfBody"] == hashlib.md5(b'{"hello": "world"}').hexdigest()  # noqa: S324
+    assert record["attributes"]["ApproximateReceiveCount"] == "1"
+    assert "SentTimestamp" in record["attributes"]
+    assert record["messageAttributes"]["visit_id"] == {
+        "stringValue": "v-1",
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": "String",
+    }
+    assert record["messageId"] and record["receiptHandle"]
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        (None, set()),
+        ({}, set()),
+        ({"batchItemFailures": []}, set()),
+        ({"batchItemFailures": [{"itemIdentifier": "b"}]}, {"b"}),
+        ({"batchItemFailures": [{"itemIdentifier": "unknown"}]}, {"a", "b"}),
+        ({"batchItemFailures": [{"itemIdentifier": ""}]}, {"a", "b"}),
+        ({"batchItemFailures": "b"}, {"a", "b"}),
+        ("garbage", {"a", "b"}),
+    ],
+)
+def test_failed_message_ids_read_like_lambda(result: Any, expected: set[str]) -> None:
+    assert failed_message_ids(result, ["a", "b"]) == expected
+
+
+def _esm(queue: PipelineResources, handler: Any) -> SqsEventSourceMapping:
+    return SqsEventSourceMapping(
+        boto3.client("sqs"),
+        queue_url=queue.queue_url,
+        queue_arn=queue.queue_arn,
+        region="us-east-1",
+        handler=handler,
+        batching_window_seconds=0,
+    )
+
+
+def test_esm_deletes_successes_and_releases_reported_failures(queue: PipelineResources) -> None:
+    # GIVEN three messages and a writer that reports the one with body "bad" as failed
+    sqs = boto3.client("sqs")
+    for body in ("good-1", "bad", "good-2"):
+        sqs.send_message(QueueUrl=queue.queue_url, MessageBody=body)
+    seen: list[dict[str, Any]] = []
+
+    def writer(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        seen.append(event)
+        bad = [r["messageId"] for r in event["Records"] if r["body"] == "bad"]
+        return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in bad]}
+
+    # WHEN one poll cycle runs
+    handled = _esm(queue, writer).poll_once()
+
+    # THEN the writer saw all three, the two good ones are gone, the bad one is visible again
+    assert handled == 3
+    assert sorted(r["body"] for r in seen[0]["Records"]) == ["bad", "good-1", "good-2"]
+    assert _depths(sqs, queue.queue_url) == (1, 0)
+    (left,) = sqs.receive_message(QueueUrl=queue.queue_url)["Messages"]
+    assert left["Body"] == "bad"
+
+
+def test_esm_writer_exception_fails_the_whole_batch(queue: PipelineResources) -> None:
+    sqs = boto3.client("sqs")
+    for body in ("a", "b"):
+        sqs.send_message(QueueUrl=queue.queue_url, MessageBody=body)
+
+    def broken(event: dict[str, Any], context: Any) -> None:
+        raise RuntimeError("table unreachable")
+
+    esm = _esm(queue, broken)
+    esm.poll_once()
+
+    assert _depths(sqs, queue.queue_url) == (2, 0)
+    assert esm.records_failed == 2 and esm.records_succeeded == 0
+
+
+def test_esm_poison_message_reaches_the_dlq_after_max_receives(queue: PipelineResources) -> None:
+    # GIVEN a message the writer always rejects
+    sqs = boto3.client("sqs")
+    sqs.send_message(QueueUrl=queue.queue_url, MessageBody="poison")
+    counts: list[str] = []
+
+    def rejecting(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        poison = [r for r in event["Records"] if r["body"] == "poison"]
+        counts.extend(r["attributes"]["ApproximateReceiveCount"] for r in poison)
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in poison]}
+
+    esm = _esm(queue, rejecting)
+    # WHEN the mapping polls maxReceiveCount times, then once more
+    for _ in range(5):
+        assert esm.poll_once() == 1
+    sqs.send_message(QueueUrl=queue.queue_url, MessageBody="good")
+    assert esm.poll_once() == 1  # only "good": the poison message moved on this receive
+
+    # THEN it was delivered five times and now sits in the DLQ
+    assert counts == ["1", "2", "3", "4", "5"]
+    assert esm.pending() == 0
+    dlq = sqs.receive_message(QueueUrl=queue.dlq_url)["Messages"]
+    assert [m["Body"] for m in dlq] == ["poison"]
+
+
+def test_esm_drain_reports_an_empty_queue(queue: PipelineResources) -> None:
+    esm = _esm(queue, lambda event, context: None)
+    assert esm.drain(1.0) is True
+    boto3.client("sqs").send_message(QueueUrl=queue.queue_url, MessageBody="x")
+    assert esm.pending() == 1
+    esm.poll_once()
+    assert esm.drain(1.0) is True
+
+
+# --- the local gateway (stub handlers) ------------------------------------------------------------
+
+
+def _gateway(handlers: dict[str, Any]) -> Client:
+    return Client(LocalGateway(handlers))
+
+
+def test_gateway_routes_paths_to_functions_with_the_peer_address() -> None:
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def stub(name: str) -> Any:
+        def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            calls.append((name, event))
+            return {
+                "statusCode": 200,
+                "headers": {"Content-Type": "application/json"},
+                "multiValueHeaders": {"X-Multi": ["1", "2"]},
+                "body": json.dumps({"fn": name}),
+            }
+
+        return handler
+
+    client = _gateway({"ingest": stub("ingest"), "status": stub("status")})
+
+    response = client.get(
+        "/?page=/a", headers={"X-Forwarded-For": "6.6.6.6"}, environ_base={"REMOTE_ADDR": "198.51.100.4"}
+    )
+    assert response.status_code == 200 and response.json == {"fn": "ingest"}
+    assert response.headers.getlist("X-Multi") == ["1", "2"]
+    assert client.get("/status").json == {"fn": "status"}
+    assert client.get("/dashboard").json == {"fn": "status"}
+    assert client.options("/").status_code == 200  # every method reaches the function
+
+    name, event = calls[0]
+    assert event["requestContext"]["identity"]["sourceIp"] == "198.51.100.4"
+    assert event["queryStringParameters"] == {"page": "/a"}
+    assert [c[0] for c in calls] == ["ingest", "status", "status", "ingest"]
+    assert calls[-1][1]["httpMethod"] == "OPTIONS"
+
+
+def test_gateway_unknown_path_is_404_json_and_a_raising_function_is_502() -> None:
+    def broken(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        raise RuntimeError("boom")
+
+    errors: list[str] = []
+    client = Client(LocalGateway({"ingest": broken}, on_error=lambda fn, exc: errors.append(fn)))
+
+    missing = client.get("/nope")
+    assert missing.status_code == 404
+    assert missing.json == {"error": "not found: /nope"}
+    failed = client.get("/")
+    assert failed.status_code == 502
+    assert failed.json == {"message": "Internal server error"}
+    assert b"boom" not in failed.data and errors == ["ingest"]
