@@ -1,0 +1,302 @@
+"""Shared bench plumbing: environment, AWS call counting, moto set-up, statistics and table printing.
+
+Every figure compares ours against a baseline measured in the same run, so the helpers here only
+measure and format; they never decide what "fast" means in absolute terms.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Dummy credentials and a region before any client exists: no bench may reach real AWS.
+BENCH_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+    "POWERTOOLS_METRICS_NAMESPACE": "VisitorTrackerBench",
+    "POWERTOOLS_DEV": "false",
+}
+
+
+def setup_env(environ: dict[str, str] | None = None) -> None:
+    """Put the bench's dummy AWS settings into ``environ`` (default: this process)."""
+    env: Any = os.environ if environ is None else environ
+    env.update(BENCH_ENV)
+    env.pop("AWS_PROFILE", None)
+    env.pop("AWS_ENDPOINT_URL", None)
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a child process: ours plus the bench settings, the repo on PYTHONPATH."""
+    env = dict(os.environ)
+    setup_env(env)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.update(extra or {})
+    return env
+
+
+# --- statistics -------------------------------------------------------------------------------
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile (pct in 0..100): a value that was actually observed."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * pct // 100))  # ceil without floats drifting
+    return ordered[int(min(rank, len(ordered))) - 1]
+
+
+def ratio(ours: float, baseline: float) -> float:
+    return ours / baseline if baseline else float("inf")
+
+
+def fmt(value: object, digits: int = 2) -> str:
+    if isinstance(value, bool) or value is None:
+        return {True: "yes", False: "NO", None: "-"}[value]
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return "n/a"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def table(title: str, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A plain fixed-width table (readable in a terminal and pasteable into Markdown as code)."""
+    cells = [[fmt(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    lines = [title, "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in cells:
+        pairs = enumerate(zip(row, widths, strict=True))
+        lines.append("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in pairs))
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Result:
+    """One line of the run_all summary: a figure of ours next to its baseline and its goal."""
+
+    figure: str
+    metric: str
+    ours: float | str
+    baseline: float | str
+    goal: str = ""
+    met: bool | None = None
+
+    def row(self) -> list[object]:
+        r: object = "-"
+        if isinstance(self.ours, int | float) and isinstance(self.baseline, int | float) and self.baseline:
+            r = f"{self.ours / self.baseline:.2f}x"
+        return [self.figure, self.metric, self.ours, self.baseline, r, self.goal or "-", self.met]
+
+
+SUMMARY_HEADERS = ("figure", "metric", "ours", "baseline", "ours/base", "goal", "met")
+
+
+# --- AWS call counting ------------------------------------------------------------------------
+
+
+@dataclass
+class CallCounter:
+    """Counts API calls (botocore ``before-call``) and items read/written (``after-call``) per client."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    items_read: int = 0
+    items_scanned: int = 0
+    read_units: float = 0.0
+    _clients: list[Any] = field(default_factory=list)
+
+    def attach(self, *clients: Any) -> CallCounter:
+        for client in clients:
+            client.meta.events.register("before-call.*.*", self._before, unique_id=f"bench-before-{id(self)}")
+            client.meta.events.register("after-call.*.*", self._after, unique_id=f"bench-after-{id(self)}")
+            self._clients.append(client)
+        return self
+
+    def detach(self) -> None:
+        for client in self._clients:
+            client.meta.events.unregister("before-call.*.*", unique_id=f"bench-before-{id(self)}")
+            client.meta.events.unregister("after-call.*.*", unique_id=f"bench-after-{id(self)}")
+        self._clients.clear()
+
+    def _before(self, model: Any, **_: Any) -> None:
+        self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
+
+    def _after(self, parsed: Any = None, **_: Any) -> None:
+        if not isinstance(parsed, dict):
+            return
+        if "Items" in parsed:
+            self.items_read += len(parsed["Items"])
+            self.items_scanned += int(parsed.get("ScannedCount", len(parsed["Items"])))
+        if parsed.get("Item"):
+            self.items_read += 1
+            self.items_scanned += 1
+        if "Responses" in parsed and isinstance(parsed["Responses"], dict):
+            n = sum(len(v) for v in parsed["Responses"].values())
+            self.items_read += n
+            self.items_scanned += n
+        consumed = parsed.get("ConsumedCapacity")
+        for entry in consumed if isinstance(consumed, list) else [consumed] if consumed else []:
+            self.read_units += float(entry.get("ReadCapacityUnits", 0) or 0)
+
+    def total(self, service: str | None = None) -> int:
+        return sum(n for name, n in self.calls.items() if service is None or name.startswith(service + "."))
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.items_read = self.items_scanned = 0
+        self.read_units = 0.0
+
+    def breakdown(self) -> str:
+        return ", ".join(f"{name.split('.', 1)[1]} {n}" for name, n in sorted(self.calls.items())) or "none"
+
+
+# --- Lambda stand-ins -------------------------------------------------------------------------
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of a Lambda context object that Powertools and handlers read."""
+
+    function_name: str = "bench-function"
+    memory_limit_in_mb: int = 256
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:bench-function"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = "/aws/lambda/bench-function"
+    log_stream_name: str = "2026/11/26/[$LATEST]bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 5_000
+
+
+def bench_visit(i: int, *, when: datetime | None = None, bot: bool = False, visitors: int = 500) -> Any:
+    """A valid visit record (the writer's input); ``visitors`` distinct visitor hashes cycle."""
+    from functions.common.visit import Visit, format_timestamp
+
+    ts = (when or datetime.now(UTC)) + timedelta(milliseconds=i)
+    return Visit(
+        visit_id=f"bench-{uuid.uuid4()}",
+        timestamp=format_timestamp(ts),
+        ip=f"203.0.113.{i % 250}",
+        user_agent="Googlebot/2.1 (+http://www.google.com/bot.html)"
+        if bot
+        else "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36",
+        path=f"/page/{i % 20}",
+        referrer="https://www.example.org/" if i % 3 == 0 else None,
+        is_bot=bot,
+        counted=not bot,
+        visitor=f"{(i % visitors):016x}",
+    )
+
+
+def sqs_event(bodies: Sequence[str], queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:bench-queue") -> dict:
+    """An SQS event as Lambda's event source mapping delivers it."""
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": f"handle-{n}",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1764162309000",
+                    "SenderId": "AIDAEXAMPLE",
+                    "ApproximateFirstReceiveTimestamp": "1764162309001",
+                },
+                "messageAttributes": {},
+                "md5OfBody": "0" * 32,
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1",
+            }
+            for n, body in enumerate(bodies)
+        ]
+    }
+
+
+def reset_function_caches() -> None:
+    """Forget the functions' cached clients and settings (a new mock, endpoint or environment)."""
+    from functions.common import aws as aws_clients
+    from functions.common.settings import get_settings
+
+    aws_clients.reset_clients()
+    get_settings.cache_clear()
+
+
+@contextmanager
+def moto_pipeline(prefix: str = "bench", extra_env: dict[str, str] | None = None) -> Iterator[Any]:
+    """An in-process moto mock with the tracker's table and queues; the functions' env points at them."""
+    import boto3
+    from moto import mock_aws
+
+    from visitor_tracker.resources import create_resources
+
+    saved = dict(os.environ)
+    setup_env()
+    reset_function_caches()
+    with mock_aws():
+        resources = create_resources(
+            boto3.client("dynamodb"), boto3.client("sqs"), prefix=prefix, visibility_timeout=0
+        )
+        os.environ.update(resources.environment())
+        os.environ.update(extra_env or {})
+        reset_function_caches()
+        try:
+            yield resources
+        finally:
+            reset_function_caches()
+            os.environ.clear()
+            os.environ.update(saved)
+
+
+@contextmanager
+def captured_stdout() -> Iterator[list[int]]:
+    """Send fd 1 to a temp file (Lambda ships stdout to CloudWatch Logs); yields [bytes written]."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    result = [0]
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 1)
+        try:
+            yield result
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+            result[0] = sink.seek(0, os.SEEK_END)
+
+
+def emit(text: str) -> None:
+    """Print a figure's table (benches print; runtime code logs)."""
+    print(text, flush=True)
+
+
+def dump_json(path: Path, data: object) -> None:
+    path.write_text(json.dumps(data, indent=2, default=str))
