@@ -11,9 +11,11 @@ being DynamoDB's documented burst) and drives visits through that algorithm:
 - warm functions = arrival rate x ingest latency (Little's law); each one reads every shard
   (0.5 RCU per item, eventually consistent) once per cache period.
 
-Two key layouts: ``item`` = every shard is its own partition (a partition key per shard, or items
-isolated by DynamoDB's split-for-heat), ``shared`` = all shards sit in one partition (shards that
-share one partition key value, before any split-for-heat). Pure Python, seeded, about a second.
+Two key layouts: ``item`` = every shard is its own partition (a partition key per shard, read with one
+BatchGetItem: 0.5 RCU per item), ``shared`` = all shards sit in one partition: what
+``keys.counter_key`` gives today (pk ``COUNTER``, sk ``SHARD#<n>``, read by ``counter.read_shards`` with
+one Query, 0.5 RCU per 4 KB of shards) until DynamoDB's split-for-heat happens to isolate the items.
+Pure Python, seeded, about a second.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ RCU_PER_PARTITION = 3_000.0
 DYNAMODB_BURST_SECONDS = 300.0
 RCU_PER_ITEM_READ = 0.5  # eventually consistent read of an item up to 4 KB
 WCU_PER_WRITE = 1.0  # a counter item is far below 1 KB
+SHARD_ITEM_BYTES = 40  # pk + sk + visits: what a Query of the shards returns per item
 SHARD_COUNTS = (1, 8, 16, 32, 64)
 CHOSEN_SHARDS = 32
 TARGET_RATE = 20_000.0
@@ -158,7 +161,8 @@ def simulate(cfg: SimConfig, tail_seconds: float = 60.0) -> SimResult:
         refreshes = poisson(rng, refreshes_per_tick)
         if cfg.layout == "shared":
             w_demand = [float(arrivals) * WCU_PER_WRITE]
-            r_demand = [refreshes * cfg.shards * RCU_PER_ITEM_READ]
+            # One Query: read units are charged on the summed size, rounded up to 4 KB.
+            r_demand = [refreshes * math.ceil(cfg.shards * SHARD_ITEM_BYTES / 4096) * RCU_PER_ITEM_READ]
         else:
             w_demand = [n * WCU_PER_WRITE for n in per_shard]
             r_demand = [refreshes * RCU_PER_ITEM_READ] * cfg.shards
