@@ -1,0 +1,1 @@
+"""CDK v2 infrastructure of the visitor tracker: one stack built from one construct per concern."""

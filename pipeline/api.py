@@ -1,0 +1,344 @@
+"""The three ways visits can reach ingest: REST API (default), HTTP API, or Lambda function URLs.
+
+Each ingress construct exposes the same small surface (``api_url``, ``status_url``,
+``server_errors``) so the stack, its outputs and the monitoring do not care which one was chosen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration, Fn, RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from pipeline.nag import acknowledge
+
+STAGE_NAME = "prod"
+
+
+@dataclass(frozen=True)
+class IngressSettings:
+    """What every ingress variant needs to know, already validated by TrackerConfig."""
+
+    allowed_origins: tuple[str, ...]
+    throttle_rate_limit: int
+    throttle_burst_limit: int
+    log_retention: logs.RetentionDays
+    retain_logs: bool
+    log_client_ip: bool
+
+
+@dataclass(frozen=True)
+class ApiKeySettings:
+    """REST only: which routes need an API key, and the usage plan that meters keyed callers."""
+
+    mode: str  # none | status | all
+    rate_limit: int
+    burst_limit: int
+    quota_per_day: int
+
+
+class Ingress(Construct):
+    """Common surface of the three variants."""
+
+    api_url: str
+    status_url: str
+    server_errors: cloudwatch.IMetric | None = None
+
+
+def _access_log_group(scope: Construct, settings: IngressSettings) -> logs.LogGroup:
+    return logs.LogGroup(
+        scope,
+        "AccessLogs",
+        retention=settings.log_retention,
+        removal_policy=RemovalPolicy.RETAIN if settings.retain_logs else RemovalPolicy.DESTROY,
+    )
+
+
+class RestIngress(Ingress):
+    """API Gateway REST API: GET / -> ingest; GET /status, GET /dashboard -> status.
+
+    Stage throttling, JSON access logs, ERROR-level execution logs, X-Ray, a request validator,
+    optional API keys + usage plan, optional WAF rate-based rule per client IP.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        ingest: lambda_.IFunction,
+        status: lambda_.IFunction,
+        settings: IngressSettings,
+        api_keys: ApiKeySettings,
+        waf_rate_limit: int | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        access_logs = _access_log_group(self, settings)
+        self.api = apigw.RestApi(
+            self,
+            "RestApi",
+            description="visitor tracker",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=True,  # execution logging needs the account-level CloudWatch role
+            deploy_options=apigw.StageOptions(
+                stage_name=STAGE_NAME,
+                throttling_rate_limit=settings.throttle_rate_limit,
+                throttling_burst_limit=settings.throttle_burst_limit,
+                tracing_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,  # would log request/response bodies: visitor data
+                metrics_enabled=False,  # per-method metrics are billed; the API-level ones are free
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=settings.log_client_ip,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=False,
+                ),
+            ),
+            default_cors_preflight_options=apigw.CorsOptions(
+                allow_origins=list(settings.allowed_origins),
+                allow_methods=["GET", "OPTIONS"],
+                max_age=Duration.hours(1),
+            ),
+        )
+        # GET carries no body (so body validation is a no-op); the validator rejects requests missing
+        # declared required parameters before a function is invoked.
+        validator = self.api.add_request_validator(
+            "RequestValidator", validate_request_parameters=True, validate_request_body=True
+        )
+        key_for_status = api_keys.mode in ("status", "all")
+        key_for_ingest = api_keys.mode == "all"
+        ingest_method = self.api.root.add_method(
+            "GET",
+            apigw.LambdaIntegration(ingest),
+            request_validator=validator,
+            api_key_required=key_for_ingest,
+        )
+        _acknowledge_open_method(
+            ingest_method,
+            "GET / is the tracking beacon, called from every visitor's browser: visitors have no "
+            "identity to authorize; abuse is bounded by stage throttling"
+            + (", the API key and the usage plan." if key_for_ingest else " (and WAF / api_key=all if enabled)."),
+        )
+        status_integration = apigw.LambdaIntegration(status)
+        for path in ("status", "dashboard"):
+            method = self.api.root.add_resource(path).add_method(
+                "GET", status_integration, request_validator=validator, api_key_required=key_for_status
+            )
+            _acknowledge_open_method(
+                method,
+                f"GET /{path} requires an API key (context api_key={api_keys.mode}) metered by a usage plan; "
+                "a single site owner needs no Cognito user pool."
+                if key_for_status
+                else f"GET /{path} serves aggregate, non-personal counts and is public by default; "
+                "set context api_key=status to require an API key.",
+            )
+        cloud_watch_role = self.api.node.try_find_child("CloudWatchRole")
+        if cloud_watch_role is not None:
+            acknowledge(
+                cloud_watch_role,
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AmazonAPIGatewayPushToCloudWatchLogs]",
+                "API Gateway's account-level logging role: AmazonAPIGatewayPushToCloudWatchLogs is the "
+                "policy AWS documents for it, assumable only by apigateway.amazonaws.com.",
+            )
+        self._add_cors_to_gateway_errors(settings.allowed_origins)
+        self.api_key: apigw.IApiKey | None = None
+        if api_keys.mode != "none":
+            self._add_usage_plan(api_keys)
+        self.web_acl: wafv2.CfnWebACL | None = None
+        if waf_rate_limit is not None:
+            self._add_waf(waf_rate_limit)
+        else:
+            acknowledge(
+                self.api.deployment_stage,
+                "AwsSolutions-APIG3",
+                "AWS WAF is opt-in (context waf_rate_limit): it costs at least $6/month per "
+                "stage; stage throttling and the optional usage plan are the default abuse limits.",
+            )
+        self.api_url = self.api.url
+        self.status_url = self.api.url_for_path("/status")
+        self.server_errors = self.api.metric_server_error(period=Duration.minutes(5), statistic="Sum")
+
+    def _add_cors_to_gateway_errors(self, origins: tuple[str, ...]) -> None:
+        """Let browsers read API Gateway's own 4xx/5xx (throttled, missing key) when any origin is allowed."""
+        if "*" not in origins:
+            return
+        headers = {"Access-Control-Allow-Origin": "'*'"}
+        self.api.add_gateway_response("Default4xx", type=apigw.ResponseType.DEFAULT_4_XX, response_headers=headers)
+        self.api.add_gateway_response("Default5xx", type=apigw.ResponseType.DEFAULT_5_XX, response_headers=headers)
+
+    def _add_usage_plan(self, api_keys: ApiKeySettings) -> None:
+        plan = self.api.add_usage_plan(
+            "UsagePlan",
+            description="visitor tracker keyed callers",
+            throttle=apigw.ThrottleSettings(rate_limit=api_keys.rate_limit, burst_limit=api_keys.burst_limit),
+            quota=apigw.QuotaSettings(limit=api_keys.quota_per_day, period=apigw.Period.DAY),
+        )
+        plan.add_api_stage(stage=self.api.deployment_stage)
+        self.api_key = self.api.add_api_key("ApiKey", description="visitor tracker key (value stays in API Gateway)")
+        plan.add_api_key(self.api_key)
+
+    def _add_waf(self, limit: int) -> None:
+        """A rate-based rule per client IP: blocks an address above ``limit`` requests in 5 minutes."""
+        visibility = wafv2.CfnWebACL.VisibilityConfigProperty(
+            cloud_watch_metrics_enabled=True, metric_name="VisitorTrackerWaf", sampled_requests_enabled=True
+        )
+        self.web_acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=visibility,
+            rules=[
+                wafv2.CfnWebACL.RuleProperty(
+                    name="RatePerClientIp",
+                    priority=0,
+                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            limit=limit, aggregate_key_type="IP", evaluation_window_sec=300
+                        )
+                    ),
+                    visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
+                        cloud_watch_metrics_enabled=True,
+                        metric_name="VisitorTrackerRatePerIp",
+                        sampled_requests_enabled=True,
+                    ),
+                )
+            ],
+        )
+        wafv2.CfnWebACLAssociation(
+            self,
+            "WebAclAssociation",
+            resource_arn=self.api.deployment_stage.stage_arn,
+            web_acl_arn=self.web_acl.attr_arn,
+        )
+
+
+def _acknowledge_open_method(method: apigw.Method, reason: str) -> None:
+    for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+        acknowledge(method, rule, reason)
+
+
+class HttpIngress(Ingress):
+    """API Gateway HTTP API: cheaper and faster than REST, no API keys, WAF or request validation."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        ingest: lambda_.IFunction,
+        status: lambda_.IFunction,
+        settings: IngressSettings,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        access_logs = _access_log_group(self, settings)
+        self.api = apigwv2.HttpApi(
+            self,
+            "HttpApi",
+            description="visitor tracker",
+            cors_preflight=apigwv2.CorsPreflightOptions(
+                allow_origins=list(settings.allowed_origins),
+                allow_methods=[apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.OPTIONS],
+                max_age=Duration.hours(1),
+            ),
+        )
+        for route in self.api.add_routes(
+            path="/",
+            methods=[apigwv2.HttpMethod.GET],
+            integration=integrations.HttpLambdaIntegration("Ingest", ingest),
+        ):
+            acknowledge(
+                route,
+                "AwsSolutions-APIG4",
+                "GET / is the tracking beacon, called from every visitor's browser: visitors have no "
+                "identity to authorize; abuse is bounded by the stage's default route throttling.",
+            )
+        status_integration = integrations.HttpLambdaIntegration("Status", status)
+        for path in ("/status", "/dashboard"):
+            for route in self.api.add_routes(
+                path=path, methods=[apigwv2.HttpMethod.GET], integration=status_integration
+            ):
+                acknowledge(
+                    route,
+                    "AwsSolutions-APIG4",
+                    f"GET {path} serves aggregate, non-personal counts; HTTP APIs have no API keys, so "
+                    "deployments that must hide them use ingress=rest with api_key=status.",
+                )
+        stage = self.api.default_stage
+        if stage is None:  # pragma: no cover - create_default_stage defaults to True
+            raise RuntimeError("the HTTP API has no default stage")
+        # The L2 stage props cannot set the default route throttle or access logs of the
+        # auto-created $default stage, so they go on its L1 resource.
+        cfn_stage = stage.node.default_child
+        assert isinstance(cfn_stage, apigwv2.CfnStage)
+        cfn_stage.default_route_settings = apigwv2.CfnStage.RouteSettingsProperty(
+            throttling_rate_limit=settings.throttle_rate_limit,
+            throttling_burst_limit=settings.throttle_burst_limit,
+            detailed_metrics_enabled=False,
+        )
+        log_format = {
+            "requestId": "$context.requestId",
+            "requestTime": "$context.requestTime",
+            "httpMethod": "$context.httpMethod",
+            "routeKey": "$context.routeKey",
+            "status": "$context.status",
+            "protocol": "$context.protocol",
+            "responseLength": "$context.responseLength",
+            "integrationError": "$context.integrationErrorMessage",
+        }
+        if settings.log_client_ip:
+            log_format["ip"] = "$context.identity.sourceIp"
+        cfn_stage.access_log_settings = apigwv2.CfnStage.AccessLogSettingsProperty(
+            destination_arn=access_logs.log_group_arn,
+            format=Fn.to_json_string(log_format),
+        )
+        self.api_url = self.api.api_endpoint + "/"
+        self.status_url = self.api.api_endpoint + "/status"
+        self.server_errors = self.api.metric_server_error(period=Duration.minutes(5), statistic="Sum")
+
+
+class FunctionUrlIngress(Ingress):
+    """Lambda function URLs: no gateway at all. Ingest is public; status requires SigV4 (AWS_IAM).
+
+    Nothing throttles a public function URL except the function's reserved concurrency, which the
+    stack therefore always sets on ingest in this mode.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        ingest: lambda_.Function,
+        status: lambda_.Function,
+        settings: IngressSettings,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.ingest_url = ingest.add_function_url(
+            auth_type=lambda_.FunctionUrlAuthType.NONE,
+            cors=lambda_.FunctionUrlCorsOptions(
+                allowed_origins=list(settings.allowed_origins),
+                allowed_methods=[lambda_.HttpMethod.GET],
+                max_age=Duration.hours(1),
+            ),
+        )
+        self.status_function_url = status.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
+        self.api_url = self.ingest_url.url
+        self.status_url = self.status_function_url.url + "status"

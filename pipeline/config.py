@@ -1,0 +1,240 @@
+"""cdk.json context -> one typed, validated, frozen configuration.
+
+Context values arrive as JSON types from cdk.json but as strings from ``cdk synth -c key=value``,
+so every parser accepts both. A bad value stops synthesis with a message naming the context key,
+instead of a CloudFormation failure twenty minutes into a deployment.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Final
+
+from functions.common import definitions as d
+
+INGRESS_OPTIONS: Final = ("rest", "http", "function-url")
+API_KEY_MODES: Final = ("none", "status", "all")
+REMOVAL_POLICIES: Final = ("retain", "destroy")
+# The retention periods CloudWatch Logs accepts (days).
+LOG_RETENTION_DAYS: Final = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+_NONE_WORDS: Final = ("", "none", "off", "null", "false")
+
+ROOT: Final = Path(__file__).resolve().parent.parent
+CDK_JSON: Final = ROOT / "cdk.json"
+
+
+class ContextError(ValueError):
+    """A cdk.json / ``-c`` context value the stack cannot be built from."""
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Everything the stack can be tuned with; the defaults are the documented ones (docs/deploy.md)."""
+
+    stack_name: str = "VisitorTracker"
+    ingress: str = "rest"
+    removal_policy: str = "retain"
+    # Functions
+    powertools_layer_version: int = 38
+    log_retention_days: int = 30
+    log_ttl_days: int = d.DEFAULT_LOG_TTL_DAYS
+    allowed_origins: tuple[str, ...] = (d.DEFAULT_ALLOWED_ORIGINS,)
+    ip_mode: str = d.DEFAULT_IP_MODE
+    count_bots: bool = False
+    counter_shards: int = d.DEFAULT_COUNTER_SHARDS
+    status_cache_seconds: int = d.DEFAULT_STATUS_CACHE_SECONDS
+    ingest_reserved_concurrency: int | None = None
+    # Queueing
+    max_receive_count: int = d.QUEUE.max_receive_count
+    writer_max_concurrency: int = d.QUEUE.max_concurrency
+    # API
+    throttle_rate_limit: int = 100
+    throttle_burst_limit: int = 200
+    api_key: str = "none"
+    usage_plan_rate_limit: int = 50
+    usage_plan_burst_limit: int = 100
+    usage_plan_quota_per_day: int = 1_000_000
+    waf_rate_limit: int | None = None
+    # Monitoring
+    alarm_email: str | None = None
+    oldest_message_alarm_seconds: int = 600
+
+    def __post_init__(self) -> None:
+        _check_choice("ingress", self.ingress, INGRESS_OPTIONS)
+        _check_choice("removal_policy", self.removal_policy, REMOVAL_POLICIES)
+        _check_choice("api_key", self.api_key, API_KEY_MODES)
+        _check_choice("ip_mode", self.ip_mode, d.IP_MODES)
+        if not _STACK_NAME.match(self.stack_name):
+            raise ContextError(f"stack_name must match {_STACK_NAME.pattern}, got {self.stack_name!r}")
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise ContextError(
+                f"log_retention_days must be one of {', '.join(map(str, LOG_RETENTION_DAYS))}, "
+                f"got {self.log_retention_days}"
+            )
+        if not self.allowed_origins or any(not o.strip() for o in self.allowed_origins):
+            raise ContextError("allowed_origins must list at least one origin, e.g. https://example.com or *")
+        for origin in self.allowed_origins:
+            if origin != "*" and not re.match(r"^https?://[^/\s,]+$", origin):
+                raise ContextError(f"allowed_origins: {origin!r} is not * or a scheme://host[:port] origin")
+        if self.alarm_email is not None and not _EMAIL.match(self.alarm_email):
+            raise ContextError(f"alarm_email is not an e-mail address: {self.alarm_email!r}")
+        if self.ingress != "rest" and self.api_key != "none":
+            raise ContextError(
+                f"api_key={self.api_key} needs ingress=rest: only API Gateway REST APIs have API keys and usage plans"
+            )
+        if self.ingress != "rest" and self.waf_rate_limit is not None:
+            raise ContextError(
+                "waf_rate_limit needs ingress=rest: AWS WAF attaches to REST API stages, "
+                "not to HTTP APIs or Lambda function URLs"
+            )
+
+    @property
+    def destroy_on_delete(self) -> bool:
+        return self.removal_policy == "destroy"
+
+    @property
+    def ingest_concurrency_ceiling(self) -> int | None:
+        """Reserved concurrency of ingest: explicit value, else 10 for function URLs (their only ceiling)."""
+        if self.ingest_reserved_concurrency is not None:
+            return self.ingest_reserved_concurrency
+        return 10 if self.ingress == "function-url" else None
+
+    def function_environment(self) -> dict[str, str]:
+        """The non-resource environment variables, named by definitions.py (resource names come later)."""
+        return {
+            d.ENV_LOG_TTL_DAYS: str(self.log_ttl_days),
+            d.ENV_ALLOWED_ORIGINS: ",".join(self.allowed_origins),
+            d.ENV_IP_MODE: self.ip_mode,
+            d.ENV_COUNT_BOTS: "true" if self.count_bots else "false",
+            d.ENV_COUNTER_SHARDS: str(self.counter_shards),
+            d.ENV_STATUS_CACHE_SECONDS: str(self.status_cache_seconds),
+            "POWERTOOLS_SERVICE_NAME": d.POWERTOOLS_SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": d.METRICS_NAMESPACE,
+        }
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, Any]) -> TrackerConfig:
+        """Parse the known keys of a context mapping; unknown keys (CDK feature flags) are ignored."""
+        values: dict[str, Any] = {}
+        for name, parse in _PARSERS.items():
+            raw = context.get(name)
+            if raw is None:
+                continue
+            values[name] = parse(name, raw)
+        return cls(**values)
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ContextError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def _int(minimum: int, maximum: int) -> Any:
+    def parse(name: str, raw: Any) -> int:
+        if isinstance(raw, bool):
+            raise ContextError(f"{name} must be an integer, got {raw!r}")
+        try:
+            value = int(str(raw).strip())
+        except ValueError as exc:
+            raise ContextError(f"{name} must be an integer, got {raw!r}") from exc
+        if not minimum <= value <= maximum:
+            raise ContextError(f"{name} must be between {minimum} and {maximum}, got {value}")
+        return value
+
+    return parse
+
+
+def _optional_int(minimum: int, maximum: int) -> Any:
+    parse_int = _int(minimum, maximum)
+
+    def parse(name: str, raw: Any) -> int | None:
+        if raw is False or str(raw).strip().lower() in _NONE_WORDS:
+            return None
+        return int(parse_int(name, raw))
+
+    return parse
+
+
+def _str(name: str, raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise ContextError(f"{name} must be a string, got {raw!r}")
+    return raw.strip().lower() if name != "stack_name" else raw.strip()
+
+
+def _optional_str(name: str, raw: Any) -> str | None:
+    if raw is False or (isinstance(raw, str) and raw.strip().lower() in _NONE_WORDS):
+        return None
+    if not isinstance(raw, str):
+        raise ContextError(f"{name} must be a string, got {raw!r}")
+    return raw.strip()
+
+
+def _bool(name: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ContextError(f"{name} must be true or false, got {raw!r}")
+
+
+def _origins(name: str, raw: Any) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        items = raw.split(",")
+    elif isinstance(raw, list | tuple):
+        items = [str(item) for item in raw]
+    else:
+        raise ContextError(f"{name} must be a list or a comma-separated string, got {raw!r}")
+    return tuple(item.strip() for item in items if item.strip())
+
+
+_PARSERS: Final[dict[str, Any]] = {
+    "stack_name": _str,
+    "ingress": _str,
+    "removal_policy": _str,
+    "powertools_layer_version": _int(1, 10_000),
+    "log_retention_days": _int(1, 3653),
+    "log_ttl_days": _int(1, 3650),
+    "allowed_origins": _origins,
+    "ip_mode": _str,
+    "count_bots": _bool,
+    "counter_shards": _int(1, 100),
+    "status_cache_seconds": _int(0, 3600),
+    "ingest_reserved_concurrency": _optional_int(1, 1000),
+    "max_receive_count": _int(1, 1000),
+    "writer_max_concurrency": _int(2, 1000),
+    "throttle_rate_limit": _int(1, 10_000),
+    "throttle_burst_limit": _int(1, 5_000),
+    "api_key": _str,
+    "usage_plan_rate_limit": _int(1, 10_000),
+    "usage_plan_burst_limit": _int(1, 5_000),
+    "usage_plan_quota_per_day": _int(1, 1_000_000_000),
+    "waf_rate_limit": _optional_int(10, 2_000_000_000),
+    "alarm_email": _optional_str,
+    "oldest_message_alarm_seconds": _int(60, 1_209_600),
+}
+assert set(_PARSERS) == {f.name for f in fields(TrackerConfig)}, "every config field needs a parser"
+
+
+def cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
+    """The ``context`` block of cdk.json: ``python app.py`` alone does not get it from the CDK CLI."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except json.JSONDecodeError as exc:
+        raise ContextError(f"{path} is not valid JSON: {exc}") from exc
+    context = data.get("context", {})
+    if not isinstance(context, dict):
+        raise ContextError(f"{path}: 'context' must be an object")
+    return context

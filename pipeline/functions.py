@@ -1,0 +1,127 @@
+"""The three Lambda functions: ingest, writer and status.
+
+All three share one asset (the ``functions`` package and nothing else), one runtime, arm64 and the
+public Powertools layer. Each has its own IAM role with no managed policy: log permissions are
+granted on its own log group only, and the stack grants data access action by action.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from aws_cdk import Aws, Duration, IgnoreMode, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from functions.common.definitions import QUEUE
+
+# Python 3.14 is the newest Lambda runtime in aws-cdk-lib 2.275, and the Powertools layer is
+# published for it (AWSLambdaPowertoolsPythonV3-python314-arm64).
+RUNTIME: Final = lambda_.Runtime.PYTHON_3_14
+ARCHITECTURE: Final = lambda_.Architecture.ARM_64
+POWERTOOLS_ACCOUNT: Final = "017000801446"
+
+HANDLERS: Final = {
+    "ingest": "functions.ingest.handler.handler",
+    "writer": "functions.writer.handler.handler",
+    "status": "functions.status.handler.handler",
+}
+
+PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
+# Docker-style ignore rules: drop everything at the project root, keep the functions package, then
+# drop caches inside it. The asset is therefore exactly functions/** (minus bytecode).
+ASSET_EXCLUDE: Final = ["*", "!functions", "**/__pycache__", "**/*.pyc", "**/.mypy_cache", "**/.pytest_cache"]
+
+
+@dataclass(frozen=True)
+class FunctionSizing:
+    """Memory and timeout of one function, chosen on purpose (see docs/deploy.md)."""
+
+    memory_mb: int
+    timeout_seconds: int
+
+
+# ingest sits on the visitor's request path: 256 MB buys a faster cold start (CPU scales with
+# memory) for an UpdateItem + SendMessage; API Gateway gives up after 29 s, a stuck call after 6 s.
+# writer handles batches of up to QUEUE.batch_size visits: 512 MB for the concurrent writes, and
+# the timeout from definitions so the queue's visibility timeout stays >= 6x it.
+# status answers small reads, cached in memory: 256 MB, 10 s.
+SIZING: Final = {
+    "ingest": FunctionSizing(memory_mb=256, timeout_seconds=6),
+    "writer": FunctionSizing(memory_mb=512, timeout_seconds=QUEUE.writer_timeout_seconds),
+    "status": FunctionSizing(memory_mb=256, timeout_seconds=10),
+}
+
+
+def powertools_layer_arn(version: int) -> str:
+    """Public Powertools v3 layer ARN in the stack's region, matching RUNTIME and ARCHITECTURE."""
+    python = RUNTIME.name.replace(".", "")  # python3.14 -> python314
+    arch = "arm64" if ARCHITECTURE.name == "arm64" else "x86_64"
+    return (
+        f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{POWERTOOLS_ACCOUNT}:layer:"
+        f"AWSLambdaPowertoolsPythonV3-{python}-{arch}:{version}"
+    )
+
+
+class TrackerFunctions(Construct):
+    """Builds the three functions; exposes them as ``ingest``, ``writer`` and ``status``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment: dict[str, str],
+        powertools_layer_version: int,
+        log_retention: logs.RetentionDays,
+        ingest_reserved_concurrency: int | None,
+        retain_logs: bool,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        code = lambda_.Code.from_asset(str(PROJECT_ROOT), exclude=ASSET_EXCLUDE, ignore_mode=IgnoreMode.DOCKER)
+        layer = lambda_.LayerVersion.from_layer_version_arn(
+            self, "PowertoolsLayer", powertools_layer_arn(powertools_layer_version)
+        )
+        self.log_groups: dict[str, logs.LogGroup] = {}
+        built: dict[str, lambda_.Function] = {}
+        for name, handler in HANDLERS.items():
+            log_group = logs.LogGroup(
+                self,
+                f"{name.capitalize()}Logs",
+                retention=log_retention,
+                removal_policy=RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY,
+            )
+            role = iam.Role(
+                self,
+                f"{name.capitalize()}Role",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                description=f"visitor tracker {name} function",
+            )
+            # Instead of AWSLambdaBasicExecutionRole (logs:* on every log group): this group only.
+            log_group.grant(role, "logs:CreateLogStream", "logs:PutLogEvents")
+            sizing = SIZING[name]
+            built[name] = lambda_.Function(
+                self,
+                f"{name.capitalize()}Function",
+                runtime=RUNTIME,
+                architecture=ARCHITECTURE,
+                handler=handler,
+                code=code,
+                layers=[layer],
+                role=role,
+                memory_size=sizing.memory_mb,
+                timeout=Duration.seconds(sizing.timeout_seconds),
+                tracing=lambda_.Tracing.ACTIVE,
+                log_group=log_group,
+                environment=environment,
+                reserved_concurrent_executions=ingest_reserved_concurrency if name == "ingest" else None,
+                description=f"visitor tracker: {name}",
+            )
+            self.log_groups[name] = log_group
+        self.ingest = built["ingest"]
+        self.writer = built["writer"]
+        self.status = built["status"]

@@ -1,0 +1,150 @@
+"""Alarms that say when visits are being lost or delayed, an optional e-mail topic, a dashboard."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+PERIOD = Duration.minutes(5)
+
+
+class Monitoring(Construct):
+    """One alarm per failure mode (DLQ not empty, queue backing up, writer errors/throttles, API 5xx)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        ingest: lambda_.IFunction,
+        writer: lambda_.IFunction,
+        status: lambda_.IFunction,
+        queue: sqs.IQueue,
+        dead_letter_queue: sqs.IQueue,
+        api_server_errors: cloudwatch.IMetric | None,
+        oldest_message_alarm_seconds: int,
+        alarm_email: str | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.topic: sns.Topic | None = None
+        if alarm_email is not None:
+            self.topic = self._topic(alarm_email)
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
+        self._alarm(
+            "DlqNotEmpty",
+            dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1), statistic="Maximum"
+            ),
+            threshold=0,
+            description="Visits failed processing 5 times and wait in the DLQ: inspect, then redrive.",
+        )
+        self._alarm(
+            "QueueBacklog",
+            queue.metric_approximate_age_of_oldest_message(period=Duration.minutes(1), statistic="Maximum"),
+            threshold=oldest_message_alarm_seconds,
+            description="The writer is not keeping up: the oldest queued visit is getting old.",
+        )
+        self._alarm(
+            "WriterErrors",
+            writer.metric_errors(period=PERIOD, statistic="Sum"),
+            threshold=0,
+            description="The writer function failed whole invocations.",
+        )
+        self._alarm(
+            "WriterThrottles",
+            writer.metric_throttles(period=PERIOD, statistic="Sum"),
+            threshold=0,
+            description="The writer was throttled: account concurrency is exhausted.",
+        )
+        self._alarm(
+            "IngestErrors",
+            ingest.metric_errors(period=PERIOD, statistic="Sum"),
+            threshold=0,
+            description="The ingest function failed invocations: visits are being lost.",
+        )
+        if api_server_errors is not None:
+            self._alarm(
+                "Api5xx",
+                api_server_errors,
+                threshold=0,
+                description="The API answered 5xx to visitors.",
+            )
+        self.dashboard = self._dashboard(ingest, writer, status, queue, dead_letter_queue, api_server_errors)
+
+    def _topic(self, email: str) -> sns.Topic:
+        # CloudWatch cannot publish to a topic encrypted with the AWS managed aws/sns key (its key
+        # policy cannot be changed), so the topic gets a small customer managed key.
+        key = kms.Key(self, "AlarmTopicKey", enable_key_rotation=True, description="visitor tracker alarms")
+        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True, display_name="Visitor tracker")
+        topic.add_subscription(subscriptions.EmailSubscription(email))
+        return topic
+
+    def _alarm(self, name: str, metric: cloudwatch.IMetric, *, threshold: float, description: str) -> None:
+        alarm = cloudwatch.Alarm(
+            self,
+            name,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        if self.topic is not None:
+            alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
+            alarm.add_ok_action(cw_actions.SnsAction(self.topic))
+        self.alarms[name] = alarm
+
+    def _dashboard(
+        self,
+        ingest: lambda_.IFunction,
+        writer: lambda_.IFunction,
+        status: lambda_.IFunction,
+        queue: sqs.IQueue,
+        dead_letter_queue: sqs.IQueue,
+        api_server_errors: cloudwatch.IMetric | None,
+    ) -> cloudwatch.Dashboard:
+        dashboard = cloudwatch.Dashboard(self, "Dashboard")
+        functions = {"ingest": ingest, "writer": writer, "status": status}
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Invocations",
+                left=[fn.metric_invocations(period=PERIOD, label=name) for name, fn in functions.items()],
+            ),
+            cloudwatch.GraphWidget(
+                title="Errors / throttles",
+                left=[fn.metric_errors(period=PERIOD, label=f"{name} errors") for name, fn in functions.items()]
+                + [writer.metric_throttles(period=PERIOD, label="writer throttles")],
+            ),
+            cloudwatch.GraphWidget(
+                title="Duration p99 (ms)",
+                left=[fn.metric_duration(period=PERIOD, statistic="p99", label=name) for name, fn in functions.items()],
+            ),
+        )
+        queue_widgets: list[cloudwatch.IWidget] = [
+            cloudwatch.GraphWidget(
+                title="Queue",
+                left=[
+                    queue.metric_approximate_number_of_messages_visible(period=PERIOD, label="visible"),
+                    queue.metric_number_of_messages_sent(period=PERIOD, label="sent"),
+                ],
+                right=[queue.metric_approximate_age_of_oldest_message(period=PERIOD, label="oldest age (s)")],
+            ),
+            cloudwatch.SingleValueWidget(
+                title="DLQ visible messages",
+                metrics=[dead_letter_queue.metric_approximate_number_of_messages_visible(period=PERIOD)],
+            ),
+        ]
+        if api_server_errors is not None:
+            queue_widgets.append(cloudwatch.GraphWidget(title="API 5xx", left=[api_server_errors]))
+        dashboard.add_widgets(*queue_widgets)
+        return dashboard

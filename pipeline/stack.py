@@ -1,0 +1,195 @@
+"""The one stack: storage, queueing, functions, ingress and monitoring, wired with explicit grants."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import aws_cdk as cdk
+from aws_cdk import Duration, Validations
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
+
+from functions.common import definitions as d
+from pipeline.api import ApiKeySettings, FunctionUrlIngress, HttpIngress, Ingress, IngressSettings, RestIngress
+from pipeline.config import TrackerConfig, cdk_json_context
+from pipeline.functions import TrackerFunctions
+from pipeline.monitoring import Monitoring
+from pipeline.nag import acknowledge
+from pipeline.queueing import Queueing
+from pipeline.storage import Storage
+
+# Least privilege, action by action (tests/infra asserts these exact sets).
+INGEST_TABLE_ACTIONS: Final = (
+    "dynamodb:UpdateItem",  # atomic counter increment
+    "dynamodb:GetItem",  # salt lookup
+    "dynamodb:BatchGetItem",  # sharded counter read
+    "dynamodb:PutItem",  # recovery path + daily salt creation
+)
+INGEST_QUEUE_ACTIONS: Final = ("sqs:SendMessage",)
+# Transactions are authorized per contained action, so UpdateItem/PutItem/ConditionCheckItem cover
+# TransactWriteItems (which is not an IAM action).
+WRITER_TABLE_ACTIONS: Final = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+)
+STATUS_TABLE_ACTIONS: Final = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
+STATUS_QUEUE_ACTIONS: Final = ("sqs:GetQueueAttributes",)
+
+OUTPUT_API_KEY_ID: Final = "ApiKeyId"
+
+_RETENTION_NAMES: Final = {
+    1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS", 30: "ONE_MONTH",
+    60: "TWO_MONTHS", 90: "THREE_MONTHS", 120: "FOUR_MONTHS", 150: "FIVE_MONTHS", 180: "SIX_MONTHS",
+    365: "ONE_YEAR", 400: "THIRTEEN_MONTHS", 545: "EIGHTEEN_MONTHS", 731: "TWO_YEARS", 1096: "THREE_YEARS",
+    1827: "FIVE_YEARS", 2192: "SIX_YEARS", 2557: "SEVEN_YEARS", 2922: "EIGHT_YEARS", 3288: "NINE_YEARS",
+    3653: "TEN_YEARS",
+}  # fmt: skip
+
+
+def retention(days: int) -> logs.RetentionDays:
+    """CloudWatch Logs retention enum for a number of days TrackerConfig already validated."""
+    return logs.RetentionDays[_RETENTION_NAMES[days]]
+
+
+class VisitorTrackerStack(cdk.Stack):
+    """API -> ingest -> SQS -> writer -> DynamoDB, plus status, alarms and a dashboard."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: TrackerConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, description="Serverless website visitor tracker", **kwargs)
+        self.config = config
+        log_retention = retention(config.log_retention_days)
+
+        self.storage = Storage(self, "Storage", retain=not config.destroy_on_delete)
+        self.queueing = Queueing(self, "Queueing", max_receive_count=config.max_receive_count)
+        table = self.storage.table
+        queue = self.queueing.queue
+        dlq = self.queueing.dead_letter_queue
+
+        environment = {
+            d.ENV_TABLE_NAME: table.table_name,
+            d.ENV_QUEUE_URL: queue.queue_url,
+            d.ENV_DLQ_URL: dlq.queue_url,
+            **config.function_environment(),
+        }
+        self.functions = TrackerFunctions(
+            self,
+            "Functions",
+            environment=environment,
+            powertools_layer_version=config.powertools_layer_version,
+            log_retention=log_retention,
+            ingest_reserved_concurrency=config.ingest_concurrency_ceiling,
+            retain_logs=not config.destroy_on_delete,
+        )
+        fns = self.functions
+        table.grant(fns.ingest, *INGEST_TABLE_ACTIONS)
+        queue.grant(fns.ingest, *INGEST_QUEUE_ACTIONS)
+        table.grant(fns.writer, *WRITER_TABLE_ACTIONS)
+        table.grant(fns.status, *STATUS_TABLE_ACTIONS)
+        queue.grant(fns.status, *STATUS_QUEUE_ACTIONS)
+        dlq.grant(fns.status, *STATUS_QUEUE_ACTIONS)
+        # The event source grants the writer what consuming needs (Receive/Delete/
+        # ChangeMessageVisibility/GetQueueAttributes/GetQueueUrl) on this queue only.
+        fns.writer.add_event_source(
+            event_sources.SqsEventSource(
+                queue,
+                batch_size=d.QUEUE.batch_size,
+                max_batching_window=Duration.seconds(d.QUEUE.max_batching_window_seconds),
+                report_batch_item_failures=True,
+                max_concurrency=config.writer_max_concurrency,
+            )
+        )
+
+        self.ingress = self._ingress(config, log_retention)
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            ingest=fns.ingest,
+            writer=fns.writer,
+            status=fns.status,
+            queue=queue,
+            dead_letter_queue=dlq,
+            api_server_errors=self.ingress.server_errors,
+            oldest_message_alarm_seconds=config.oldest_message_alarm_seconds,
+            alarm_email=config.alarm_email,
+        )
+
+        cdk.CfnOutput(self, d.OUTPUT_API_URL, value=self.ingress.api_url, description="Tracking endpoint (GET)")
+        cdk.CfnOutput(self, d.OUTPUT_STATUS_URL, value=self.ingress.status_url, description="GET /status")
+        cdk.CfnOutput(self, d.OUTPUT_TABLE_NAME, value=table.table_name)
+        cdk.CfnOutput(self, d.OUTPUT_QUEUE_URL, value=queue.queue_url)
+        cdk.CfnOutput(self, d.OUTPUT_DLQ_URL, value=dlq.queue_url)
+        if isinstance(self.ingress, RestIngress) and self.ingress.api_key is not None:
+            cdk.CfnOutput(
+                self,
+                OUTPUT_API_KEY_ID,
+                value=self.ingress.api_key.key_id,
+                description="aws apigateway get-api-key --include-value --api-key <id> shows the key",
+            )
+        self._acknowledge_nag_findings()
+
+    def _ingress(self, config: TrackerConfig, log_retention: logs.RetentionDays) -> Ingress:
+        settings = IngressSettings(
+            allowed_origins=config.allowed_origins,
+            throttle_rate_limit=config.throttle_rate_limit,
+            throttle_burst_limit=config.throttle_burst_limit,
+            log_retention=log_retention,
+            retain_logs=not config.destroy_on_delete,
+            log_client_ip=config.ip_mode == "full",
+        )
+        fns = self.functions
+        if config.ingress == "http":
+            return HttpIngress(self, "Ingress", ingest=fns.ingest, status=fns.status, settings=settings)
+        if config.ingress == "function-url":
+            return FunctionUrlIngress(self, "Ingress", ingest=fns.ingest, status=fns.status, settings=settings)
+        return RestIngress(
+            self,
+            "Ingress",
+            ingest=fns.ingest,
+            status=fns.status,
+            settings=settings,
+            api_keys=ApiKeySettings(
+                mode=config.api_key,
+                rate_limit=config.usage_plan_rate_limit,
+                burst_limit=config.usage_plan_burst_limit,
+                quota_per_day=config.usage_plan_quota_per_day,
+            ),
+            waf_rate_limit=config.waf_rate_limit,
+        )
+
+    def _acknowledge_nag_findings(self) -> None:
+        """cdk-nag findings that are deliberate, each with the reason it is acceptable here."""
+        for fn in (self.functions.ingest, self.functions.writer, self.functions.status):
+            if fn.role is not None:
+                acknowledge(
+                    fn.role,
+                    "AwsSolutions-IAM5[Resource::*]",
+                    "X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do "
+                    "not support resource-level permissions, so their resource must be '*'.",
+                )
+
+
+def build_app(
+    context: dict[str, Any] | None = None, *, outdir: str | None = None, use_cdk_json: bool = True
+) -> tuple[cdk.App, VisitorTrackerStack]:
+    """The CDK app with cdk-nag: cdk.json context, overridden by ``context`` / ``-c`` values."""
+    app = cdk.App(outdir=outdir, context=context or {})
+    merged = dict(cdk_json_context()) if use_cdk_json else {}
+    for key in list(merged) + list(context or {}):
+        value = app.node.try_get_context(key)
+        if value is not None:
+            merged[key] = value
+    # Keys given only with `cdk synth -c key=value` reach the app through CDK_CONTEXT_JSON.
+    for field in TrackerConfig.__dataclass_fields__:
+        value = app.node.try_get_context(field)
+        if value is not None:
+            merged[field] = value
+    config = TrackerConfig.from_context(merged)
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    stack = VisitorTrackerStack(app, config.stack_name, config=config)
+    return app, stack
