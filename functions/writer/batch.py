@@ -1,0 +1,301 @@
+"""Write one SQS batch of visits: log items in bulk, each visit counted exactly once in the aggregates.
+
+Order of work for a batch (the handler adapts the SQS event, this module does the rest):
+
+1. parse every body; a body that is not a valid visit fails alone (it will reach the DLQ);
+2. drop repeated visit ids inside the batch (they share the fate of their first copy);
+3. count the visits with ``TransactWriteItems``: each transaction flags the visits' log items
+   ``aggregated`` (condition: not flagged yet) and ADDs the folded deltas to the aggregate items,
+   atomically. A visit whose flag already exists was counted by an earlier delivery: it is dropped
+   from the transaction and the rest retried. Conflicts and throttling are retried with backoff;
+4. write the full log items (flag included) with ``BatchWriteItem``, for the visits counted now or
+   before. Rewriting a log item is an idempotent overwrite.
+
+Why count before logging: a ``PutRequest`` replaces the whole item, so a flag set after the put
+would be wiped by the put of a redelivered copy and the visit counted twice. Flag first, then put
+the item with the flag, and a redelivery always sees the flag. A crash between 3 and 4 leaves a
+flag-only item; the record is redelivered and step 4 completes it.
+
+A record fails (and is redelivered by SQS) when its visit could not be counted or logged after
+the retries; why is logged with its message id and recorded in a ``FAILURE`` item for the CLI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from functions.common import aggregates, keys, store
+from functions.common.aggregates import Delta, ItemKey
+from functions.common.definitions import QUEUE, TABLE
+from functions.common.logitem import expires_at, to_log_item
+from functions.common.observability import logger
+from functions.common.visit import InvalidVisit, Visit, utc_now
+
+# A transaction holds at most 100 actions: visits' flags plus one update per aggregate item.
+MAX_TRANSACT_ACTIONS = store.TRANSACT_MAX
+# An expression is at most 4 KB; each ADD term costs about 12 characters.
+MAX_TERMS_PER_UPDATE = 250
+KNOWN_DAYS_KEPT = 4
+FAILURE_TTL_DAYS = QUEUE.dlq_retention_days
+
+
+@dataclass(frozen=True)
+class Message:
+    """The part of an SQS record the writer needs."""
+
+    message_id: str
+    body: str
+
+
+@dataclass
+class BatchOutcome:
+    """What became of a batch: failed message ids with their reason, and counts for metrics."""
+
+    failed: dict[str, str] = field(default_factory=dict)
+    written: int = 0  # records whose log item is written
+    counted: int = 0  # visits added to the aggregates by this batch
+    duplicates: int = 0  # records already counted (earlier delivery) or repeated in the batch
+    visit_ids: dict[str, str] = field(default_factory=dict)  # message id -> visit id (correlation)
+
+
+class KnownNames:
+    """Per execution environment: the tally names each day item is known to hold (for the caps).
+
+    Reading a day item costs one call, so it is read only when a batch brings a name not known yet
+    while that family is still under its cap; afterwards names admitted by this writer are added
+    locally. Old days are forgotten.
+    """
+
+    def __init__(self) -> None:
+        self._days: dict[ItemKey, set[str]] = {}
+
+    def needs_read(self, delta: Delta) -> bool:
+        known = self._days.get(delta.key)
+        if known is None:
+            return True
+        for name in aggregates.tally_names(delta) - known:
+            prefix = next(p for p in aggregates.TALLY_PREFIXES if name.startswith(p))
+            room = sum(1 for n in known if n.startswith(prefix)) < aggregates.CAPS[prefix]
+            if name != prefix + aggregates.OTHER and room:
+                return True
+        return False
+
+    def refresh(self, key: ItemKey, item: dict[str, Any] | None) -> None:
+        self._days[key] = {n for n in (item or {}) if n.startswith(aggregates.TALLY_PREFIXES)}
+        for old in sorted(self._days)[:-KNOWN_DAYS_KEPT]:
+            del self._days[old]
+
+    def names(self, key: ItemKey) -> set[str]:
+        return self._days.setdefault(key, set())
+
+    def clear(self) -> None:
+        self._days.clear()
+
+
+KNOWN = KnownNames()
+
+
+def _fits(visit_count: int, terms: dict[ItemKey, set[str]]) -> bool:
+    """Whether a transaction of ``visit_count`` flags plus these aggregate updates stays within limits."""
+    # One spare term per tally family: the cap may add an "(other)" name.
+    spare = len(aggregates.TALLY_PREFIXES)
+    return visit_count + len(terms) <= MAX_TRANSACT_ACTIONS and all(
+        len(names) + spare <= MAX_TERMS_PER_UPDATE for names in terms.values()
+    )
+
+
+class BatchWriter:
+    """Writes batches to one table; ``browser_of`` classifies user agents for the browsers tally."""
+
+    def __init__(
+        self,
+        table_name: str,
+        log_ttl_days: int,
+        browser_of: Callable[[str], str],
+        *,
+        known: KnownNames = KNOWN,
+        backoff: store.Backoff = store.DEFAULT_BACKOFF,
+    ) -> None:
+        self.table_name = table_name
+        self.log_ttl_days = log_ttl_days
+        self.browser_of = browser_of
+        self.known = known
+        self.backoff = backoff
+
+    # --- the whole batch ------------------------------------------------------------------
+
+    def write(self, messages: Sequence[Message]) -> BatchOutcome:
+        outcome = BatchOutcome()
+        by_visit: dict[str, list[str]] = {}  # visit id -> message ids carrying it
+        visits: list[Visit] = []
+        for message in messages:
+            try:
+                visit = Visit.from_json(message.body)
+            except InvalidVisit as exc:
+                outcome.failed[message.message_id] = f"invalid visit: {exc}"
+                logger.warning("Invalid visit record", extra={"message_id": message.message_id, "reason": str(exc)})
+                continue
+            outcome.visit_ids[message.message_id] = visit.visit_id
+            if visit.visit_id in by_visit:
+                outcome.duplicates += 1
+            else:
+                visits.append(visit)
+            by_visit.setdefault(visit.visit_id, []).append(message.message_id)
+
+        counted, already, reasons = self._count(visits)
+        outcome.counted = len(counted)
+        outcome.duplicates += len(already)
+        to_log = counted + already
+        unwritten = {
+            item["visit_id"]["S"]
+            for item in store.put_items(self.table_name, [self._log_item(v) for v in to_log], self.backoff)
+        }
+        for visit in to_log:
+            if visit.visit_id in unwritten:
+                reasons[visit.visit_id] = "log item not written after retries"
+        for visit in visits:
+            for message_id in by_visit[visit.visit_id]:
+                if visit.visit_id in reasons:
+                    outcome.failed[message_id] = reasons[visit.visit_id]
+                else:
+                    outcome.written += 1
+        if outcome.failed:
+            self._record_failures(outcome.failed)
+        return outcome
+
+    def _log_item(self, visit: Visit) -> dict[str, Any]:
+        item = to_log_item(visit, self.log_ttl_days)
+        item[store.AGGREGATED] = {"BOOL": True}
+        return item
+
+    # --- counting ---------------------------------------------------------------------------
+
+    def _count(self, visits: Sequence[Visit]) -> tuple[list[Visit], list[Visit], dict[str, str]]:
+        """Count the visits; return (counted now, counted before, {visit id: failure reason})."""
+        counted: list[Visit] = []
+        already: list[Visit] = []
+        failed: dict[str, str] = {}
+        if not visits:
+            return counted, already, failed
+        self._refresh_known(visits)
+        for chunk in self._chunks(visits):
+            now, before, reason = self._count_chunk(chunk)
+            counted.extend(now)
+            already.extend(before)
+            done = {v.visit_id for v in now} | {v.visit_id for v in before}
+            for visit in chunk:
+                if visit.visit_id not in done:
+                    failed[visit.visit_id] = reason or "not counted"
+        return counted, already, failed
+
+    def _refresh_known(self, visits: Iterable[Visit]) -> None:
+        """Read the day items whose tally names the cap cannot decide from memory (one call at most)."""
+        stale = [
+            d.key
+            for d in self._fold(visits, capped=False)
+            if aggregates.is_day_key(d.key) and self.known.needs_read(d)
+        ]
+        if not stale:
+            return
+        try:
+            items = store.get_items(self.table_name, [aggregates.key_dict(k) for k in stale], self.backoff)
+        except (ClientError, BotoCoreError, RuntimeError) as exc:
+            # Without the read the caps use what is known: the cap stays approximate, nothing is lost.
+            logger.warning("Could not read day aggregates for the caps", extra={"error": store.error_code(exc)})
+            return
+        for key in stale:
+            self.known.refresh(key, items.get(key))
+
+    def _fold(self, visits: Iterable[Visit], *, capped: bool = True) -> list[Delta]:
+        deltas = aggregates.fold(visits, self.browser_of).values()
+        if not capped:
+            return list(deltas)
+        return [
+            aggregates.apply_caps(d, self.known.names(d.key)) if aggregates.is_day_key(d.key) else d for d in deltas
+        ]
+
+    def _chunks(self, visits: Sequence[Visit]) -> list[list[Visit]]:
+        """Greedy packing: as many visits per transaction as fit with their aggregate updates."""
+        chunks: list[list[Visit]] = []
+        current: list[Visit] = []
+        terms: dict[ItemKey, set[str]] = {}
+        for visit in visits:
+            contribution = {
+                d.key: set(d.counters) | ({"#set"} if d.members else set())
+                for d in aggregates.fold([visit], self.browser_of).values()
+            }
+            merged = {k: set(v) for k, v in terms.items()}
+            for key, names in contribution.items():
+                merged.setdefault(key, set()).update(names)
+            if current and not _fits(len(current) + 1, merged):
+                chunks.append(current)
+                current, merged = [], contribution
+            current.append(visit)
+            terms = merged
+        if current:
+            chunks.append(current)
+        return chunks
+
+    def _count_chunk(self, chunk: Sequence[Visit]) -> tuple[list[Visit], list[Visit], str | None]:
+        """One chunk's transaction, retried; return (counted now, counted before, failure reason)."""
+        pending = list(chunk)
+        already: list[Visit] = []
+        attempt = 0
+        while pending:
+            actions = [
+                store.mark_aggregated_action(
+                    self.table_name,
+                    keys.log_key(keys.day_of(v.when), v.timestamp, v.visit_id),
+                    expires_at(v, self.log_ttl_days),
+                )
+                for v in pending
+            ] + [{"Update": store.aggregate_update(self.table_name, d)} for d in self._fold(pending)]
+            try:
+                codes = store.transact(actions)
+            except (ClientError, BotoCoreError) as exc:
+                if not store.is_retryable(exc):
+                    logger.error("Aggregate transaction failed", extra={"error": store.error_code(exc)})
+                    return [], already, f"aggregate transaction failed: {store.error_code(exc)}"
+                codes = [store.error_code(exc)] * len(actions)
+            if codes is None:
+                return pending, already, None
+            duplicates = {v.visit_id for v, code in zip(pending, codes, strict=False) if code == store.CONDITION_FAILED}
+            if duplicates:
+                # Counted by an earlier delivery: drop them and retry the rest at once.
+                already.extend(v for v in pending if v.visit_id in duplicates)
+                pending = [v for v in pending if v.visit_id not in duplicates]
+                continue
+            causes = sorted({c for c in codes if c != "None"})
+            if not all(c in store.RETRYABLE_CODES for c in causes):
+                logger.error("Aggregate transaction cancelled", extra={"reasons": causes})
+                return [], already, f"aggregate transaction cancelled: {', '.join(causes)}"
+            attempt += 1
+            if attempt >= self.backoff.attempts:
+                logger.error("Aggregate transaction kept failing", extra={"reasons": causes, "attempts": attempt})
+                return [], already, f"aggregate transaction retries exhausted: {', '.join(causes)}"
+            logger.info("Aggregate transaction retried", extra={"reasons": causes, "attempt": attempt})
+            self.backoff.pause(attempt - 1)
+        return [], already, None
+
+    # --- failures ---------------------------------------------------------------------------
+
+    def _record_failures(self, failed: dict[str, str]) -> None:
+        """Best effort: why each message failed, for ``visitor-tracker dlq list``."""
+        expires = int((utc_now() + timedelta(days=FAILURE_TTL_DAYS)).timestamp())
+        items = [
+            dict(
+                keys.failure_key(message_id),
+                reason={"S": reason[:1000]},
+                at={"S": utc_now().isoformat()},
+                **{TABLE.ttl_attribute: {"N": str(expires)}},
+            )
+            for message_id, reason in failed.items()
+        ]
+        # One try, no waiting: the records are failing anyway, the reason is a nicety for the CLI.
+        if store.put_items(self.table_name, items, store.Backoff(attempts=1)):
+            logger.warning("Could not record every failure reason", extra={"count": len(items)})

@@ -1,0 +1,362 @@
+"""The writer against moto: real queue, real batches, duplicates, poison messages and injected faults."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from functions.common import aws as aws_clients
+from functions.common import keys, store
+from functions.writer import batch as writer_batch
+from functions.writer.handler import handler
+from tests.pipeline_helpers import (
+    BOT_UA,
+    FIREFOX_UA,
+    CallCounter,
+    FakeContext,
+    deliver,
+    drain_queue,
+    log_items,
+    make_visit,
+    queue_depth,
+    receive_batch,
+    send_raw,
+    send_visits,
+    sqs_event_from_messages,
+)
+from visitor_tracker.resources import PipelineResources
+
+NOW = datetime.now(UTC).replace(second=30, microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def _fresh(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """No real sleeping between retries (the delays are recorded), no name cache across tests."""
+    sleeps: list[float] = []
+    monkeypatch.setattr(store, "sleep", sleeps.append)
+    writer_batch.KNOWN.clear()
+    return sleeps
+
+
+def get(table: str, key: keys.Key) -> dict[str, Any]:
+    return boto3.client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True).get("Item", {})
+
+
+def n(item: dict[str, Any], name: str) -> int:
+    return int(item[name]["N"]) if name in item else 0
+
+
+def day_item(resources: PipelineResources, when: datetime = NOW) -> dict[str, Any]:
+    return get(resources.table_name, keys.day_agg_key(keys.day_of(when)))
+
+
+def hour_item(resources: PipelineResources, when: datetime = NOW) -> dict[str, Any]:
+    return get(resources.table_name, keys.hour_agg_key(keys.hour_of(when)))
+
+
+def uniques(resources: PipelineResources, when: datetime = NOW) -> set[str]:
+    item = get(resources.table_name, keys.uniques_key(keys.day_of(when)))
+    return set(item.get("visitors", {}).get("SS", []))
+
+
+def test_every_visit_is_logged_and_counted_exactly_once(pipeline_resources: PipelineResources) -> None:
+    # GIVEN 300 visits on the queue: 7 pages, 2 referrers, 2 browsers, 1 bot in 10, 40 visitors
+    visits = [
+        make_visit(
+            when=NOW,
+            path=f"/page{i % 7}",
+            referrer="https://www.google.com/search" if i % 3 == 0 else None,
+            user_agent=BOT_UA if i % 10 == 9 else (FIREFOX_UA if i % 2 else make_visit().user_agent),
+            is_bot=i % 10 == 9,
+            visitor=f"visitor{i % 40}",
+        )
+        for i in range(300)
+    ]
+    send_visits(pipeline_resources, visits)
+
+    # WHEN the writer drains the queue
+    report = drain_queue(pipeline_resources)
+
+    # THEN every visit has one complete log item, flagged as counted
+    assert report.failures == []
+    items = log_items(pipeline_resources.table_name)
+    assert sorted(i["visit_id"]["S"] for i in items) == sorted(v.visit_id for v in visits)
+    assert all(i["aggregated"]["BOOL"] and "expires_at" in i and "path" in i for i in items)
+    # AND every aggregate counts each visit once
+    humans = [v for v in visits if not v.is_bot]
+    day = day_item(pipeline_resources)
+    assert n(day, "visits") == len(humans) == 270 and n(day, "bots") == 30
+    assert n(day, f"h{NOW.hour:02d}") == 270
+    assert {f"/page{p}": n(day, f"p:/page{p}") for p in range(7)} == dict(Counter(v.path for v in humans))
+    assert n(day, "r:www.google.com") == sum(1 for v in humans if v.referrer)
+    assert n(day, "b:Firefox") + n(day, "b:Chrome") == 270
+    hour = hour_item(pipeline_resources)
+    assert n(hour, "visits") == 270 and n(hour, "bots") == 30 and n(hour, f"m{NOW.minute:02d}") == 270
+    assert len(uniques(pipeline_resources)) == len({v.visitor for v in humans})
+    assert queue_depth(pipeline_resources.queue_url) == 0
+
+
+def test_duplicate_delivery_in_one_batch_and_across_batches_counts_once(
+    pipeline_resources: PipelineResources,
+) -> None:
+    # GIVEN three visits, received once
+    visits = [make_visit(when=NOW, path="/dup", visitor=f"v{i}") for i in range(3)]
+    send_visits(pipeline_resources, visits)
+    messages = receive_batch(pipeline_resources)
+    assert len(messages) == 3
+
+    # WHEN the same message appears twice in one batch
+    first = handler(sqs_event_from_messages([*messages, messages[0]]), FakeContext())
+    # AND the whole batch is delivered again later (e.g. a lost delete)
+    second = handler(sqs_event_from_messages(messages), FakeContext())
+
+    # THEN nothing failed, one log item per visit, one count per visit everywhere
+    assert first == {"batchItemFailures": []} and second == {"batchItemFailures": []}
+    assert len(log_items(pipeline_resources.table_name)) == 3
+    day = day_item(pipeline_resources)
+    assert n(day, "visits") == 3 and n(day, "p:/dup") == 3 and n(day, f"h{NOW.hour:02d}") == 3
+    assert n(hour_item(pipeline_resources), "visits") == 3
+    assert len(uniques(pipeline_resources)) == 3
+
+
+def test_duplicate_delivery_under_a_new_message_id_counts_once(pipeline_resources: PipelineResources) -> None:
+    # GIVEN the same visit sent twice (e.g. ingest retried SendMessage): two messages, one visit id
+    visit = make_visit(when=NOW)
+    send_visits(pipeline_resources, [visit])
+    drain_queue(pipeline_resources)
+    send_visits(pipeline_resources, [visit])
+
+    report = drain_queue(pipeline_resources)
+
+    assert report.failures == []
+    assert len(log_items(pipeline_resources.table_name)) == 1
+    assert n(day_item(pipeline_resources), "visits") == 1
+
+
+def test_a_poison_message_fails_alone_and_lands_in_the_dlq(pipeline_resources: PipelineResources) -> None:
+    # GIVEN good visits around a body that is not JSON and one of an unknown schema
+    good = [make_visit(when=NOW) for _ in range(4)]
+    send_visits(pipeline_resources, good[:2])
+    not_json = send_raw(pipeline_resources, "this is not json")
+    bad_schema = send_raw(pipeline_resources, json.dumps({**json.loads(good[0].to_json()), "schema_version": 99}))
+    send_visits(pipeline_resources, good[2:])
+
+    # WHEN the writer gets them in one batch
+    messages = receive_batch(pipeline_resources)
+    response = deliver(pipeline_resources, handler, messages)
+
+    # THEN exactly the two poison messages are reported failed, the good ones are written
+    assert {f["itemIdentifier"] for f in response["batchItemFailures"]} == {not_json, bad_schema}
+    assert len(log_items(pipeline_resources.table_name)) == 4
+    # AND the reason is recorded for the CLI
+    reason = get(pipeline_resources.table_name, keys.failure_key(not_json))["reason"]["S"]
+    assert "not JSON" in reason
+
+    # WHEN redelivered until SQS gives up (maxReceiveCount)
+    report = drain_queue(pipeline_resources)
+
+    # THEN they are in the DLQ, the queue is empty and the good visits were counted once
+    assert set(report.failures) == {not_json, bad_schema}
+    assert queue_depth(pipeline_resources.queue_url) == 0
+    dlq = boto3.client("sqs").receive_message(QueueUrl=pipeline_resources.dlq_url, MaxNumberOfMessages=10)
+    assert {m["MessageId"] for m in dlq["Messages"]} == {not_json, bad_schema}
+    assert n(day_item(pipeline_resources), "visits") == 4
+
+
+def test_a_batch_of_only_poison_is_reported_not_raised(pipeline_resources: PipelineResources) -> None:
+    message_id = send_raw(pipeline_resources, "[]")
+    response = handler(sqs_event_from_messages(receive_batch(pipeline_resources)), FakeContext())
+    assert response == {"batchItemFailures": [{"itemIdentifier": message_id}]}
+
+
+# --- injected faults ---------------------------------------------------------------------------
+
+
+def client_error(code: str, operation: str, **extra: Any) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": code}, **extra}, operation)
+
+
+class FaultyDynamoDB:
+    """Wraps the real (moto) client; each call of an operation first takes the next planned fault.
+
+    A plan entry is an exception to raise, ``"partial"`` (BatchWriteItem writes only its first
+    item and returns the others as UnprocessedItems), or None (the real call).
+    """
+
+    def __init__(self, real: Any, plans: dict[str, list[Any]], *, forever: dict[str, Any] | None = None) -> None:
+        self.real = real
+        self.plans = plans
+        self.forever = forever or {}
+        self.faults = Counter[str]()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def _plan(self, operation: str) -> Any:
+        if operation in self.forever:
+            return self.forever[operation]
+        queue = self.plans.get(operation) or []
+        return queue.pop(0) if queue else None
+
+    def _call(self, operation: str, real: Callable[..., Any], **kwargs: Any) -> Any:
+        plan = self._plan(operation)
+        if isinstance(plan, Exception):
+            self.faults[operation] += 1
+            raise plan
+        if plan == "partial":
+            self.faults[operation] += 1
+            (table, requests), = kwargs["RequestItems"].items()
+            real(RequestItems={table: requests[:1]})
+            return {"UnprocessedItems": {table: requests[1:]} if requests[1:] else {}}
+        return real(**kwargs)
+
+    def batch_write_item(self, **kwargs: Any) -> Any:
+        return self._call("batch_write_item", self.real.batch_write_item, **kwargs)
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        return self._call("transact_write_items", self.real.transact_write_items, **kwargs)
+
+
+def conflict(actions: int) -> ClientError:
+    return client_error(
+        "TransactionCanceledException",
+        "TransactWriteItems",
+        CancellationReasons=[{"Code": "TransactionConflict"}] + [{"Code": "None"}] * (actions - 1),
+    )
+
+
+def install(monkeypatch: pytest.MonkeyPatch, faulty: FaultyDynamoDB) -> None:
+    """The writer's data access (``store``) gets the faulty client; nothing else is touched."""
+    monkeypatch.setattr(store, "aws", SimpleNamespace(dynamodb=lambda: faulty))
+
+
+def test_throttling_unprocessed_items_and_conflicts_are_retried_without_loss_or_double_count(
+    pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch, _fresh: list[float]
+) -> None:
+    # GIVEN 60 visits and a table that throttles, leaves items unprocessed and conflicts
+    visits = [make_visit(when=NOW, path=f"/t{i % 3}", visitor=f"v{i}") for i in range(60)]
+    send_visits(pipeline_resources, visits)
+    faulty = FaultyDynamoDB(
+        boto3.client("dynamodb"),
+        {
+            "batch_write_item": [
+                client_error("ProvisionedThroughputExceededException", "BatchWriteItem"),
+                client_error("ThrottlingException", "BatchWriteItem"),
+                "partial",
+                "partial",
+            ],
+            "transact_write_items": [conflict(63), conflict(63), client_error("ThrottlingException", "x")],
+        },
+    )
+    install(monkeypatch, faulty)
+
+    # WHEN the writer drains the queue
+    report = drain_queue(pipeline_resources)
+
+    # THEN every fault happened and was retried after a backoff pause, nothing failed
+    assert faulty.faults == {"batch_write_item": 4, "transact_write_items": 3}
+    assert len(_fresh) >= 7
+    assert report.failures == []
+    # AND every visit is logged once and counted once
+    assert len(log_items(pipeline_resources.table_name)) == 60
+    day = day_item(pipeline_resources)
+    assert n(day, "visits") == 60 and sum(n(day, f"p:/t{i}") for i in range(3)) == 60
+    assert n(hour_item(pipeline_resources), "visits") == 60
+    assert len(uniques(pipeline_resources)) == 60
+
+
+def test_a_lasting_log_write_failure_fails_the_records_then_redelivery_writes_them_once(
+    pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a table whose BatchWriteItem keeps throttling
+    visits = [make_visit(when=NOW, visitor=f"v{i}") for i in range(5)]
+    send_visits(pipeline_resources, visits)
+    faulty = FaultyDynamoDB(
+        boto3.client("dynamodb"),
+        {},
+        forever={"batch_write_item": client_error("ProvisionedThroughputExceededException", "BatchWriteItem")},
+    )
+    install(monkeypatch, faulty)
+    messages = receive_batch(pipeline_resources)
+
+    # WHEN the writer handles the batch
+    response = deliver(pipeline_resources, handler, messages)
+
+    # THEN every record is reported failed (after bounded retries), so SQS will redeliver them
+    assert {f["itemIdentifier"] for f in response["batchItemFailures"]} == {m["MessageId"] for m in messages}
+    # (bounded tries of the log write, plus one best-effort try to record the failure reasons)
+    assert faulty.faults["batch_write_item"] == store.DEFAULT_BACKOFF.attempts + 1
+    assert log_items(pipeline_resources.table_name) == [] or all(
+        "path" not in i for i in log_items(pipeline_resources.table_name)
+    )
+
+    # WHEN the table recovers and the records come back
+    faulty.forever.clear()
+    report = drain_queue(pipeline_resources)
+
+    # THEN they are written once and counted once
+    assert report.failures == []
+    items = log_items(pipeline_resources.table_name)
+    assert len(items) == 5 and all("path" in i for i in items)
+    assert n(day_item(pipeline_resources), "visits") == 5
+    assert len(uniques(pipeline_resources)) == 5
+
+
+def test_a_lasting_transaction_failure_counts_nothing_then_redelivery_counts_once(
+    pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    visits = [make_visit(when=NOW) for _ in range(4)]
+    send_visits(pipeline_resources, visits)
+    faulty = FaultyDynamoDB(boto3.client("dynamodb"), {}, forever={"transact_write_items": conflict(7)})
+    install(monkeypatch, faulty)
+
+    first = deliver(pipeline_resources, handler, receive_batch(pipeline_resources))
+
+    assert len(first["batchItemFailures"]) == 4
+    assert day_item(pipeline_resources) == {} and log_items(pipeline_resources.table_name) == []
+    faulty.forever.clear()
+    assert drain_queue(pipeline_resources).failures == []
+    assert n(day_item(pipeline_resources), "visits") == 4
+    assert len(log_items(pipeline_resources.table_name)) == 4
+
+
+def test_dynamodb_calls_per_100_records(pipeline_resources: PipelineResources) -> None:
+    # GIVEN two batches of 100 visits (each message received normally)
+    counter = CallCounter(aws_clients.dynamodb())
+    calls = []
+    for round_ in range(2):
+        send_visits(
+            pipeline_resources,
+            [make_visit(when=NOW, path=f"/c{i % 5}", visitor=f"r{round_}v{i}") for i in range(100)],
+        )
+        messages = receive_batch(pipeline_resources)
+        assert len(messages) == 100
+        counter.reset()
+
+        # WHEN the writer handles each batch
+        response = deliver(pipeline_resources, handler, messages)
+
+        assert response == {"batchItemFailures": []}
+        calls.append(dict(counter.calls))
+
+    # THEN the first batch: 4 BatchWriteItem + 2 TransactWriteItems + 1 read of the day item (caps);
+    # the steady state drops the read: 6 calls per 100 records
+    assert calls[0] == {"BatchWriteItem": 4, "TransactWriteItems": 2, "BatchGetItem": 1}
+    assert calls[1] == {"BatchWriteItem": 4, "TransactWriteItems": 2}
+    assert n(day_item(pipeline_resources), "visits") == 200
+
+
+def test_visits_of_two_days_in_one_batch(pipeline_resources: PipelineResources) -> None:
+    yesterday = NOW - timedelta(days=1)
+    send_visits(pipeline_resources, [make_visit(when=yesterday), make_visit(when=NOW), make_visit(when=NOW)])
+    assert drain_queue(pipeline_resources).failures == []
+    assert n(day_item(pipeline_resources, yesterday), "visits") == 1
+    assert n(day_item(pipeline_resources), "visits") == 2
