@@ -1,0 +1,247 @@
+"""The CLI against a real (threaded) moto server, found through a local-mode state file.
+
+Each test gets its own table and queues (a unique prefix) on one moto server per worker, and a
+state file in its ``tmp_path`` that points at them: the CLI then runs exactly as it does against
+``visitor-tracker local``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+from typer.testing import CliRunner, Result
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from functions.common import aws as aws_clients
+from functions.common.settings import get_settings
+from functions.common.visit import Visit, format_timestamp
+from visitor_tracker.cli import app
+from visitor_tracker.resources import PipelineResources, create_resources
+from visitor_tracker.state import STATE_ENV, LocalState, write_state
+
+REGION = "us-east-1"
+logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per moto request otherwise
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    """One moto server on a free port for the module (its state is per process, so per worker)."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@dataclass
+class Env:
+    """A pipeline on the moto server, and helpers to drive it the way the deployed one runs."""
+
+    endpoint: str
+    resources: PipelineResources
+    state_file: Path
+    sqs: Any
+    dynamodb: Any
+    runner: CliRunner = field(default_factory=CliRunner)
+
+    def cli(self, *args: str, input: str | None = None) -> Result:
+        return self.runner.invoke(app, list(args), input=input)
+
+    def cli_json(self, *args: str) -> Any:
+        result = self.cli(*args, "--json")
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    def send_to_dlq(self, visit: Visit) -> str:
+        """A visit the writer gave up on (e.g. DynamoDB was throttled), as ingest queued it."""
+        return self.sqs.send_message(
+            QueueUrl=self.resources.dlq_url,
+            MessageBody=visit.to_json(),
+            MessageAttributes={"visit_id": {"DataType": "String", "StringValue": visit.visit_id}},
+        )["MessageId"]
+
+    def queue_bodies(self, queue_url: str) -> list[str]:
+        """Every visible message body of a queue, left in place (received with visibility 0)."""
+        bodies: dict[str, str] = {}
+        for _ in range(50):
+            got = self.sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=0
+            ).get("Messages", [])
+            new = {m["MessageId"]: m["Body"] for m in got if m["MessageId"] not in bodies}
+            if not new and len(bodies) >= self.depth(queue_url):
+                break
+            bodies.update(new)
+        return list(bodies.values())
+
+    def depth(self, queue_url: str) -> int:
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    def run_writer(self, monkeypatch: pytest.MonkeyPatch) -> int:
+        """Play the event source mapping once over the whole visit queue; returns records delivered.
+
+        The real writer handler gets Lambda's SQS event; records it reports as failed stay queued.
+        """
+        from functions.writer.handler import handler
+
+        for name, value in self.resources.environment().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", self.endpoint)
+        aws_clients.reset_clients()
+        get_settings.cache_clear()
+        delivered = 0
+        try:
+            while True:
+                messages = self.sqs.receive_message(
+                    QueueUrl=self.resources.queue_url,
+                    MaxNumberOfMessages=10,
+                    VisibilityTimeout=60,
+                    WaitTimeSeconds=0,
+                    MessageSystemAttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+                if not messages:
+                    return delivered
+                delivered += len(messages)
+                response = handler(sqs_event(messages, self.resources.queue_arn), FakeContext())
+                failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
+                assert not failed, f"the writer failed records: {failed}"
+                self.sqs.delete_message_batch(
+                    QueueUrl=self.resources.queue_url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+                )
+        finally:
+            aws_clients.reset_clients()
+            get_settings.cache_clear()
+
+
+class FakeContext:
+    """What Powertools reads from a Lambda context."""
+
+    function_name = "writer"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:writer"
+    aws_request_id = "cli-test"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """Lambda's SQS event for messages received from the queue."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {
+                    name: {"stringValue": v.get("StringValue"), "dataType": v["DataType"]}
+                    for name, v in m.get("MessageAttributes", {}).items()
+                },
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+    }
+
+
+def make_visit(minutes_ago: float = 0, path: str = "/", **overrides: Any) -> Visit:
+    fields: dict[str, Any] = {
+        "visit_id": str(uuid.uuid4()),
+        "timestamp": format_timestamp(datetime.now(UTC) - timedelta(minutes=minutes_ago)),
+        "ip": "203.0.113.7",
+        "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/133.0",
+        "path": path,
+        "referrer": None,
+        "is_bot": False,
+        "counted": True,
+        "visitor": "a1b2c3d4e5f60718",
+    }
+    fields.update(overrides)
+    return Visit(**fields)
+
+
+def clients(endpoint: str) -> tuple[Any, Any]:
+    kwargs: dict[str, Any] = {"endpoint_url": endpoint, "region_name": REGION}
+    return boto3.client("dynamodb", **kwargs), boto3.client("sqs", **kwargs)
+
+
+def write_local_state(path: Path, endpoint: str, resources: PipelineResources, api_url: str) -> None:
+    """Write the state file local mode would write (``path`` must be where STATE_ENV points)."""
+    assert os.environ.get(STATE_ENV) == str(path)
+    write_state(
+        LocalState(
+            pid=os.getpid(),
+            api_url=api_url,
+            endpoint_url=endpoint,
+            region=REGION,
+            table_name=resources.table_name,
+            queue_url=resources.queue_url,
+            dlq_url=resources.dlq_url,
+            started_at=datetime.now(UTC).isoformat(),
+        )
+    )
+
+
+@pytest.fixture
+def env(moto_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
+    """Fresh resources on the moto server and a local-mode state file pointing at them."""
+    dynamodb, sqs = clients(moto_endpoint)
+    resources = create_resources(dynamodb, sqs, prefix=f"cli-{uuid.uuid4().hex[:10]}", visibility_timeout=0)
+    state_file = tmp_path / "local.json"
+    monkeypatch.setenv(STATE_ENV, str(state_file))
+    write_local_state(state_file, moto_endpoint, resources, api_url="http://127.0.0.1:9")
+    return Env(moto_endpoint, resources, state_file, sqs, dynamodb)
+
+
+@dataclass
+class HttpStub:
+    """A tiny HTTP server answering every request with ``handle(request)``; records the requests."""
+
+    url: str
+    requests: list[Request]
+    server: BaseWSGIServer
+
+
+@pytest.fixture
+def http_stub() -> Iterator[Callable[[Callable[[Request], Response]], HttpStub]]:
+    servers: list[BaseWSGIServer] = []
+
+    def start(handle: Callable[[Request], Response]) -> HttpStub:
+        seen: list[Request] = []
+
+        @Request.application  # type: ignore[misc]
+        def wsgi(request: Request) -> Response:
+            seen.append(request)
+            return handle(request)
+
+        server = make_server("127.0.0.1", 0, wsgi, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return HttpStub(f"http://127.0.0.1:{server.server_port}", seen, server)
+
+    yield start
+    for server in servers:
+        server.shutdown()
