@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, Fn, RemovalPolicy
+from aws_cdk import Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
@@ -85,6 +85,8 @@ class RestIngress(Ingress):
         self.api = apigw.RestApi(
             self,
             "RestApi",
+            # API names are console labels, not unique identifiers: the stack name keeps them apart.
+            rest_api_name=f"{Stack.of(self).stack_name}-api",
             description="visitor tracker",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             cloud_watch_role=True,  # execution logging needs the account-level CloudWatch role
@@ -252,6 +254,7 @@ class HttpIngress(Ingress):
         self.api = apigwv2.HttpApi(
             self,
             "HttpApi",
+            api_name=f"{Stack.of(self).stack_name}-api",
             description="visitor tracker",
             cors_preflight=apigwv2.CorsPreflightOptions(
                 allow_origins=list(settings.allowed_origins),

@@ -1,0 +1,122 @@
+"""Synthesize each stack variant once per session and share the result with every infra test.
+
+A synthesis starts a node process and takes several seconds, so variants are session-scoped and
+the infra modules carry ``xdist_group("infra")`` to land on one worker under ``--dist loadgroup``.
+Each variant is synthesized the way app.py does it (cdk.json context + overrides, cdk-nag v3
+plugin), into its own temporary cloud assembly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.stack import build_app
+
+from .helpers import Synth
+
+# Synthesis needs no AWS access at all; these make sure nothing could reach a real account.
+_DUMMY_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    # The defaults of cdk.json, nothing overridden.
+    "rest": {},
+    # REST with keys on the read routes, WAF and e-mail alarms.
+    "rest_keyed": {"api_key": "status", "waf_rate_limit": 500, "alarm_email": "ops@example.com"},
+    # REST with every route keyed and most tunables changed from their defaults.
+    "rest_all": {
+        "api_key": "all",
+        "allowed_origins": "https://www.example.com,https://blog.example.com",
+        "removal_policy": "destroy",
+        "ingest_reserved_concurrency": 50,
+        "max_receive_count": 3,
+        "writer_max_concurrency": 10,
+        "log_retention_days": 90,
+        "ip_mode": "hashed",
+        "count_bots": True,
+        "counter_shards": 4,
+        "throttle_rate_limit": 20,
+        "throttle_burst_limit": 40,
+        "powertools_layer_version": 40,
+    },
+    "http": {"ingress": "http"},
+    "function_url": {"ingress": "function-url"},
+}
+
+
+def _synthesize(name: str, context: dict[str, Any], outdir: Path) -> Synth:
+    app, stack = build_app(dict(context), outdir=str(outdir))
+    error = None
+    try:
+        app.synth()
+    except RuntimeError as exc:  # cdk-nag findings: keep going so the test can print them
+        error = str(exc)
+    template = json.loads((outdir / f"{stack.stack_name}.template.json").read_text())
+    report_path = outdir / "validation-report.json"
+    report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    return Synth(name, context, stack, outdir, template, report, error)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_real_aws() -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in _DUMMY_ENV}
+    os.environ.update(_DUMMY_ENV)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def synth_cache(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synth]:
+    return {}
+
+
+@pytest.fixture(scope="session")
+def variant(synth_cache: dict[str, Synth], tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """``variant("http")`` -> the Synth of that variant, built on first use."""
+
+    def get(name: str) -> Synth:
+        if name not in synth_cache:
+            synth_cache[name] = _synthesize(name, VARIANTS[name], tmp_path_factory.mktemp(f"cdk-{name}"))
+        return synth_cache[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def rest(variant: Any) -> Synth:
+    return variant("rest")  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def rest_keyed(variant: Any) -> Synth:
+    return variant("rest_keyed")  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def rest_all(variant: Any) -> Synth:
+    return variant("rest_all")  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def http(variant: Any) -> Synth:
+    return variant("http")  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def function_url(variant: Any) -> Synth:
+    return variant("function_url")  # type: ignore[no-any-return]

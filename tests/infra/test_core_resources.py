@@ -1,0 +1,231 @@
+"""Table, queues, functions, event source, asset and outputs of the synthesized stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from functions.common import definitions as d
+from pipeline.functions import HANDLERS, SIZING
+
+from .helpers import Synth, function_id, function_props, logical_id
+
+pytestmark = pytest.mark.xdist_group("infra")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_table_is_on_demand_keyed_as_definitions_with_ttl_pitr_and_encryption(rest: Synth) -> None:
+    Template.from_json(rest.template).has_resource(
+        "AWS::DynamoDB::Table",
+        {
+            "Properties": {
+                "BillingMode": d.TABLE.billing_mode,
+                "KeySchema": [
+                    {"AttributeName": d.TABLE.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": d.TABLE.sort_key, "KeyType": "RANGE"},
+                ],
+                "AttributeDefinitions": Match.array_with(
+                    [
+                        {"AttributeName": d.TABLE.partition_key, "AttributeType": "S"},
+                        {"AttributeName": d.TABLE.sort_key, "AttributeType": "S"},
+                    ]
+                ),
+                "TimeToLiveSpecification": {"AttributeName": d.TABLE.ttl_attribute, "Enabled": True},
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                "SSESpecification": {"SSEEnabled": True},
+                "TableName": Match.absent(),
+            },
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+        },
+    )
+
+
+def test_removal_policy_destroy_deletes_table_and_logs(rest_all: Synth) -> None:
+    table = next(iter(rest_all.of_type("AWS::DynamoDB::Table").values()))
+    assert table["DeletionPolicy"] == "Delete"
+    assert {lg.get("DeletionPolicy") for lg in rest_all.of_type("AWS::Logs::LogGroup").values()} == {"Delete"}
+
+
+def test_queue_settings_come_from_definitions(rest: Synth) -> None:
+    # GIVEN the default stack
+    queue_id = logical_id(rest, "AWS::SQS::Queue", "VisitQueue")
+    dlq_id = logical_id(rest, "AWS::SQS::Queue", "DeadLetterQueue")
+    queue = rest.resources[queue_id]["Properties"]
+    dlq = rest.resources[dlq_id]["Properties"]
+    # THEN the queue mirrors definitions.QUEUE and redrives to the DLQ
+    assert queue["VisibilityTimeout"] == d.QUEUE.visibility_timeout_seconds
+    assert queue["VisibilityTimeout"] >= 6 * d.QUEUE.writer_timeout_seconds
+    assert queue["MessageRetentionPeriod"] == d.QUEUE.retention_days * 86400
+    assert queue["ReceiveMessageWaitTimeSeconds"] == d.QUEUE.receive_wait_seconds
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+        "maxReceiveCount": d.QUEUE.max_receive_count,
+    }
+    assert dlq["MessageRetentionPeriod"] == d.QUEUE.dlq_retention_days * 86400 == 14 * 86400
+    # AND both are encrypted at rest and have no physical name
+    for props in (queue, dlq):
+        assert props["SqsManagedSseEnabled"] is True
+        assert "QueueName" not in props
+
+
+def test_both_queues_refuse_non_tls_requests(rest: Synth) -> None:
+    policies = rest.of_type("AWS::SQS::QueuePolicy").values()
+    protected = set()
+    for policy in policies:
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if st["Effect"] == "Deny" and st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}:
+                protected.update(q["Ref"] for q in policy["Properties"]["Queues"])
+    assert protected == set(rest.of_type("AWS::SQS::Queue"))
+
+
+def test_max_receive_count_comes_from_context(rest_all: Synth) -> None:
+    queue = rest_all.resources[logical_id(rest_all, "AWS::SQS::Queue", "VisitQueue")]["Properties"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == 3
+
+
+@pytest.mark.parametrize("name", list(HANDLERS))
+def test_functions_runtime_arch_layer_tracing_sizing(rest: Synth, name: str) -> None:
+    props = function_props(rest, name)
+    assert props["Handler"] == HANDLERS[name]
+    assert props["Runtime"] == "python3.14"
+    assert props["Architectures"] == ["arm64"]
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props["MemorySize"] == SIZING[name].memory_mb
+    assert props["Timeout"] == SIZING[name].timeout_seconds
+    assert "FunctionName" not in props
+    # The public Powertools layer for this runtime and architecture, in the stack's own region.
+    assert props["Layers"] == [
+        {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    ":lambda:",
+                    {"Ref": "AWS::Region"},
+                    ":017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:38",
+                ],
+            ]
+        }
+    ]
+
+
+def test_layer_version_comes_from_context(rest_all: Synth) -> None:
+    layer = function_props(rest_all, "ingest")["Layers"][0]["Fn::Join"][1][-1]
+    assert layer.endswith("-python314-arm64:40")
+
+
+def test_writer_timeout_is_the_shared_definition(rest: Synth) -> None:
+    assert function_props(rest, "writer")["Timeout"] == d.QUEUE.writer_timeout_seconds
+
+
+@pytest.mark.parametrize("name", list(HANDLERS))
+def test_each_function_logs_to_its_own_group_with_retention(rest: Synth, name: str) -> None:
+    log_group_ref = function_props(rest, name)["LoggingConfig"]["LogGroup"]
+    log_group = rest.resources[log_group_ref["Ref"]]
+    assert log_group["Type"] == "AWS::Logs::LogGroup"
+    assert log_group["Properties"]["RetentionInDays"] == 30
+    assert log_group["DeletionPolicy"] == "Retain"
+
+
+def test_log_retention_comes_from_context(rest_all: Synth) -> None:
+    retentions = {lg["Properties"]["RetentionInDays"] for lg in rest_all.of_type("AWS::Logs::LogGroup").values()}
+    assert retentions == {90}
+
+
+@pytest.mark.parametrize("name", list(HANDLERS))
+def test_environment_variables_default(rest: Synth, name: str) -> None:
+    env = function_props(rest, name)["Environment"]["Variables"]
+    table_id = logical_id(rest, "AWS::DynamoDB::Table", "Table")
+    assert env == {
+        d.ENV_TABLE_NAME: {"Ref": table_id},
+        d.ENV_QUEUE_URL: {"Ref": logical_id(rest, "AWS::SQS::Queue", "VisitQueue")},
+        d.ENV_DLQ_URL: {"Ref": logical_id(rest, "AWS::SQS::Queue", "DeadLetterQueue")},
+        d.ENV_LOG_TTL_DAYS: str(d.DEFAULT_LOG_TTL_DAYS),
+        d.ENV_ALLOWED_ORIGINS: d.DEFAULT_ALLOWED_ORIGINS,
+        d.ENV_IP_MODE: d.DEFAULT_IP_MODE,
+        d.ENV_COUNT_BOTS: "false",
+        d.ENV_COUNTER_SHARDS: str(d.DEFAULT_COUNTER_SHARDS),
+        d.ENV_STATUS_CACHE_SECONDS: str(d.DEFAULT_STATUS_CACHE_SECONDS),
+        "POWERTOOLS_SERVICE_NAME": d.POWERTOOLS_SERVICE_NAME,
+        "POWERTOOLS_METRICS_NAMESPACE": d.METRICS_NAMESPACE,
+    }
+
+
+def test_environment_variables_follow_context(rest_all: Synth) -> None:
+    env = function_props(rest_all, "ingest")["Environment"]["Variables"]
+    assert env[d.ENV_ALLOWED_ORIGINS] == "https://www.example.com,https://blog.example.com"
+    assert env[d.ENV_IP_MODE] == "hashed"
+    assert env[d.ENV_COUNT_BOTS] == "true"
+    assert env[d.ENV_COUNTER_SHARDS] == "4"
+
+
+def test_writer_event_source_mapping(rest: Synth, rest_all: Synth) -> None:
+    mapping = rest.one("AWS::Lambda::EventSourceMapping")
+    assert mapping["FunctionName"] == {"Ref": function_id(rest, "writer")}
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": [logical_id(rest, "AWS::SQS::Queue", "VisitQueue"), "Arn"]}
+    assert mapping["BatchSize"] == d.QUEUE.batch_size
+    assert mapping["MaximumBatchingWindowInSeconds"] == d.QUEUE.max_batching_window_seconds
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": d.QUEUE.max_concurrency}
+    assert rest_all.one("AWS::Lambda::EventSourceMapping")["ScalingConfig"] == {"MaximumConcurrency": 10}
+
+
+def test_ingest_reserved_concurrency_off_by_default_and_set_from_context(rest: Synth, rest_all: Synth) -> None:
+    assert "ReservedConcurrentExecutions" not in function_props(rest, "ingest")
+    assert function_props(rest_all, "ingest")["ReservedConcurrentExecutions"] == 50
+    for name in ("writer", "status"):
+        assert "ReservedConcurrentExecutions" not in function_props(rest_all, name)
+
+
+def _asset_files(synth: Synth) -> set[str]:
+    code = function_props(synth, "ingest")["Code"]
+    asset_dir = synth.outdir / f"asset.{code['S3Key'].removesuffix('.zip')}"
+    assert asset_dir.is_dir(), f"asset folder {asset_dir} missing"
+    return {p.relative_to(asset_dir).as_posix() for p in asset_dir.rglob("*") if p.is_file()}
+
+
+def test_asset_is_exactly_the_functions_package(rest: Synth) -> None:
+    # GIVEN the asset folder the three functions deploy
+    files = _asset_files(rest)
+    codes = {str(function_props(rest, name)["Code"]) for name in HANDLERS}
+    assert len(codes) == 1, "the three functions share one asset"
+    # THEN it holds functions/** and nothing else: no .venv, tests, pipeline, cdk.out, caches
+    assert files, "empty asset"
+    assert all(f.startswith("functions/") for f in files), sorted(f for f in files if not f.startswith("functions/"))
+    assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
+    # AND every source file of the package is in it
+    expected = {
+        p.relative_to(PROJECT_ROOT).as_posix()
+        for p in (PROJECT_ROOT / "functions").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc" and ".mypy_cache" not in p.parts
+    }
+    assert files == expected
+    assert {"functions/__init__.py", "functions/common/definitions.py"} <= files
+
+
+def test_outputs_use_the_shared_keys(rest: Synth) -> None:
+    outputs = rest.template["Outputs"]
+    for key in (d.OUTPUT_API_URL, d.OUTPUT_STATUS_URL, d.OUTPUT_TABLE_NAME, d.OUTPUT_QUEUE_URL, d.OUTPUT_DLQ_URL):
+        assert key in outputs, key
+    assert outputs[d.OUTPUT_TABLE_NAME]["Value"] == {"Ref": logical_id(rest, "AWS::DynamoDB::Table", "Table")}
+    assert outputs[d.OUTPUT_QUEUE_URL]["Value"] == {"Ref": logical_id(rest, "AWS::SQS::Queue", "VisitQueue")}
+    assert outputs[d.OUTPUT_DLQ_URL]["Value"] == {"Ref": logical_id(rest, "AWS::SQS::Queue", "DeadLetterQueue")}
+
+
+def test_no_physical_names_anywhere(rest_keyed: Synth) -> None:
+    name_keys = {"TableName", "QueueName", "FunctionName", "RoleName", "TopicName", "Name", "DashboardName"}
+    for logical, res in rest_keyed.resources.items():
+        if res["Type"] in ("AWS::Lambda::EventSourceMapping", "AWS::Lambda::Permission"):
+            continue  # FunctionName there is a reference to the function
+        for key in name_keys & set(res.get("Properties", {})):
+            value = res["Properties"][key]
+            if res["Type"] in ("AWS::ApiGateway::RestApi", "AWS::WAFv2::WebACL"):
+                # Required labels, not unique identifiers: derived from the stack / construct path.
+                assert isinstance(value, str) and value, logical
+                continue
+            assert not isinstance(value, str), f"{logical} has a hard-coded {key}={value!r}"
