@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +86,7 @@ def synth_cache(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synth]:
 
 
 @pytest.fixture(scope="session")
-def variant(synth_cache: dict[str, Synth], tmp_path_factory: pytest.TempPathFactory) -> Any:
+def variant(synth_cache: dict[str, Synth], tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Synth]:
     """``variant("http")`` -> the Synth of that variant, built on first use."""
 
     def get(name: str) -> Synth:
@@ -98,25 +98,25 @@ def variant(synth_cache: dict[str, Synth], tmp_path_factory: pytest.TempPathFact
 
 
 @pytest.fixture(scope="session")
-def rest(variant: Any) -> Synth:
-    return variant("rest")  # type: ignore[no-any-return]
+def rest(variant: Callable[[str], Synth]) -> Synth:
+    return variant("rest")
 
 
 @pytest.fixture(scope="session")
-def rest_keyed(variant: Any) -> Synth:
-    return variant("rest_keyed")  # type: ignore[no-any-return]
+def rest_keyed(variant: Callable[[str], Synth]) -> Synth:
+    return variant("rest_keyed")
 
 
 @pytest.fixture(scope="session")
-def rest_all(variant: Any) -> Synth:
-    return variant("rest_all")  # type: ignore[no-any-return]
+def rest_all(variant: Callable[[str], Synth]) -> Synth:
+    return variant("rest_all")
 
 
 @pytest.fixture(scope="session")
-def http(variant: Any) -> Synth:
-    return variant("http")  # type: ignore[no-any-return]
+def http(variant: Callable[[str], Synth]) -> Synth:
+    return variant("http")
 
 
 @pytest.fixture(scope="session")
-def function_url(variant: Any) -> Synth:
-    return variant("function_url")  # type: ignore[no-any-return]
+def function_url(variant: Callable[[str], Synth]) -> Synth:
+    return variant("function_url")

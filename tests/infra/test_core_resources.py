@@ -74,7 +74,7 @@ def test_queue_settings_come_from_definitions(rest: Synth) -> None:
 
 def test_both_queues_refuse_non_tls_requests(rest: Synth) -> None:
     policies = rest.of_type("AWS::SQS::QueuePolicy").values()
-    protected = set()
+    protected: set[str] = set()
     for policy in policies:
         for st in policy["Properties"]["PolicyDocument"]["Statement"]:
             if st["Effect"] == "Deny" and st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}:
