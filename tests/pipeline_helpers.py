@@ -20,6 +20,7 @@ import boto3
 
 from functions.common.definitions import QUEUE
 from functions.common.visit import Visit, format_timestamp
+from functions.ingest.queue import CORRELATION_ID_ATTRIBUTE
 from visitor_tracker.resources import PipelineResources
 
 IN_FLIGHT_SECONDS = 300
@@ -86,7 +87,9 @@ def send_visits(resources: PipelineResources, visits: Iterable[Visit]) -> None:
             {
                 "Id": str(i),
                 "MessageBody": visit.to_json(),
-                "MessageAttributes": {"visit_id": {"DataType": "String", "StringValue": visit.visit_id}},
+                "MessageAttributes": {
+                    CORRELATION_ID_ATTRIBUTE: {"DataType": "String", "StringValue": visit.visit_id}
+                },
             }
         )
         if len(batch) == 10:

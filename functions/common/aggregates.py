@@ -233,7 +233,11 @@ def _hour_visits(days: Mapping[str, Mapping[str, AttrValue] | None], ts: datetim
 
 
 def summarize(items: Mapping[ItemKey, Item], now: datetime) -> dict[str, Any]:
-    """The traffic part of the status JSON from the items of ``status_keys(now)`` (missing = zero)."""
+    """The traffic part of the status JSON from the items of ``status_keys(now)`` (missing = zero).
+
+    Human visits only in the windows and tallies; ``bot_share`` is today's bots / (bots + humans).
+    ``hourly`` is the last 24 hours, oldest first, ending with the current (partial) hour.
+    """
     now = now.astimezone(UTC)
     sk = status_keys(now)
     day_items = {d: items.get(key_tuple(keys.day_agg_key(d))) for d in sk.days}
@@ -257,17 +261,16 @@ def summarize(items: Mapping[ItemKey, Item], now: datetime) -> dict[str, Any]:
     uniques = items.get(key_tuple(keys.uniques_key(sk.uniques)))
     unique_today = len(uniques[VISITORS].get("SS", [])) if uniques and VISITORS in uniques else 0
     return {
-        "visits": {
-            "last_hour": last_hour,
-            "last_24h": sum(h["visits"] for h in hourly),
-            "last_7d": last_7d,
-            "today": humans_today,
-        },
+        "visits_last_hour": last_hour,
+        "visits_last_24h": sum(h["visits"] for h in hourly),
+        "visits_last_7d": last_7d,
+        "visits_today": humans_today,
         "unique_visitors_today": unique_today,
+        "bots_today": bots_today,
+        "bot_share": round(bots_today / seen, 4) if seen else 0.0,
         "top_pages": _top(today, PAGE_PREFIX, "path"),
-        "top_referrers": _top(today, REFERRER_PREFIX, "host"),
+        "top_referrers": _top(today, REFERRER_PREFIX, "referrer"),
         "browsers": _top(today, BROWSER_PREFIX, "browser"),
-        "bots": {"today": bots_today, "share": round(bots_today / seen, 4) if seen else 0.0},
         "hourly": hourly,
     }
 

@@ -17,10 +17,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.common.bots import browser_of
 from functions.common.observability import logger, metrics, tracer
 from functions.common.settings import get_settings
+from functions.ingest.queue import CORRELATION_ID_ATTRIBUTE
 from functions.writer.batch import BatchOutcome, BatchWriter, Message
-
-# The message attribute ingest sets with the visit id (the correlation id across SQS).
-VISIT_ID_ATTRIBUTE = "visit_id"
 
 
 class RecordFailed(Exception):
@@ -52,7 +50,8 @@ processor = BulkProcessor()
 
 def record_handler(record: SQSRecord) -> None:
     """Report one record's outcome from the bulk write; raise for a failed one."""
-    attribute = record.message_attributes.get(VISIT_ID_ATTRIBUTE)
+    # The visit id, from the parsed body or else from the attribute ingest sets (poison bodies).
+    attribute = record.message_attributes.get(CORRELATION_ID_ATTRIBUTE)
     visit_id = processor.outcome.visit_ids.get(record.message_id) or (attribute.string_value if attribute else None)
     logger.set_correlation_id(visit_id)
     try:

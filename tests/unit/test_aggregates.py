@@ -100,21 +100,22 @@ def test_summary_windows_hour_day_week_and_hourly_series() -> None:
     summary = summarize(_items(fold(visits, browser_of)), NOW)
 
     # THEN each window counts what it covers
-    assert summary["visits"]["last_hour"] == 2
-    assert summary["visits"]["last_24h"] == 4
-    assert summary["visits"]["last_7d"] == 6
-    assert summary["visits"]["today"] == 3  # 13:20, 12:40, 12:20 (23 h ago was yesterday 14:30)
+    assert summary["visits_last_hour"] == 2
+    assert summary["visits_last_24h"] == 4
+    assert summary["visits_last_7d"] == 6
+    assert summary["visits_today"] == 3  # 13:20, 12:40, 12:20 (23 h ago was yesterday 14:30)
     hourly = summary["hourly"]
     assert len(hourly) == 24 and hourly[-1]["hour"] == "2026-11-26T13" and hourly[0]["hour"] == "2026-11-25T14"
     assert sum(h["visits"] for h in hourly) == 4
-    assert summary["bots"] == {"today": 1, "share": 0.25}  # 1 bot among 4 visits today
+    assert summary["bots_today"] == 1 and summary["bot_share"] == 0.25  # 1 bot among 4 visits today
 
 
 def test_summary_of_nothing_is_all_zero() -> None:
     summary = summarize({}, NOW)
-    assert summary["visits"] == {"last_hour": 0, "last_24h": 0, "last_7d": 0, "today": 0}
-    assert summary["unique_visitors_today"] == 0
-    assert summary["top_pages"] == [] and summary["browsers"] == [] and summary["bots"]["share"] == 0.0
+    windows = ("visits_last_hour", "visits_last_24h", "visits_last_7d", "visits_today", "unique_visitors_today")
+    assert [summary[w] for w in windows] == [0] * len(windows)
+    assert summary["top_pages"] == [] and summary["browsers"] == [] and summary["bot_share"] == 0.0
+    assert len(summary["hourly"]) == 24
 
 
 def test_summary_top_lists_are_sorted_and_bounded() -> None:

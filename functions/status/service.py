@@ -1,0 +1,62 @@
+"""The status summary: a fixed set of reads, whatever the traffic.
+
+One ``BatchGetItem`` of a known list of keys (counter shards, 8 day items, 2 hour items, today's
+uniques) and one ``GetQueueAttributes`` per queue: 3 calls and at most 11 + COUNTER_SHARDS items,
+at 10 visits or 10 million. Log items are never read.
+
+Oldest-message age: SQS exposes ``ApproximateAgeOfOldestMessage`` only as a CloudWatch metric (not
+a queue attribute, and not emulated by moto); reading it would cost a CloudWatch call per request
+and permissions, and peeking at messages would disturb the writer. So the field is ``null``; the
+deployed stack's CloudWatch alarm on that metric is the place to watch it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from functions.common import aggregates, aws, keys, store
+from functions.common.aggregates import key_tuple
+from functions.common.counter import VISITS_ATTRIBUTE
+from functions.common.settings import Settings
+from functions.common.visit import format_timestamp, utc_now
+
+QUEUE_ATTRIBUTES = (
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed",
+)
+
+
+def read_keys(settings: Settings, now: datetime) -> list[keys.Key]:
+    """Every item one summary reads: fixed by the clock and COUNTER_SHARDS, not by the data."""
+    shards = [keys.counter_key(n) for n in range(settings.counter_shards)]
+    return shards + aggregates.status_keys(now).item_keys()
+
+
+def queue_numbers(url: str) -> dict[str, int]:
+    """One GetQueueAttributes: the approximate message counts of a queue."""
+    attributes = aws.sqs().get_queue_attributes(QueueUrl=url, AttributeNames=list(QUEUE_ATTRIBUTES))["Attributes"]
+    return {name: int(attributes.get(name, 0)) for name in QUEUE_ATTRIBUTES}
+
+
+def build_status(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+    """The /status body. AWS errors propagate (the handler answers 503)."""
+    now = now or utc_now()
+    items = store.get_items(settings.table_name, read_keys(settings, now))
+    visitor_count = sum(
+        int(items.get(key_tuple(keys.counter_key(n)), {}).get(VISITS_ATTRIBUTE, {}).get("N", "0"))
+        for n in range(settings.counter_shards)
+    )
+    queue = queue_numbers(settings.queue_url)
+    dlq = queue_numbers(settings.dlq_url) if settings.dlq_url else None
+    return {
+        "visitor_count": visitor_count,
+        **aggregates.summarize(items, now),
+        "queue_depth": queue["ApproximateNumberOfMessages"],
+        "queue_in_flight": queue["ApproximateNumberOfMessagesNotVisible"],
+        "queue_delayed": queue["ApproximateNumberOfMessagesDelayed"],
+        "dlq_depth": dlq["ApproximateNumberOfMessages"] if dlq else None,
+        "oldest_message_age_seconds": None,
+        "generated_at": format_timestamp(now),
+    }
