@@ -48,7 +48,7 @@ def _answer(request: Request, settings: Settings) -> dict[str, Any]:
         recorded = service.record_visit(request, settings)
     except service.CounterUnavailable:
         return error_response(503, "the visitor counter is unavailable, please retry", headers=cors)
-    logger.info(
+    logger.debug(  # debug: one INFO line per visit would cost more in CloudWatch Logs than the rest
         "visit",
         extra={"counted": recorded.visit.counted, "is_bot": recorded.visit.is_bot, "delivery": recorded.delivery},
     )

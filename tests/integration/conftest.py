@@ -1,0 +1,159 @@
+"""Fixtures for driving the ingest function through its Lambda handler against moto."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from functions.common import aws as aws_clients
+from functions.common.observability import logger as powertools_logger
+from functions.common.settings import get_settings
+from functions.common.visit import Visit
+from functions.ingest import handler as ingest_handler
+from functions.ingest import service as ingest_service
+from visitor_tracker.resources import PipelineResources
+
+
+@dataclass
+class IngestResult:
+    status: int
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class AwsCalls:
+    """Every API call the functions' clients make, counted by botocore's ``before-call`` event."""
+
+    calls: list[str] = field(default_factory=list)
+
+    def record(self, model: Any, **_: Any) -> None:
+        self.calls.append(model.name)
+
+    def take(self) -> list[str]:
+        taken, self.calls[:] = list(self.calls), []
+        return taken
+
+    def counts(self) -> Counter[str]:
+        return Counter(self.calls)
+
+
+@dataclass
+class Ingest:
+    resources: PipelineResources
+
+    def __call__(self, event: Any) -> IngestResult:
+        response = ingest_handler.handler(event, None)
+        body = json.loads(response["body"]) if response.get("body") else {}
+        return IngestResult(response["statusCode"], response["headers"], body)
+
+    def configure(self, monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
+        """Change the function's environment, as a new deployment would (fresh execution environment)."""
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        ingest_service.reset_state()
+
+    def queued(self) -> list[Visit]:
+        """Receive and delete everything on the visit queue, as validated Visit records."""
+        sqs = boto3.client("sqs")
+        visits: list[Visit] = []
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=self.resources.queue_url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=60,
+                WaitTimeSeconds=0,
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if not messages:
+                return visits
+            for message in messages:
+                visit = Visit.from_json(message["Body"])
+                assert message["MessageAttributes"]["correlation_id"]["StringValue"] == visit.visit_id
+                visits.append(visit)
+                sqs.delete_message(QueueUrl=self.resources.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def queue_length(self) -> int:
+        """Messages waiting on the visit queue (cheap: receiving hundreds from moto is slow)."""
+        attributes = boto3.client("sqs").get_queue_attributes(
+            QueueUrl=self.resources.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"])
+
+    def items(self, pk_prefix: str = "") -> list[dict[str, Any]]:
+        pages = boto3.client("dynamodb").get_paginator("scan").paginate(TableName=self.resources.table_name)
+        return [item for page in pages for item in page["Items"] if item["pk"]["S"].startswith(pk_prefix)]
+
+
+@pytest.fixture
+def ingest(pipeline_resources: PipelineResources) -> Iterator[Ingest]:
+    """The ingest handler on a fresh table and queue, with a cold per-environment state."""
+    ingest_service.reset_state()
+    yield Ingest(pipeline_resources)
+    ingest_service.reset_state()
+
+
+@pytest.fixture
+def aws_calls(ingest: Ingest) -> Iterator[AwsCalls]:
+    """Count the API calls made through the functions' own (cached) clients."""
+    recorder = AwsCalls()
+    clients = (aws_clients.dynamodb(), aws_clients.sqs())
+    for client in clients:
+        client.meta.events.register("before-call.*.*", recorder.record)
+    yield recorder
+    for client in clients:
+        client.meta.events.unregister("before-call.*.*", recorder.record)
+
+
+FailureInjector = Callable[[Any, str], None]
+
+
+@pytest.fixture
+def fail_operation() -> Iterator[FailureInjector]:
+    """``fail_operation(client, "SendMessage")``: that operation raises a ClientError, as after the SDK's retries."""
+    registered: list[tuple[Any, str, Callable[..., Any]]] = []
+
+    def inject(client: Any, operation: str) -> None:
+        def fail(model: Any, **_: Any) -> None:
+            raise ClientError(
+                {"Error": {"Code": "ServiceUnavailable", "Message": "injected failure"}}, model.name
+            )
+
+        event = f"before-call.{client.meta.service_model.service_name}.{operation}"
+        client.meta.events.register(event, fail)
+        registered.append((client, event, fail))
+
+    yield inject
+    for client, event, fail in registered:
+        client.meta.events.unregister(event, fail)
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def log_lines() -> Iterator[_Records]:
+    """The functions' log lines, formatted by Powertools' JSON formatter exactly as CloudWatch gets them."""
+    handler = _Records()
+    handler.setFormatter(powertools_logger.registered_formatter)
+    std_logger = powertools_logger._logger
+    std_logger.addHandler(handler)
+    yield handler
+    std_logger.removeHandler(handler)
