@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from moto.core.botocore_stubber import BotocoreStubber
 
 from functions.common import aws as aws_clients
 from functions.common.observability import logger as powertools_logger
@@ -112,6 +114,24 @@ def aws_calls(ingest: Ingest) -> Iterator[AwsCalls]:
     yield recorder
     for client in clients:
         client.meta.events.unregister("before-call.*.*", recorder.record)
+
+
+@pytest.fixture
+def atomic_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make moto's in-process backend handle one request at a time, as DynamoDB's atomic updates do.
+
+    moto's backends are not thread-safe: two concurrent ``ADD`` updates can both return the same new
+    value. Concurrency tests still call the functions from many threads (their clients, caches and
+    locks are exercised); only the emulator's request handling is serialised.
+    """
+    lock = threading.Lock()
+    original = BotocoreStubber.process_request
+
+    def process_request(self: BotocoreStubber, request: Any) -> Any:
+        with lock:
+            return original(self, request)
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", process_request)
 
 
 FailureInjector = Callable[[Any, str], None]
