@@ -1,0 +1,128 @@
+"""Ingest when AWS fails: nothing counted is lost, nothing uncounted is queued."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+import pytest
+from botocore.retries.standard import ExponentialBackoff
+from moto.core.botocore_stubber import BotocoreStubber
+
+from functions.common import aws as aws_clients
+from functions.common import counter
+from functions.common.logitem import from_log_item, to_log_item
+from functions.common.settings import get_settings
+from functions.common.visit import Visit
+from tests.events import rest_event
+from tests.integration.conftest import AwsCalls, FailureInjector, Ingest
+
+BOT_UA = "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)"
+
+
+def emitted_metrics(stdout: str) -> list[str]:
+    """Metric names in the EMF blobs Powertools printed."""
+    names = []
+    for line in stdout.splitlines():
+        for blob in line.replace("}{", "}\n{").splitlines():
+            if '"_aws"' in blob:
+                data = json.loads(blob)
+                names += [m["Name"] for d in data["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
+    return names
+
+
+def test_queue_down_after_sdk_retries_writes_the_log_item_directly(
+    ingest: Ingest, aws_calls: AwsCalls, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN SQS answering every SendMessage attempt with a 500 (the SDK retries without sleeping here)
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
+    attempts: list[str] = []
+    emulate = BotocoreStubber.process_request
+
+    def sqs_down(self: BotocoreStubber, request: Any) -> Any:
+        if request.headers.get("X-Amz-Target") == b"AmazonSQS.SendMessage":
+            attempts.append(request.url)
+            return 500, {}, b'{"__type":"InternalError","message":"down"}'
+        return emulate(self, request)
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", sqs_down)
+    # WHEN a visit arrives
+    result = ingest(rest_event(query={"page": "/pricing"}, request_id="req-recover"))
+    # THEN the visitor still gets the count
+    assert (result.status, result.body) == (200, {"visitor_count": 1})
+    # AND the SDK retried before giving up (botocore's max_attempts=3 means 3 retries: 4 attempts)
+    assert len(attempts) == aws_clients.sqs().meta.config.retries["total_max_attempts"] == 4
+    assert aws_calls.take() == ["UpdateItem", "PutItem", "SendMessage", "PutItem"]
+    # AND the visit is in the log, as the writer would have written it, flagged recovered
+    logs = ingest.items("LOG#")
+    assert len(logs) == 1
+    visit = from_log_item(logs[0])
+    assert (visit.visit_id, visit.path, visit.counted) == ("req-recover", "/pricing", True)
+    assert logs[0] == to_log_item(visit, get_settings().log_ttl_days, recovered=True)
+    assert logs[0]["recovered"] == {"BOOL": True}
+    assert ingest.queued() == []
+    assert "Recoveries" in emitted_metrics(capsys.readouterr().out)
+
+
+def test_queue_and_table_down_logs_the_whole_record(
+    ingest: Ingest, fail_operation: FailureInjector, log_lines: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a warm function (today's salt is known) and then both SendMessage and PutItem failing
+    ingest(rest_event())
+    fail_operation(aws_clients.sqs(), "SendMessage")
+    fail_operation(aws_clients.dynamodb(), "PutItem")
+    # WHEN a visit arrives
+    result = ingest(rest_event(query={"page": "/lost?"}, request_id="req-last-resort"))
+    # THEN it is counted and answered
+    assert (result.status, result.body) == (200, {"visitor_count": 2})
+    # AND one structured error line holds the complete visit record
+    recovery = [json.loads(line) for line in log_lines.lines if '"visit recovery"' in line]
+    assert len(recovery) == 1
+    record = recovery[0]["recovery_record"]
+    assert recovery[0]["level"] == "ERROR"
+    assert recovery[0]["correlation_id"] == "req-last-resort"
+    assert record["visit_id"] == "req-last-resort"
+    assert record["path"] == "/lost"
+    assert record["counted"] is True
+    assert set(record) == set(asdict(from_log_item(to_log_item_for(record))))
+    assert "RecoveryFailures" in emitted_metrics(capsys.readouterr().out)
+
+
+def to_log_item_for(record: dict[str, Any]) -> dict[str, Any]:
+    return to_log_item(Visit.from_dict(record), 1)
+
+
+def test_counter_failure_is_a_503_and_nothing_is_queued(
+    ingest: Ingest, aws_calls: AwsCalls, fail_operation: FailureInjector
+) -> None:
+    fail_operation(aws_clients.dynamodb(), "UpdateItem")
+    result = ingest(rest_event())
+    assert result.status == 503
+    assert set(result.body) == {"error"}
+    assert result.headers["Content-Type"] == "application/json"
+    assert result.headers["Access-Control-Allow-Origin"] == "*"
+    assert aws_calls.take() == ["UpdateItem"]
+    assert ingest.queued() == []
+
+
+def test_counter_read_failure_for_a_bot_is_a_503_too(ingest: Ingest, fail_operation: FailureInjector) -> None:
+    fail_operation(aws_clients.dynamodb(), "GetItem")
+    result = ingest(rest_event(headers={"User-Agent": BOT_UA}))
+    assert result.status == 503
+    assert ingest.queued() == []
+
+
+def test_salt_unavailable_still_counts_without_hashes(
+    ingest: Ingest, fail_operation: FailureInjector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN hashed IPs and a table that refuses the salt write
+    ingest.configure(monkeypatch, IP_MODE="hashed")
+    fail_operation(aws_clients.dynamodb(), "PutItem")
+    # WHEN a visit arrives
+    result = ingest(rest_event())
+    # THEN it is counted and queued, but without any IP value or visitor hash (never the raw IP)
+    assert result.body == {"visitor_count": 1}
+    (visit,) = ingest.queued()
+    assert (visit.ip, visit.visitor) == (None, None)
+    assert counter.read_total(get_settings()) == 1
