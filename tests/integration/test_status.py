@@ -1,0 +1,214 @@
+"""/status against moto: numbers agree with the visits sent, and reads do not grow with the data."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
+
+from functions.common import aggregates, keys, store
+from functions.common import aws as aws_clients
+from functions.common.bots import browser_of
+from functions.common.logitem import to_log_item
+from functions.common.visit import Visit, parse_timestamp
+from functions.status.handler import handler as status_handler
+from functions.writer import batch as writer_batch
+from tests.events import rest_event
+from tests.integration.conftest import Ingest
+from tests.pipeline_helpers import BOT_UA, FIREFOX_UA, CallCounter, drain_queue, make_visit, send_raw, send_visits
+from visitor_tracker.resources import PipelineResources
+
+
+@pytest.fixture(autouse=True)
+def _fresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "sleep", lambda _: None)
+    writer_batch.KNOWN.clear()
+
+
+def get_status() -> dict[str, Any]:
+    response = status_handler(rest_event("/status"), None)
+    assert response["statusCode"] == 200, response
+    return dict(json.loads(response["body"]))
+
+
+def test_status_numbers_agree_with_the_visits_sent(ingest: Ingest, pipeline_resources: PipelineResources) -> None:
+    # GIVEN visits through the real ingest handler: 3 pages, 2 browsers, 2 client IPs, 1 bot
+    sent: list[dict[str, Any]] = []
+    for i in range(12):
+        ua = FIREFOX_UA if i % 3 == 0 else rest_event()["headers"]["User-Agent"]
+        page = f"/post/{i % 3}"
+        result = ingest(
+            rest_event(
+                "/",
+                query={"page": page},
+                headers={"User-Agent": ua, "Referer": "https://blog.example.org/index.html"},
+                source_ip=f"198.51.100.{i % 2}",
+            )
+        )
+        assert result.status == 200
+        sent.append({"page": page, "browser": browser_of(ua), "ip": i % 2, "ua": ua})
+    assert ingest(rest_event("/", headers={"User-Agent": BOT_UA})).status == 200
+    # AND visits from earlier times put on the queue as ingest would have then
+    now = datetime.now(UTC)
+    earlier = [now - timedelta(minutes=m) for m in (90, 5 * 60, 30 * 60, 3 * 24 * 60)]
+    old = now - timedelta(days=8)  # outside every window
+    send_visits(pipeline_resources, [make_visit(when=w, path="/old") for w in [*earlier, old]])
+
+    # WHEN the writer drains the queue and /status is asked
+    assert drain_queue(pipeline_resources).failures == []
+    status = get_status()
+
+    # THEN every number matches what was sent
+    generated = parse_timestamp(status["generated_at"])
+    assert status["visitor_count"] == 12  # the bot is not counted
+    today = keys.day_of(generated)
+    timed = [generated] * 12 + earlier  # ingest's visits happened "now" (before generated_at)
+    assert status["visits_last_hour"] == 12
+    assert status["visits_last_24h"] == 12 + 2
+    assert status["visits_last_7d"] == 12 + 4
+    assert status["visits_today"] == sum(1 for w in timed if keys.day_of(w) == today)
+    assert status["bots_today"] == 1
+    assert status["bot_share"] == round(1 / (status["visits_today"] + 1), 4)
+    # (make_visit's visits all share one visitor hash)
+    earlier_today = any(keys.day_of(w) == today for w in earlier)
+    assert status["unique_visitors_today"] == len({(s["ip"], s["ua"]) for s in sent}) + (1 if earlier_today else 0)
+    pages = {p["path"]: p["visits"] for p in status["top_pages"]}
+    for page, count in Counter(s["page"] for s in sent).items():
+        assert pages[page] == count
+    browsers = {b["browser"]: b["visits"] for b in status["browsers"]}
+    expected = Counter(s["browser"] for s in sent)
+    expected["Chrome"] += sum(1 for w in earlier if keys.day_of(w) == today)  # make_visit's default browser
+    assert browsers == dict(expected)
+    referrers = {r["referrer"]: r["visits"] for r in status["top_referrers"]}
+    assert referrers["blog.example.org"] == 12
+    assert len(status["hourly"]) == 24 and sum(h["visits"] for h in status["hourly"]) == 14
+    assert status["queue_depth"] == 0 and status["dlq_depth"] == 0
+
+
+def test_status_shows_queue_and_dlq_depth(pipeline_resources: PipelineResources) -> None:
+    # GIVEN three visits waiting and one poison message that the writer gives up on
+    send_raw(pipeline_resources, "poison")
+    drain_queue(pipeline_resources)
+    send_visits(pipeline_resources, [make_visit() for _ in range(3)])
+
+    status = get_status()
+
+    assert status["queue_depth"] == 3 and status["queue_in_flight"] == 0
+    assert status["dlq_depth"] == 1
+    assert status["oldest_message_age_seconds"] is None  # not a queue attribute: see functions.status.service
+
+
+class ReadMeter:
+    """Calls of the functions' clients, and the items BatchGetItem asked for and got back."""
+
+    def __init__(self) -> None:
+        self.dynamodb = CallCounter(aws_clients.dynamodb())
+        self.sqs = CallCounter(aws_clients.sqs())
+        self.keys_requested = 0
+        self.items_returned = 0
+        self.dynamodb.client.meta.events.register("before-parameter-build.dynamodb.BatchGetItem", self._request)
+        self.dynamodb.client.meta.events.register("after-call.dynamodb.BatchGetItem", self._response)
+
+    def _request(self, params: dict[str, Any], **_: Any) -> None:
+        self.keys_requested += sum(len(t["Keys"]) for t in params["RequestItems"].values())
+
+    def _response(self, parsed: dict[str, Any], **_: Any) -> None:
+        self.items_returned += sum(len(items) for items in parsed.get("Responses", {}).values())
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "dynamodb": dict(self.dynamodb.calls),
+            "sqs": dict(self.sqs.calls),
+            "keys": self.keys_requested,
+            "items": self.items_returned,
+        }
+
+    def reset(self) -> None:
+        self.dynamodb.reset()
+        self.sqs.reset()
+        self.keys_requested = self.items_returned = 0
+
+
+def aggregate_items(visits: list[Visit]) -> list[dict[str, Any]]:
+    """The aggregate items these visits make, whole (what the writer's ADDs add up to from empty items)."""
+    items = []
+    for delta in aggregates.fold(visits, browser_of).values():
+        item: dict[str, Any] = dict(aggregates.key_dict(delta.key), expires_at={"N": str(delta.expires_at)})
+        item.update({name: {"N": str(count)} for name, count in delta.counters.items()})
+        if delta.members:
+            item[aggregates.VISITORS] = {"SS": sorted(delta.members)}
+        items.append(item)
+    return items
+
+
+def log_directly(resources: PipelineResources, logged: list[Visit], new: list[Visit], *, bulk: bool = False) -> None:
+    """Log ``new`` visits and rewrite the aggregates of ``logged + new`` as whole items.
+
+    Fast test set-up: the aggregates are what the writer's ADDs would have made, put whole (moto's
+    UpdateItem is slow on wide items). With ``bulk`` the log items go straight into moto's backend,
+    five times faster than through botocore: /status never reads log items, they only have to exist.
+    """
+    logs = [to_log_item(v, 30) for v in new]
+    if bulk:
+        backend = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+        for item in logs:
+            backend.put_item(resources.table_name, item)
+        logs = []
+    assert store.put_items(resources.table_name, logs + aggregate_items([*logged, *new])) == []
+
+
+def test_status_reads_the_same_at_1000_and_20000_logged_visits(pipeline_resources: PipelineResources) -> None:
+    # GIVEN 1,000 visits over the last week, 100 of them through the real queue and writer
+    now = datetime.now(UTC)
+
+    def spread(count: int, salt: int) -> list[Visit]:
+        return [
+            make_visit(
+                when=now - timedelta(minutes=(i * 37 + salt) % (7 * 24 * 60)),
+                path=f"/p{i % 40}",
+                visitor=f"v{i % 200}",
+                is_bot=i % 25 == 0,
+            )
+            for i in range(count)
+        ]
+
+    # One visit in each item /status reads, so both readings find every item (whatever the clock says).
+    anchors = [make_visit(when=now - timedelta(days=d)) for d in range(aggregates.DAYS_READ)]
+    anchors.append(make_visit(when=now - timedelta(hours=1)))
+    through_writer = [*anchors, *spread(100, 0)]
+    send_visits(pipeline_resources, through_writer)
+    assert drain_queue(pipeline_resources).failures == []
+    direct = spread(900, 1)
+    log_directly(pipeline_resources, through_writer, direct)
+    meter = ReadMeter()
+
+    # WHEN /status is asked
+    small = get_status()
+    at_1000 = meter.snapshot()
+
+    # AND again after 19,000 more visits
+    log_directly(pipeline_resources, [*through_writer, *direct], spread(19_000, 2), bulk=True)
+    meter.reset()
+    large = get_status()
+    at_20000 = meter.snapshot()
+
+    # THEN the same calls, keys and items were read, and the numbers grew
+    assert at_1000 == at_20000
+    assert at_1000["dynamodb"] == {"BatchGetItem": 1}
+    assert at_1000["sqs"] == {"GetQueueAttributes": 2}
+    assert at_1000["keys"] == 1 + aggregates.DAYS_READ + 2 + 1  # counter shard, days, hours, uniques
+    assert at_1000["items"] == aggregates.DAYS_READ + 2 + 1  # no counter shard: no visit went through ingest
+    assert large["visits_last_7d"] > small["visits_last_7d"] > 0
+    pages = boto3.client("dynamodb").get_paginator("scan").paginate(
+        TableName=pipeline_resources.table_name,
+        Select="COUNT",
+        FilterExpression="begins_with(pk, :log)",
+        ExpressionAttributeValues={":log": {"S": "LOG#"}},
+    )
+    assert sum(page["Count"] for page in pages) == len(anchors) + 100 + 900 + 19_000
