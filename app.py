@@ -9,14 +9,16 @@ an unacknowledged cdk-nag finding stops it with the report's path.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from pipeline.config import ContextError
 from pipeline.stack import build_app
 
 
-def main() -> int:
+def main(context: dict[str, Any] | None = None, outdir: str | None = None) -> int:
+    """Synthesize; ``context``/``outdir`` are for tests (the CDK CLI passes them through the environment)."""
     try:
-        app, _stack = build_app()
+        app, _stack = build_app(context, outdir=outdir)
     except ContextError as exc:
         sys.stderr.write(f"error: bad cdk context: {exc}\n")
         return 2

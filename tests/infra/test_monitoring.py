@@ -1,0 +1,100 @@
+"""Alarms per failure mode, the optional encrypted e-mail topic, and the dashboard."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from .helpers import Synth, function_id, logical_id
+
+pytestmark = pytest.mark.xdist_group("infra")
+
+
+def _alarms(synth: Synth) -> dict[str, dict[str, Any]]:
+    """Alarms by the construct name in their logical id (DlqNotEmpty, WriterErrors, ...)."""
+    found = {}
+    for key, res in synth.of_type("AWS::CloudWatch::Alarm").items():
+        name = key.removeprefix("Monitoring")[:-8]  # drop the construct prefix and the hash
+        found[name] = res["Properties"]
+    return found
+
+
+def test_alarm_set_per_ingress(rest: Synth, http: Synth, function_url: Synth) -> None:
+    base = {"DlqNotEmpty", "QueueBacklog", "WriterErrors", "WriterThrottles", "IngestErrors"}
+    assert set(_alarms(rest)) == base | {"Api5xx"}
+    assert set(_alarms(http)) == base | {"Api5xx"}
+    assert set(_alarms(function_url)) == base  # no gateway, no 5xx metric of its own
+
+
+def test_dlq_alarm_fires_on_any_visible_message(rest: Synth) -> None:
+    alarm = _alarms(rest)["DlqNotEmpty"]
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Namespace"] == "AWS/SQS"
+    dlq_id = logical_id(rest, "AWS::SQS::Queue", "DeadLetterQueue")
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}]
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+
+
+def test_queue_backlog_alarm_on_oldest_message_age(rest: Synth) -> None:
+    alarm = _alarms(rest)["QueueBacklog"]
+    assert alarm["MetricName"] == "ApproximateAgeOfOldestMessage"
+    assert alarm["Threshold"] == 600
+    assert logical_id(rest, "AWS::SQS::Queue", "VisitQueue") in json.dumps(alarm["Dimensions"])
+
+
+@pytest.mark.parametrize(("alarm", "metric"), [("WriterErrors", "Errors"), ("WriterThrottles", "Throttles")])
+def test_writer_alarms(rest: Synth, alarm: str, metric: str) -> None:
+    props = _alarms(rest)[alarm]
+    assert props["MetricName"] == metric and props["Namespace"] == "AWS/Lambda"
+    assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function_id(rest, "writer")}}]
+    assert props["Threshold"] == 0
+
+
+def test_api_5xx_alarms(rest: Synth, http: Synth) -> None:
+    rest_alarm = _alarms(rest)["Api5xx"]
+    assert (rest_alarm["Namespace"], rest_alarm["MetricName"]) == ("AWS/ApiGateway", "5XXError")
+    http_alarm = _alarms(http)["Api5xx"]
+    assert (http_alarm["Namespace"], http_alarm["MetricName"]) == ("AWS/ApiGateway", "5xx")
+    assert logical_id(http, "AWS::ApiGatewayV2::Api", "") in json.dumps(http_alarm["Dimensions"])
+
+
+def test_no_topic_without_alarm_email(rest: Synth) -> None:
+    assert not rest.of_type("AWS::SNS::Topic")
+    assert all("AlarmActions" not in alarm for alarm in _alarms(rest).values())
+
+
+def test_alarm_email_topic_is_encrypted_tls_only_and_wired(rest_keyed: Synth) -> None:
+    # GIVEN alarm_email=ops@example.com
+    topic_id = logical_id(rest_keyed, "AWS::SNS::Topic", "AlarmTopic")
+    topic = rest_keyed.resources[topic_id]["Properties"]
+    key_id = logical_id(rest_keyed, "AWS::KMS::Key", "AlarmTopicKey")
+    # THEN the topic is encrypted with a rotating key CloudWatch may use
+    assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    key = rest_keyed.resources[key_id]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    cloudwatch_statements = [
+        st for st in key["KeyPolicy"]["Statement"] if st["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    assert cloudwatch_statements and set(cloudwatch_statements[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    # AND refuses non-TLS publishing
+    policy = rest_keyed.one("AWS::SNS::TopicPolicy")
+    denies = [st for st in policy["PolicyDocument"]["Statement"] if st["Effect"] == "Deny"]
+    assert denies and denies[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # AND e-mails the address, and every alarm notifies the topic
+    subscription = rest_keyed.one("AWS::SNS::Subscription")
+    assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "ops@example.com")
+    for alarm in _alarms(rest_keyed).values():
+        assert alarm["AlarmActions"] == [{"Ref": topic_id}]
+        assert alarm["OKActions"] == [{"Ref": topic_id}]
+
+
+def test_dashboard_covers_functions_queues_and_api(rest: Synth, function_url: Synth) -> None:
+    body = json.dumps(rest.one("AWS::CloudWatch::Dashboard")["DashboardBody"])
+    for fn in ("ingest", "writer", "status"):
+        assert function_id(rest, fn) in body
+    for queue in ("VisitQueue", "DeadLetterQueue"):
+        assert logical_id(rest, "AWS::SQS::Queue", queue) in body
+    assert "5XXError" in body
+    assert "5XXError" not in json.dumps(function_url.one("AWS::CloudWatch::Dashboard")["DashboardBody"])
