@@ -1,0 +1,120 @@
+"""The whole path against moto: ingest handler -> SQS -> writer handler -> DynamoDB -> status handler."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from functions.common import store
+from functions.status.handler import handler as status_handler
+from functions.writer import batch as writer_batch
+from functions.writer.handler import handler as writer_handler
+from tests.events import http_v2_event, rest_event
+from tests.integration.conftest import Ingest
+from tests.pipeline_helpers import (
+    BOT_UA,
+    FakeContext,
+    drain_queue,
+    log_items,
+    receive_batch,
+    send_raw,
+    sqs_event_from_messages,
+)
+from visitor_tracker.resources import PipelineResources
+
+
+@pytest.fixture(autouse=True)
+def _fresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "sleep", lambda _: None)
+    writer_batch.KNOWN.clear()
+
+
+def status() -> dict[str, Any]:
+    response = status_handler(http_v2_event("/status"), None)
+    assert response["statusCode"] == 200
+    return dict(json.loads(response["body"]))
+
+
+def test_visits_flow_from_ingest_through_the_writer_to_status(
+    ingest: Ingest, pipeline_resources: PipelineResources
+) -> None:
+    # GIVEN 40 visits (every 8th a bot) through the ingest handler, in both payload formats
+    ids = []
+    for i in range(40):
+        headers = {"User-Agent": BOT_UA} if i % 8 == 7 else {}
+        make = rest_event if i % 2 else http_v2_event
+        request_id = f"req-{i:03d}"
+        assert ingest(make("/", query={"page": f"/p{i % 4}"}, headers=headers, request_id=request_id)).status == 200
+        ids.append(request_id)
+
+    # WHEN /status is asked before the writer ran
+    before = status()
+    # THEN the counter already counts the humans, the visits wait in the queue
+    assert before["visitor_count"] == 35
+    assert before["queue_depth"] == 40 and before["visits_last_hour"] == 0
+
+    # WHEN the writer drains the queue
+    report = drain_queue(pipeline_resources)
+    after = status()
+
+    # THEN every visit is logged once, and /status shows them
+    assert report.failures == [] and report.records == 40
+    assert sorted(i["visit_id"]["S"] for i in log_items(pipeline_resources.table_name)) == ids
+    assert after["visitor_count"] == 35 and after["queue_depth"] == 0
+    assert after["visits_last_hour"] == 35 and after["bots_today"] == 5
+    assert sum(p["visits"] for p in after["top_pages"]) == 35
+    # AND the CLI's recent visits are the newest ones, newest first
+    recent = store.recent_visits(5, table_name=pipeline_resources.table_name)
+    assert len(recent) == 5
+    assert [v.timestamp for v in recent] == sorted((v.timestamp for v in recent), reverse=True)
+    assert {v.visit_id for v in recent} <= set(ids)
+
+
+def test_poison_reaches_the_dlq_and_status_reports_it(ingest: Ingest, pipeline_resources: PipelineResources) -> None:
+    assert ingest(rest_event("/")).status == 200
+    send_raw(pipeline_resources, '{"schema_version": 1}')
+
+    report = drain_queue(pipeline_resources)
+
+    assert len(report.failures) == 5  # maxReceiveCount deliveries, then the redrive to the DLQ
+    answer = status()
+    assert answer["dlq_depth"] == 1 and answer["queue_depth"] == 0
+    assert answer["visits_last_hour"] == 1
+
+
+def test_a_crash_between_counting_and_logging_is_repaired_by_redelivery(
+    ingest: Ingest, pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN 6 visits, and a writer that dies (e.g. a timeout) after its aggregate transaction
+    for i in range(6):
+        assert ingest(rest_event("/", request_id=f"crash-{i}")).status == 200
+    messages = receive_batch(pipeline_resources)
+
+    def crash(*_: Any, **__: Any) -> list[Any]:
+        raise TimeoutError("the function timed out")
+
+    with monkeypatch.context() as patch, pytest.raises(TimeoutError):
+        patch.setattr(store, "put_items", crash)
+        writer_handler(sqs_event_from_messages(messages), FakeContext())
+    # THEN the visits are counted, their log items are flag-only and skipped by the CLI's reads
+    assert status()["visits_last_hour"] == 6
+    assert all("path" not in i for i in log_items(pipeline_resources.table_name))
+    assert store.recent_visits(10, table_name=pipeline_resources.table_name) == []
+
+    # WHEN SQS redelivers the batch (its visibility timeout ran out)
+    sqs = boto3.client("sqs")
+    for m in messages:
+        sqs.change_message_visibility(
+            QueueUrl=pipeline_resources.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+        )
+    report = drain_queue(pipeline_resources)
+
+    # THEN the log items are complete and nothing was counted twice
+    assert report.failures == []
+    items = log_items(pipeline_resources.table_name)
+    assert len(items) == 6 and all("path" in i and i["aggregated"]["BOOL"] for i in items)
+    assert status()["visits_last_hour"] == 6
+    assert len(store.recent_visits(10, table_name=pipeline_resources.table_name)) == 6
