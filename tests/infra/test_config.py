@@ -1,0 +1,101 @@
+"""cdk.json context parsing: defaults, string forms from `-c`, and clear errors for bad values."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from functions.common import definitions as d
+from pipeline.config import CDK_JSON, ContextError, TrackerConfig, cdk_json_context
+
+pytestmark = pytest.mark.xdist_group("infra")
+
+
+def test_cdk_json_context_spells_out_exactly_the_defaults() -> None:
+    context = cdk_json_context()
+    assert TrackerConfig.from_context(context) == TrackerConfig()
+    assert set(context) == set(TrackerConfig.__dataclass_fields__)
+
+
+def test_defaults_come_from_the_shared_definitions() -> None:
+    config = TrackerConfig()
+    assert config.max_receive_count == d.QUEUE.max_receive_count
+    assert config.writer_max_concurrency == d.QUEUE.max_concurrency
+    assert config.log_ttl_days == d.DEFAULT_LOG_TTL_DAYS
+    assert config.counter_shards == d.DEFAULT_COUNTER_SHARDS
+    assert config.allowed_origins == (d.DEFAULT_ALLOWED_ORIGINS,)
+    assert (config.ingress, config.api_key, config.waf_rate_limit, config.alarm_email) == ("rest", "none", None, None)
+
+
+def test_cli_strings_are_parsed() -> None:
+    # GIVEN values as `cdk synth -c key=value` delivers them: all strings
+    config = TrackerConfig.from_context(
+        {
+            "ingress": "HTTP",
+            "count_bots": "yes",
+            "counter_shards": "8",
+            "allowed_origins": "https://a.example, https://b.example:8443",
+            "ingest_reserved_concurrency": "25",
+            "waf_rate_limit": "none",
+            "alarm_email": "none",
+        }
+    )
+    assert config.ingress == "http"
+    assert config.count_bots is True
+    assert config.counter_shards == 8
+    assert config.allowed_origins == ("https://a.example", "https://b.example:8443")
+    assert config.ingest_reserved_concurrency == 25
+    assert config.waf_rate_limit is None and config.alarm_email is None
+
+
+def test_function_url_mode_always_has_a_concurrency_ceiling() -> None:
+    assert TrackerConfig(ingress="function-url").ingest_concurrency_ceiling == 10
+    assert TrackerConfig(ingress="function-url", ingest_reserved_concurrency=3).ingest_concurrency_ceiling == 3
+    assert TrackerConfig().ingest_concurrency_ceiling is None
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"ingress": "grpc"}, "ingress must be one of rest, http, function-url, got 'grpc'"),
+        ({"api_key": "maybe"}, "api_key must be one of none, status, all"),
+        ({"ingress": "http", "api_key": "all"}, "api_key=all needs ingress=rest"),
+        ({"ingress": "function-url", "waf_rate_limit": 100}, "waf_rate_limit needs ingress=rest"),
+        ({"waf_rate_limit": 5}, "waf_rate_limit must be between 10 and"),
+        ({"log_retention_days": 31}, "log_retention_days must be one of 1, 3, 5"),
+        ({"counter_shards": "many"}, "counter_shards must be an integer, got 'many'"),
+        ({"counter_shards": 0}, "counter_shards must be between 1 and 100, got 0"),
+        ({"count_bots": "perhaps"}, "count_bots must be true or false"),
+        ({"ip_mode": "partial"}, "ip_mode must be one of full, truncated, hashed, none"),
+        ({"removal_policy": "snapshot"}, "removal_policy must be one of retain, destroy"),
+        ({"alarm_email": "not-an-address"}, "alarm_email is not an e-mail address"),
+        ({"allowed_origins": "example.com"}, "allowed_origins: 'example.com' is not * or a scheme://host"),
+        ({"allowed_origins": ""}, "allowed_origins must list at least one origin"),
+        ({"writer_max_concurrency": 1}, "writer_max_concurrency must be between 2 and 1000"),
+        ({"stack_name": "9lives"}, "stack_name must match"),
+        ({"max_receive_count": True}, "max_receive_count must be an integer"),
+    ],
+)
+def test_bad_context_names_the_key(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(ContextError) as raised:
+        TrackerConfig.from_context(context)
+    assert message in str(raised.value)
+
+
+def test_cdk_json_errors(tmp_path: Path) -> None:
+    assert cdk_json_context(tmp_path / "missing.json") == {}
+    broken = tmp_path / "cdk.json"
+    broken.write_text("{not json")
+    with pytest.raises(ContextError, match="not valid JSON"):
+        cdk_json_context(broken)
+    broken.write_text(json.dumps({"context": ["a"]}))
+    with pytest.raises(ContextError, match="'context' must be an object"):
+        cdk_json_context(broken)
+
+
+def test_cdk_json_app_command_runs_app_py() -> None:
+    app = json.loads(CDK_JSON.read_text())["app"]
+    assert app.endswith("app.py")
