@@ -32,6 +32,7 @@ EXIT_ERROR = 2
 EXIT_CANCELLED = 1
 EXIT_INTERRUPTED = 130
 MAX_LIMIT = 1000
+WIDE_LAYOUT_COLUMNS = 120  # the three top-N tables side by side from this terminal width
 
 
 class CliError(Exception):
@@ -175,27 +176,34 @@ def status(
         if as_json:
             _print_json(data)
         else:
-            _out().print(render_status(data, pipeline.source))
+            console = _out()
+            console.print(render_status(data, pipeline.source, console.width))
         return
     try:
         if as_json:
             while True:
                 typer.echo(json.dumps(pipeline.fetch_status(api_key), default=str))
-                time.sleep(watch)
-        with Live(_watched(pipeline, api_key, watch), console=_out(), auto_refresh=False) as live:
+                _pause(watch)
+        console = _out()
+        with Live(_watched(pipeline, api_key, watch, console.width), console=console, auto_refresh=False) as live:
             while True:
-                time.sleep(watch)
-                live.update(_watched(pipeline, api_key, watch), refresh=True)
+                _pause(watch)
+                live.update(_watched(pipeline, api_key, watch, console.width), refresh=True)
     except KeyboardInterrupt:
         return
 
 
-def _watched(pipeline: Pipeline, api_key: str | None, every: float) -> RenderableType:
+def _pause(seconds: float) -> None:
+    """The wait between two refreshes of ``status --watch`` (a seam for tests)."""
+    time.sleep(seconds)
+
+
+def _watched(pipeline: Pipeline, api_key: str | None, every: float, width: int) -> RenderableType:
     """One refresh of ``status --watch``: a failed fetch is shown, and the watch goes on."""
     stamp = datetime.now(UTC).strftime("%H:%M:%S UTC")
     footer = Text(f"refreshed {stamp}, every {every:g}s; Ctrl-C to stop", style="dim")
     try:
-        return Group(render_status(pipeline.fetch_status(api_key), pipeline.source), footer)
+        return Group(render_status(pipeline.fetch_status(api_key), pipeline.source, width), footer)
     except DiscoveryError as exc:
         return Group(Text(f"refresh failed: {exc}", style="bold red"), footer)
 
@@ -221,13 +229,6 @@ def _age(seconds: Any) -> str:
     return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
 
 
-def _first(data: Any, *names: str) -> Any:
-    for name in names:
-        if name in data:
-            return data[name]
-    return None
-
-
 def _top_table(title: str, rows: Any, label: str) -> Table:
     table = Table(title=title, title_justify="left", show_edge=False, expand=False)
     table.add_column(label, overflow="fold", max_width=40)
@@ -241,47 +242,31 @@ def _top_table(title: str, rows: Any, label: str) -> Table:
     return table
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _queues(data: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
-    """The visit queue's and the DLQ's figures, wherever /status puts them."""
-    queues = _mapping(data.get("queues")) or data
-    return _mapping(_first(queues, "queue", "visit_queue")), _mapping(_first(queues, "dlq", "dead_letter_queue"))
-
-
-def _depth(queue: Mapping[str, Any]) -> Any:
-    return _first(queue, "visible", "messages", "depth", "ApproximateNumberOfMessages")
-
-
-def render_status(data: Any, source: str) -> RenderableType:
+def render_status(data: Any, source: str, width: int = 80) -> RenderableType:
     """The /status JSON as rich tables; fields it does not have are shown as '-'."""
     if not isinstance(data, Mapping):
         return JSON(json.dumps(data, default=str))
-    visits = _mapping(data.get("visits"))
-    bots = _mapping(data.get("bots"))
-    queue, dead = _queues(data)
-
     summary = Table(title=f"visitor tracker ({source})", title_justify="left", show_header=False, show_edge=False)
     summary.add_column(style="bold")
     summary.add_column(justify="right")
-    summary.add_row("visitor count", _num(_first(data, "visitor_count", "count", "total")))
-    summary.add_row("visits, last hour", _num(visits.get("last_hour")))
-    summary.add_row("visits, last 24 h", _num(visits.get("last_24h")))
-    summary.add_row("visits, last 7 days", _num(visits.get("last_7d")))
-    summary.add_row("unique visitors today", _num(_first(data, "unique_visitors_today", "uniques")))
-    share = bots.get("share")
+    summary.add_row("visitor count", _num(data.get("visitor_count")))
+    summary.add_row("visits, last hour", _num(data.get("visits_last_hour")))
+    summary.add_row("visits, last 24 h", _num(data.get("visits_last_24h")))
+    summary.add_row("visits, last 7 days", _num(data.get("visits_last_7d")))
+    summary.add_row("unique visitors today", _num(data.get("unique_visitors_today")))
+    share = data.get("bot_share")
     share_text = f"{share:.1%}" if isinstance(share, int | float) and not isinstance(share, bool) else "-"
-    summary.add_row("bots today (share)", f"{_num(bots.get('today'))} ({share_text})")
-    summary.add_row("visit queue: waiting / in flight", f"{_num(_depth(queue))} / {_num(queue.get('in_flight'))}")
-    summary.add_row("oldest queued message", _age(_first(queue, "oldest_age_seconds", "oldest_message_age_seconds")))
-    dlq_depth = _depth(dead)
-    dlq_style = "bold red" if isinstance(dlq_depth, int) and dlq_depth > 0 else ""
-    summary.add_row("dead-letter queue", Text(_num(dlq_depth), style=dlq_style))
+    summary.add_row("bot visits today (share)", f"{_num(data.get('bots_today'))} ({share_text})")
+    summary.add_row(
+        "visit queue: waiting / in flight", f"{_num(data.get('queue_depth'))} / {_num(data.get('queue_in_flight'))}"
+    )
+    summary.add_row("oldest queued message", _age(data.get("oldest_message_age_seconds")))
+    dlq_depth = data.get("dlq_depth")
+    dlq_alarm = isinstance(dlq_depth, int) and dlq_depth > 0
+    summary.add_row("dead-letter queue", Text(_num(dlq_depth), style="bold red" if dlq_alarm else ""))
 
     parts: list[RenderableType] = [summary]
-    if isinstance(dlq_depth, int) and dlq_depth > 0:
+    if dlq_alarm:
         parts.append(
             Text(
                 f"⚠ {dlq_depth} message(s) in the DLQ: inspect with `visitor-tracker dlq list`, "
@@ -289,13 +274,17 @@ def render_status(data: Any, source: str) -> RenderableType:
                 style="bold red",
             )
         )
-    tops = Table.grid(padding=(0, 3))
-    tops.add_row(
-        _top_table("top pages", data.get("top_pages"), "path"),
-        _top_table("top referrers", data.get("top_referrers"), "host"),
-        _top_table("browsers", data.get("browsers"), "browser"),
-    )
-    parts.append(tops)
+    tops = [
+        _top_table("top pages today", data.get("top_pages"), "path"),
+        _top_table("top referrers today", data.get("top_referrers"), "host"),
+        _top_table("browsers today", data.get("browsers"), "browser"),
+    ]
+    if width >= WIDE_LAYOUT_COLUMNS:
+        grid = Table.grid(padding=(0, 3))
+        grid.add_row(*tops)
+        parts.append(grid)
+    else:
+        parts.extend(tops)
     return Group(*parts)
 
 

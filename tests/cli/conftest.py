@@ -70,7 +70,7 @@ class Env:
         return self.sqs.send_message(
             QueueUrl=self.resources.dlq_url,
             MessageBody=visit.to_json(),
-            MessageAttributes={"visit_id": {"DataType": "String", "StringValue": visit.visit_id}},
+            MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": visit.visit_id}},
         )["MessageId"]
 
     def queue_bodies(self, queue_url: str) -> list[str]:

@@ -87,7 +87,7 @@ def test_dlq_show_prints_one_message_in_full_without_consuming_it(env: Env) -> N
 
     assert shown["message_id"] == message_id
     assert json.loads(shown["body"]) == json.loads(visit.to_json())
-    assert shown["message_attributes"]["visit_id"]["StringValue"] == visit.visit_id
+    assert shown["message_attributes"]["correlation_id"]["StringValue"] == visit.visit_id
     assert pretty.exit_code == 0, pretty.output
     assert '"path": "/shown"' in pretty.stdout  # the body, pretty-printed
     assert env.depth(env.resources.dlq_url) == 2
