@@ -45,7 +45,8 @@ def normalise_path(raw: str | None) -> str:
         return "/"
     try:
         parts = urlsplit(text)
-        path = parts.path if parts.scheme or parts.netloc else text.split("?", 1)[0].split("#", 1)[0]
+        # Only a full URL is parsed as one: "//a/b" is a path with a doubled slash, not a host.
+        path = parts.path if parts.scheme and parts.netloc else text.split("?", 1)[0].split("#", 1)[0]
     except ValueError:  # e.g. a malformed IPv6 host in a full URL
         path = text.split("?", 1)[0].split("#", 1)[0]
     path = re.sub(r"\s+", " ", path).strip()
