@@ -1,6 +1,7 @@
 """Local mode: the whole pipeline on one machine, with the real handlers and no AWS account.
 
-``serve()`` starts moto's server as the AWS emulator (or uses ``--aws-endpoint``), creates the
+``serve()`` starts moto's server as the AWS emulator (``visitor_tracker.emulator``, which also works
+around two moto gaps under concurrency) or uses ``--aws-endpoint``; it creates the
 table, queue and DLQ from ``functions.common.definitions`` through ``visitor_tracker.resources``,
 then plays the two AWS pieces the handlers rely on:
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import signal
 import sys
@@ -32,7 +34,7 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from functions.common.definitions import METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME
@@ -50,7 +52,7 @@ from visitor_tracker.state import LocalState, clear_state, state_path, write_sta
 Handler = Callable[[dict[str, Any], Any], Any]
 
 LOCAL_VISIBILITY_TIMEOUT_SECONDS = 10
-DRAIN_TIMEOUT_SECONDS = 15.0
+DRAIN_TIMEOUT_SECONDS = 20.0
 IN_FLIGHT_TIMEOUT_SECONDS = 5.0
 DEFAULT_REGION = "us-east-1"
 
@@ -139,6 +141,17 @@ class LocalGateway:
             self._leave()
 
 
+class _AccessLog(WSGIRequestHandler):
+    """One plain access-log line per request on stderr (werkzeug's own logger is muted: it would
+    also log every poll the event source mapping makes to the embedded emulator)."""
+
+    quiet = False
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if not self.quiet:
+            sys.stderr.write(f'{self.address_string()} "{self.requestline}" {code}\n')
+
+
 def _configure_environment(endpoint: str, region: str, embedded: bool, quiet: bool) -> None:
     """Point every boto3 client of this process at the emulator and quiet Powertools for local use."""
     os.environ["AWS_ENDPOINT_URL"] = endpoint
@@ -156,8 +169,6 @@ def _configure_environment(endpoint: str, region: str, embedded: bool, quiet: bo
     os.environ["POWERTOOLS_TRACE_DISABLED"] = "1"
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", POWERTOOLS_SERVICE_NAME)
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", METRICS_NAMESPACE)
-    # EMF metric lines on stdout help nobody locally; POWERTOOLS_METRICS_DISABLED=false brings them back.
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING" if quiet else "INFO")
 
 
@@ -220,22 +231,23 @@ def serve(
     """
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
-    from moto.server import ThreadedMotoServer
 
+    from visitor_tracker.emulator import EmbeddedEmulator
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # see _AccessLog
     stopper = _Stopper()
     if stop_event is not None:
         stopper.stop = stop_event
     region = _region()
-    emulator: ThreadedMotoServer | None = None
+    emulator: EmbeddedEmulator | None = None
     server: BaseWSGIServer | None = None
     esm: Any = None
     pid = os.getpid()
     try:
         if aws_endpoint is None:
-            emulator = ThreadedMotoServer(ip_address="127.0.0.1", port=emulator_port, verbose=False)
+            emulator = EmbeddedEmulator(port=emulator_port)
             emulator.start()
-            emulator_host, bound_port = emulator.get_host_and_port()
-            endpoint = f"http://{emulator_host}:{bound_port}"
+            endpoint = emulator.url
         else:
             endpoint = aws_endpoint.rstrip("/")
         _configure_environment(endpoint, region, embedded=emulator is not None, quiet=quiet)
@@ -261,15 +273,12 @@ def serve(
             logger.error("function raised: answered 502", exc_info=exc, extra={"function": function})
 
         gateway = LocalGateway(handlers, prefix=prefix, region=region, on_error=on_error)
+        access_log = type("AccessLog", (_AccessLog,), {"quiet": quiet})
         try:
-            server = make_server(host, port, gateway, threaded=True)
+            server = make_server(host, port, gateway, threaded=True, request_handler=access_log)
         except OSError as exc:
             sys.stderr.write(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}\n")
             return 1
-        if quiet:
-            import logging
-
-            logging.getLogger("werkzeug").setLevel(logging.WARNING)
         esm = SqsEventSourceMapping(
             boto3.client("sqs"),
             queue_url=resources.queue_url,
