@@ -38,8 +38,9 @@ from functions.common.visit import InvalidVisit, Visit, utc_now
 
 # A transaction holds at most 100 actions: visits' flags plus one update per aggregate item.
 MAX_TRANSACT_ACTIONS = store.TRANSACT_MAX
-# An expression is at most 4 KB; each ADD term costs about 12 characters.
-MAX_TERMS_PER_UPDATE = 250
+# An expression is at most 4 KB (each ADD term costs about 12 characters), and moto's parser (local
+# mode, tests) overflows Python's recursion limit at about 170 ADD terms: stay well under both.
+MAX_TERMS_PER_UPDATE = 120
 KNOWN_DAYS_KEPT = 4
 FAILURE_TTL_DAYS = QUEUE.dlq_retention_days
 

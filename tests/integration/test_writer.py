@@ -13,8 +13,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from functions.common import aggregates, keys, store
 from functions.common import aws as aws_clients
-from functions.common import keys, store
 from functions.writer import batch as writer_batch
 from functions.writer.handler import handler
 from tests.pipeline_helpers import (
@@ -360,3 +360,92 @@ def test_visits_of_two_days_in_one_batch(pipeline_resources: PipelineResources) 
     assert drain_queue(pipeline_resources).failures == []
     assert n(day_item(pipeline_resources, yesterday), "visits") == 1
     assert n(day_item(pipeline_resources), "visits") == 2
+
+
+def test_wide_batches_stay_within_transaction_and_expression_limits(pipeline_resources: PipelineResources) -> None:
+    # GIVEN 100 visits, each with its own page, referrer host and minute, over two hours
+    start = NOW.replace(minute=0) - timedelta(hours=1)
+    visits = [
+        make_visit(
+            when=start + timedelta(minutes=i),
+            path=f"/article/{i}/" + "x" * 150,
+            referrer=f"https://site{i}.example.com/",
+            visitor=f"w{i}",
+        )
+        for i in range(100)
+    ]
+    send_visits(pipeline_resources, visits)
+    transactions: list[dict[str, Any]] = []
+    aws_clients.dynamodb().meta.events.register(
+        "before-parameter-build.dynamodb.TransactWriteItems", lambda params, **_: transactions.append(params)
+    )
+
+    # WHEN the writer handles them in one batch
+    response = deliver(pipeline_resources, handler, receive_batch(pipeline_resources))
+
+    # THEN every transaction respects DynamoDB's limits (100 actions, 4 KB expressions)
+    assert response == {"batchItemFailures": []}
+    assert transactions and all(len(t["TransactItems"]) <= 100 for t in transactions)
+    expressions = [a["Update"]["UpdateExpression"] for t in transactions for a in t["TransactItems"]]
+    assert max(len(e) for e in expressions) <= 4096
+    # AND everything is counted once, names truncated
+    day = day_item(pipeline_resources, start)
+    today = day_item(pipeline_resources) if keys.day_of(start) != keys.day_of(NOW) else {}
+    assert n(day, "visits") + n(today, "visits") == 100
+    pages = [name for name in [*day, *today] if name.startswith("p:")]
+    assert len(pages) == 100 and max(len(p) for p in pages) == 2 + 100
+
+
+def test_tallies_are_capped_and_the_rest_goes_to_other(
+    pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a cap of 3 page names a day
+    monkeypatch.setitem(aggregates.CAPS, aggregates.PAGE_PREFIX, 3)
+    # WHEN 2 pages arrive, then (in a new execution environment, which must read the item) 4 more
+    send_visits(pipeline_resources, [make_visit(when=NOW, path=f"/a{i}") for i in range(2)])
+    drain_queue(pipeline_resources)
+    writer_batch.KNOWN.clear()
+    send_visits(pipeline_resources, [make_visit(when=NOW, path=f"/b{i}") for i in range(4) for _ in range(i + 1)])
+    drain_queue(pipeline_resources)
+
+    # THEN the day item holds 3 names and (other); no visit is lost
+    day = day_item(pipeline_resources)
+    pages = {name: n(day, name) for name in day if name.startswith("p:")}
+    assert len(pages) == 4 and "p:(other)" in pages
+    assert sum(pages.values()) == 2 + 10 == n(day, "visits")
+    assert pages["p:/a0"] == 1 and pages["p:/a1"] == 1
+    assert pages["p:/b3"] == 4  # the busiest new page got the last free name
+
+
+def test_per_record_log_lines_carry_the_visit_id_and_metrics_are_emitted(
+    pipeline_resources: PipelineResources, capsys: pytest.CaptureFixture[str], log_lines: Any
+) -> None:
+    visit = make_visit(when=NOW)
+    send_visits(pipeline_resources, [visit, visit])  # the second copy is a duplicate
+    poison = send_raw(pipeline_resources, "{broken")
+
+    deliver(pipeline_resources, handler, receive_batch(pipeline_resources))
+
+    lines = [json.loads(line) for line in log_lines.lines]
+    failed = [line for line in lines if line.get("message") == "Record failed"]
+    assert [line["message_id"] for line in failed] == [poison]
+    invalid = [line for line in lines if line.get("message") == "Invalid visit record"]
+    assert invalid and invalid[0]["message_id"] == poison
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    emf = next(line for line in printed if "_aws" in line)
+    assert emf["RecordsWritten"] == [2.0] and emf["BatchFailures"] == [1.0] and emf["DuplicatesSkipped"] == [1.0]
+
+
+def test_failed_records_log_their_visit_id_as_correlation_id(
+    pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch, log_lines: Any
+) -> None:
+    visit = make_visit(when=NOW)
+    send_visits(pipeline_resources, [visit])
+    install(monkeypatch, FaultyDynamoDB(boto3.client("dynamodb"), {}, forever={"transact_write_items": conflict(4)}))
+
+    deliver(pipeline_resources, handler, receive_batch(pipeline_resources))
+
+    lines = [json.loads(line) for line in log_lines.lines]
+    failed = [line for line in lines if line.get("message") == "Record failed"]
+    assert len(failed) == 1 and failed[0]["correlation_id"] == visit.visit_id
+    assert "retries exhausted" in failed[0]["reason"]
