@@ -112,7 +112,7 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
         + ". Ours also maintains the day/hour/uniques aggregates; the baseline writes log items only.\n"
         "Rates are medians over batches; moto's work runs in this process, so records per CPU-second is the\n"
         "figure that other load on the machine does not distort. Rows 1-3 run with moto's TransactWriteItems\n"
-        "backing the table up once per transaction (harness.moto_transaction_copy_once); the last row shows\n"
+        "backing the table up once per transaction (local mode's patch, visitor_tracker.emulator); the last row shows\n"
         "moto as shipped, which deep-copies the whole table once per action and so slows down as the table grows.\n"
     )
     if measured is not None:

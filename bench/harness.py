@@ -304,45 +304,18 @@ def dump_json(path: Path, data: object) -> None:
 
 @contextmanager
 def moto_transaction_copy_once() -> Iterator[None]:
-    """Make moto back up a table once per TransactWriteItems instead of once per action.
+    """Make in-process moto back up a table once per TransactWriteItems instead of once per action.
 
     moto 5.2's ``transact_write_items`` deep-copies the whole table for every action of the
-    transaction (``moto/dynamodb/models/__init__.py``, the backup loop), so a 100-action transaction
-    costs 100 copies of the table: an emulator artefact that grows with the table, not a cost of
-    DynamoDB. Within one call the table is not modified while the backups are taken, so handing
-    back the same copy is equivalent. Only the benches use this, to show the design's own cost.
+    transaction, so a 100-action transaction costs 100 copies of the table: an emulator artefact
+    that grows with the table, not a cost of DynamoDB. Local mode's emulator already applies
+    ``visitor_tracker.emulator.patch_transaction_snapshots``; the benches reuse it so the writer
+    is measured on moto the way local mode runs it.
     """
-    import copy as copy_module
+    from visitor_tracker.emulator import patch_transaction_snapshots
 
-    import moto.dynamodb.models as models
-
-    backend_cls = models.DynamoDBBackend
-    original = backend_cls.transact_write_items
-    memo: dict[int, Any] = {}
-
-    class _Copy:
-        def deepcopy(self, obj: Any, *args: Any) -> Any:
-            if isinstance(obj, models.Table):
-                if id(obj) not in memo:
-                    memo[id(obj)] = copy_module.deepcopy(obj, *args)
-                return memo[id(obj)]
-            return copy_module.deepcopy(obj, *args)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(copy_module, name)
-
-    def patched(self: Any, transact_items: Any) -> Any:
-        memo.clear()
-        try:
-            return original(self, transact_items)
-        finally:
-            memo.clear()
-
-    saved_copy = models.copy  # type: ignore[attr-defined]
-    models.copy = _Copy()  # type: ignore[attr-defined,assignment]
-    backend_cls.transact_write_items = patched  # type: ignore[method-assign]
+    undo = patch_transaction_snapshots()
     try:
         yield
     finally:
-        backend_cls.transact_write_items = original  # type: ignore[method-assign]
-        models.copy = saved_copy  # type: ignore[attr-defined]
+        undo()

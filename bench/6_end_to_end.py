@@ -1,0 +1,172 @@
+"""Figure 6 — end to end in local mode: visits/s and latency at 16 concurrent clients, 2,000 visits.
+
+Ours is ``python -m visitor_tracker.local`` (ingest + the writer draining the queue in the same
+process, all against the embedded moto server); the baseline is ``bench/baseline_server.py``, the
+baseline handler behind the same werkzeug server, event converter and embedded moto server. Each
+runs in its own process, found through its state file; 16 client threads (keep-alive connections)
+share the visits; a short warm-up is not measured. Both are bounded by the emulator, not by AWS:
+the ratio is the figure, not the absolute rate.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import harness  # noqa: E402
+from bench.harness import Result, emit, percentile, table  # noqa: E402
+
+CLIENTS = 16
+VISITS = 2_000
+WARM_UP = 50
+START_TIMEOUT = 60.0
+UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
+
+
+class Server:
+    """A server process started for one measurement, found through its state file, stopped by pid."""
+
+    def __init__(self, command: list[str], workdir: Path) -> None:
+        self.state = workdir / "state.json"
+        self.log = (workdir / "server.log").open("wb")
+        env = harness.child_env({"VISITOR_TRACKER_STATE": str(self.state), "POWERTOOLS_LOG_LEVEL": "WARNING"})
+        self.process = subprocess.Popen(command, cwd=harness.ROOT, env=env, stdout=self.log, stderr=self.log)
+        self.api_url = self._wait_ready()
+
+    def _wait_ready(self) -> str:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}; see {self.log.name}")
+            try:
+                return str(json.loads(self.state.read_text())["api_url"])
+            except (OSError, ValueError, KeyError):
+                time.sleep(0.1)
+        raise RuntimeError(f"server not ready after {START_TIMEOUT} s; see {self.log.name}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def load(api_url: str, visits: int, clients: int) -> tuple[list[float], float, int, list[str]]:
+    """GET / ``visits`` times over ``clients`` threads; (latencies ms, wall s, last count, errors)."""
+    parts = urlsplit(api_url)
+    latencies: list[float] = []
+    errors: list[str] = []
+    counts: list[int] = []
+    lock = threading.Lock()
+    next_visit = iter(range(visits))
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
+        mine: list[float] = []
+        while True:
+            with lock:
+                i = next(next_visit, None)
+            if i is None:
+                break
+            start = time.perf_counter()
+            try:
+                conn.request("GET", f"/?page=/post/{i % 10}", headers={"User-Agent": UA, "Connection": "keep-alive"})
+                response = conn.getresponse()
+                body = response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
+                with lock:
+                    errors.append(type(exc).__name__)
+                continue
+            mine.append((time.perf_counter() - start) * 1000)
+            if response.status != 200:
+                with lock:
+                    errors.append(f"HTTP {response.status}")
+            else:
+                with lock:
+                    counts.append(int(json.loads(body)["visitor_count"]))
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, time.perf_counter() - start, max(counts, default=0), errors
+
+
+def measure(command: list[str], visits: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
+        server = Server(command, Path(tmp))
+        try:
+            load(server.api_url, WARM_UP, 4)
+            latencies, wall, count, errors = load(server.api_url, visits, CLIENTS)
+        finally:
+            server.stop()
+    return {"latencies": latencies, "wall": wall, "count": count, "errors": errors}
+
+
+OURS = [sys.executable, "-m", "visitor_tracker.local", "--port", "0", "--quiet"]
+BASELINE = [sys.executable, str(harness.ROOT / "bench" / "baseline_server.py"), "--port", "0"]
+
+
+def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[Result]:
+    visits = 500 if quick else VISITS
+    results = {"ours (local mode)": measure(OURS, visits), "baseline (same server)": measure(BASELINE, visits)}
+    rows: list[list[object]] = []
+    for name, r in results.items():
+        lat = r["latencies"]
+        rate = len(lat) / r["wall"]
+        rows.append([name, rate, percentile(lat, 50), percentile(lat, 99), len(r["errors"]), r["count"]])
+    ours, base = (results[k] for k in results)
+    ours_rate, base_rate = len(ours["latencies"]) / ours["wall"], len(base["latencies"]) / base["wall"]
+    ours_p50, base_p50 = percentile(ours["latencies"], 50), percentile(base["latencies"], 50)
+    ours_p99, base_p99 = percentile(ours["latencies"], 99), percentile(base["latencies"], 99)
+    rows.append(["ours / baseline", f"{ours_rate / base_rate:.2f}x", f"{ours_p50 / base_p50:.2f}x",
+                 f"{ours_p99 / base_p99:.2f}x", "", ""])
+    emit(
+        table(
+            f"Figure 6 — local mode end to end: {visits:,} visits, {CLIENTS} concurrent keep-alive clients "
+            f"(after {WARM_UP} warm-up visits)",
+            ["server", "visits/s", "p50 ms", "p99 ms", "errors", "last count"],
+            rows,
+        )
+        + "\nBoth serve through the embedded moto server, one request at a time (visitor_tracker.emulator);\n"
+        "ours also runs the writer (event source mapping) in the same process while the load runs.\n"
+    )
+    for name, r in results.items():
+        if r["errors"]:
+            emit(f"{name}: errors {sorted(set(r['errors']))[:5]}")
+    return [
+        Result("6 local e2e", f"visits/s, {CLIENTS} clients", round(ours_rate, 1), round(base_rate, 1), "", None),
+        Result("6 local e2e", "p50 latency ms", round(ours_p50, 1), round(base_p50, 1), "", None),
+        Result("6 local e2e", "p99 latency ms", round(ours_p99, 1), round(base_p99, 1), "", None),
+        Result("6 local e2e", "failed requests", len(ours["errors"]), len(base["errors"]), "0",
+               not ours["errors"]),
+    ]
+
+
+if __name__ == "__main__":
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    run("--quick" in sys.argv)
