@@ -449,3 +449,20 @@ def test_failed_records_log_their_visit_id_as_correlation_id(
     failed = [line for line in lines if line.get("message") == "Record failed"]
     assert len(failed) == 1 and failed[0]["correlation_id"] == visit.visit_id
     assert "retries exhausted" in failed[0]["reason"]
+
+
+def test_recent_visits_are_the_newest_across_buckets_and_days(pipeline_resources: PipelineResources) -> None:
+    # GIVEN 30 visits today and 10 yesterday, spread over the 16 log buckets
+    today = [make_visit(when=NOW - timedelta(seconds=i)) for i in range(30)]
+    yesterday = [make_visit(when=NOW - timedelta(days=1, seconds=i)) for i in range(10)]
+    send_visits(pipeline_resources, [*yesterday, *today])
+    assert drain_queue(pipeline_resources).failures == []
+    table = pipeline_resources.table_name
+
+    # THEN the newest come first, and a limit beyond today's visits reaches into yesterday
+    newest = store.recent_visits(5, table_name=table, now=NOW)
+    assert [v.visit_id for v in newest] == [v.visit_id for v in today[:5]]
+    spanning = store.recent_visits(35, table_name=table, now=NOW)
+    assert [v.visit_id for v in spanning] == [v.visit_id for v in [*today, *yesterday[:5]]]
+    assert len(store.recent_visits(100, table_name=table, now=NOW, max_days=1)) == 30
+    assert store.recent_visits(0, table_name=table) == []
