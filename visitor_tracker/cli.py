@@ -33,6 +33,7 @@ EXIT_CANCELLED = 1
 EXIT_INTERRUPTED = 130
 MAX_LIMIT = 1000
 WIDE_LAYOUT_COLUMNS = 120  # the three top-N tables side by side from this terminal width
+DLQ_TABLE_COLUMNS = 140  # `dlq list` as a table from this width (ids whole), else three lines a message
 
 
 class CliError(Exception):
@@ -276,7 +277,7 @@ def render_status(data: Any, source: str, width: int = 80) -> RenderableType:
         )
     tops = [
         _top_table("top pages today", data.get("top_pages"), "path"),
-        _top_table("top referrers today", data.get("top_referrers"), "host"),
+        _top_table("top referrers today", data.get("top_referrers"), "referrer"),
         _top_table("browsers today", data.get("browsers"), "browser"),
     ]
     if width >= WIDE_LAYOUT_COLUMNS:
@@ -366,18 +367,35 @@ def dlq_list(
     if not messages:
         console.print("The DLQ is empty.")
         return
-    table = Table(title=f"{len(messages)} message(s) in the DLQ, oldest first", title_justify="left")
-    table.add_column("message id", no_wrap=True, min_width=36)
-    table.add_column("sent (UTC)", overflow="fold", min_width=10)
-    table.add_column("recv", justify="right")
-    table.add_column("reason", overflow="fold", max_width=40)
-    table.add_column("body", overflow="ellipsis", no_wrap=True, max_width=50)
-    for m in messages:
-        table.add_row(m.message_id, _when(m.sent_at), str(m.receive_count), m.reason or "-", m.preview())
-    console.print(table)
+    title = f"{len(messages)} message(s) in the DLQ, oldest first"
+    console.print(_dlq_table(title, messages) if console.width >= DLQ_TABLE_COLUMNS else _dlq_cards(title, messages))
     console.print(
-        "Show one with `visitor-tracker dlq show MESSAGE_ID`; move them back with `visitor-tracker dlq redrive`."
+        "Show one with `visitor-tracker dlq show MESSAGE_ID`; move them back with `visitor-tracker dlq redrive`.",
+        style="dim",
     )
+
+
+def _dlq_table(title: str, messages: list[dlq.DlqMessage]) -> Table:
+    """One row per message, for terminals wide enough to show the ids whole."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("message id", no_wrap=True, min_width=36)
+    table.add_column("sent (UTC)", no_wrap=True)
+    table.add_column("recv", justify="right", min_width=4)
+    table.add_column("reason", overflow="fold", min_width=12, max_width=40)
+    table.add_column("body", no_wrap=True)
+    for m in messages:
+        table.add_row(m.message_id, _when(m.sent_at), str(m.receive_count), m.reason or "-", m.preview(40))
+    return table
+
+
+def _dlq_cards(title: str, messages: list[dlq.DlqMessage]) -> Group:
+    """Three lines per message, for narrow terminals (and pipes): ids stay whole and copyable."""
+    lines: list[RenderableType] = [Text(title, style="italic")]
+    for m in messages:
+        lines.append(Text.assemble((m.message_id, "bold"), f"  sent {_when(m.sent_at)}  receives {m.receive_count}"))
+        lines.append(Text(f"  reason: {m.reason or '-'}", overflow="ellipsis", no_wrap=True))
+        lines.append(Text(f"  body:   {m.preview()}", overflow="ellipsis", no_wrap=True))
+    return Group(*lines)
 
 
 @dlq_app.command("show")

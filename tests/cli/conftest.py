@@ -57,8 +57,10 @@ class Env:
     dynamodb: Any
     runner: CliRunner = field(default_factory=CliRunner)
 
-    def cli(self, *args: str, input: str | None = None) -> Result:
-        return self.runner.invoke(app, list(args), input=input)
+    def cli(self, *args: str, input: str | None = None, columns: int | None = None) -> Result:
+        """Run the CLI; ``columns`` sets the terminal width rich lays out for (80 otherwise)."""
+        env = {"COLUMNS": str(columns)} if columns else None
+        return self.runner.invoke(app, list(args), input=input, env=env)
 
     def cli_json(self, *args: str) -> Any:
         result = self.cli(*args, "--json")

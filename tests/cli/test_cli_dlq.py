@@ -69,6 +69,17 @@ def test_dlq_list_table_and_limit(env: Env) -> None:
     assert len(env.cli_json("dlq", "list")) == 12
 
 
+def test_dlq_list_on_a_wide_terminal_is_one_row_per_message(env: Env) -> None:
+    ids = [env.send_to_dlq(make_visit()) for _ in range(3)]
+
+    result = env.cli("dlq", "list", columns=160)
+
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.stdout.splitlines() if any(i in line for i in ids)]
+    assert len(rows) == 3
+    assert all('{"visit_id"' in row for row in rows)
+
+
 def test_dlq_list_of_an_empty_dlq(env: Env) -> None:
     result = env.cli("dlq", "list")
 

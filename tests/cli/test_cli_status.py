@@ -28,7 +28,7 @@ SAMPLE: dict[str, Any] = {
     "visits_today": 40,
     "unique_visitors_today": 31,
     "top_pages": [{"path": "/", "visits": 30}, {"path": "/blog/serverless-counter", "visits": 10}],
-    "top_referrers": [{"host": "news.ycombinator.com", "visits": 12}],
+    "top_referrers": [{"referrer": "news.ycombinator.com", "visits": 12}],
     "browsers": [{"browser": "Firefox", "visits": 25}, {"browser": "Chrome", "visits": 15}],
     "bots_today": 10,
     "bot_share": 0.2,
@@ -76,6 +76,16 @@ def test_status_table_shows_the_figures_and_warns_about_the_dlq(env: Env, api: C
         assert fragment in out
     assert "news.ycombinator.com" in out and "Firefox" in out
     assert "2 message(s) in the DLQ" in out and "visitor-tracker dlq list" in out
+
+
+def test_status_on_a_wide_terminal_puts_the_top_lists_side_by_side(env: Env, api: Callable[..., HttpStub]) -> None:
+    api(json_answer(SAMPLE))
+
+    narrow = env.cli("status").stdout.splitlines()
+    wide = env.cli("status", columns=130).stdout.splitlines()
+
+    assert not any("top pages today" in line and "browsers today" in line for line in narrow)
+    assert any("top pages today" in line and "browsers today" in line for line in wide)
 
 
 def test_status_without_dead_letters_has_no_warning(env: Env, api: Callable[..., HttpStub]) -> None:
