@@ -258,3 +258,34 @@ def test_function_url_outputs(function_url: Synth) -> None:
     assert outputs[d.OUTPUT_STATUS_URL]["Value"] == {
         "Fn::Join": ["", [{"Fn::GetAtt": [status_url, "FunctionUrl"]}, "status"]]
     }
+
+
+def test_public_function_url_has_both_invoke_permissions(function_url: Synth) -> None:
+    """Since late 2025 a public URL needs InvokeFunctionUrl and InvokeFunction (via URL only)."""
+    ingest = function_id(function_url, "ingest")
+    permissions = [
+        p["Properties"]
+        for p in function_url.of_type("AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [ingest, "Arn"]}
+    ]
+    by_action = {p["Action"]: p for p in permissions}
+    assert by_action["lambda:InvokeFunctionUrl"]["FunctionUrlAuthType"] == "NONE"
+    assert by_action["lambda:InvokeFunction"]["InvokedViaFunctionUrl"] is True
+    # The IAM-authenticated status URL grants nothing to the public
+    status = function_id(function_url, "status")
+    assert not [
+        p
+        for p in function_url.of_type("AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [status, "Arn"]} and p["Properties"]["Principal"] == "*"
+    ]
+
+
+def test_rest_gateway_errors_are_readable_cross_origin_when_any_origin_is_allowed(rest: Synth, rest_all: Synth) -> None:
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in rest.of_type("AWS::ApiGateway::GatewayResponse").values()
+    }
+    assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
+    for props in responses.values():
+        assert props["ResponseParameters"] == {"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"}
+    assert not rest_all.of_type("AWS::ApiGateway::GatewayResponse")  # specific origins: nothing to echo safely
