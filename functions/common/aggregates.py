@@ -17,7 +17,9 @@ names beyond the cap are tallied under ``<prefix>(other)``. The cap needs to kno
 day item already holds: the writer passes them in (``known``), see ``apply_caps``. With the caps
 below and at most ``QUEUE.max_concurrency`` writers racing past a cap by at most one batch each,
 a day item stays well under 100 KB. The uniques set stores 16 hex characters of each hash, which
-keeps about 20,000 distinct visitors a day under the item limit (enough for a personal site).
+keeps about 20,000 distinct visitors a day under the item limit (enough for a personal site);
+beyond that the writer stops adding to the day's set (the count becomes a lower bound) rather
+than failing records.
 """
 
 from __future__ import annotations
@@ -186,6 +188,10 @@ def apply_caps(delta: Delta, known: set[str]) -> Delta:
 
 def is_day_key(key: ItemKey) -> bool:
     return key[0] == keys.day_agg_key("")[keys.PK]["S"]
+
+
+def is_uniques_key(key: ItemKey) -> bool:
+    return key[0] == keys.uniques_key("")[keys.PK]["S"]
 
 
 # --- summary (status) -----------------------------------------------------------------------

@@ -65,7 +65,8 @@ class BatchOutcome:
 
 
 class KnownNames:
-    """Per execution environment: the tally names each day item is known to hold (for the caps).
+    """Per execution environment: the tally names each day item is known to hold (for the caps),
+    and the uniques items known to be full.
 
     Reading a day item costs one call, so it is read only when a batch brings a name not known yet
     while that family is still under its cap; afterwards names admitted by this writer are added
@@ -74,6 +75,9 @@ class KnownNames:
 
     def __init__(self) -> None:
         self._days: dict[ItemKey, set[str]] = {}
+        # Uniques items that reached DynamoDB's item size limit: no more members are added to them
+        # (the day's unique count becomes a lower bound) rather than failing every record.
+        self.saturated: set[ItemKey] = set()
 
     def needs_read(self, delta: Delta) -> bool:
         known = self._days.get(delta.key)
@@ -90,15 +94,22 @@ class KnownNames:
         self._days[key] = {n for n in (item or {}) if n.startswith(aggregates.TALLY_PREFIXES)}
         for old in sorted(self._days)[:-KNOWN_DAYS_KEPT]:
             del self._days[old]
+        for old in sorted(self.saturated)[:-KNOWN_DAYS_KEPT]:
+            self.saturated.discard(old)
 
     def names(self, key: ItemKey) -> set[str]:
         return self._days.setdefault(key, set())
 
     def clear(self) -> None:
         self._days.clear()
+        self.saturated.clear()
 
 
 KNOWN = KnownNames()
+
+
+def _item_too_large(exc: BaseException) -> bool:
+    return isinstance(exc, ClientError) and "item size" in str(exc.response.get("Error", {}).get("Message", "")).lower()
 
 
 def _fits(visit_count: int, terms: dict[ItemKey, set[str]]) -> bool:
@@ -213,7 +224,7 @@ class BatchWriter:
             self.known.refresh(key, items.get(key))
 
     def _fold(self, visits: Iterable[Visit], *, capped: bool = True) -> list[Delta]:
-        deltas = aggregates.fold(visits, self.browser_of).values()
+        deltas = [d for d in aggregates.fold(visits, self.browser_of).values() if d.key not in self.known.saturated]
         if not capped:
             return list(deltas)
         return [
@@ -255,10 +266,18 @@ class BatchWriter:
                     expires_at(v, self.log_ttl_days),
                 )
                 for v in pending
-            ] + [{"Update": store.aggregate_update(self.table_name, d)} for d in self._fold(pending)]
+            ]
+            deltas = self._fold(pending)
+            actions += [{"Update": store.aggregate_update(self.table_name, d)} for d in deltas]
             try:
                 codes = store.transact(actions)
             except (ClientError, BotoCoreError) as exc:
+                too_big = {d.key for d in deltas if aggregates.is_uniques_key(d.key)} if _item_too_large(exc) else set()
+                if too_big:
+                    # Emulators (moto) reject the whole call instead of naming the item: same remedy.
+                    logger.warning("Unique visitors item is full", extra={"items": [k[1] for k in too_big]})
+                    self.known.saturated.update(too_big)
+                    continue
                 if not store.is_retryable(exc):
                     logger.error("Aggregate transaction failed", extra={"error": store.error_code(exc)})
                     return [], already, f"aggregate transaction failed: {store.error_code(exc)}"
@@ -271,6 +290,12 @@ class BatchWriter:
                 already.extend(v for v in pending if v.visit_id in duplicates)
                 pending = [v for v in pending if v.visit_id not in duplicates]
                 continue
+            full = self._full_uniques(deltas, codes[len(pending) :])
+            if full:
+                # A uniques set reached the item size limit: stop adding to it, count the rest.
+                logger.warning("Unique visitors item is full", extra={"items": [k[1] for k in full]})
+                self.known.saturated.update(full)
+                continue
             causes = sorted({c for c in codes if c != "None"})
             if not all(c in store.RETRYABLE_CODES for c in causes):
                 logger.error("Aggregate transaction cancelled", extra={"reasons": causes})
@@ -282,6 +307,16 @@ class BatchWriter:
             logger.info("Aggregate transaction retried", extra={"reasons": causes, "attempt": attempt})
             self.backoff.pause(attempt - 1)
         return [], already, None
+
+    @staticmethod
+    def _full_uniques(deltas: Sequence[Delta], codes: Sequence[str]) -> set[ItemKey]:
+        """Uniques items whose update failed for a reason retrying cannot fix (in practice: 400 KB)."""
+        return {
+            d.key
+            for d, code in zip(deltas, codes, strict=False)
+            if aggregates.is_uniques_key(d.key) and code not in ("None", store.CONDITION_FAILED)
+            and code not in store.RETRYABLE_CODES
+        }
 
     # --- failures ---------------------------------------------------------------------------
 

@@ -466,3 +466,41 @@ def test_recent_visits_are_the_newest_across_buckets_and_days(pipeline_resources
     assert [v.visit_id for v in spanning] == [v.visit_id for v in [*today, *yesterday[:5]]]
     assert len(store.recent_visits(100, table_name=table, now=NOW, max_days=1)) == 30
     assert store.recent_visits(0, table_name=table) == []
+
+
+FULL = 25_310  # 16-character members: just under the item size limit (moto's: 405,000 bytes)
+
+
+def test_a_full_uniques_item_stops_growing_instead_of_failing_records(pipeline_resources: PipelineResources) -> None:
+    # GIVEN today's uniques set is as large as an item can be (400 KB)
+    members = [f"{i:016x}" for i in range(FULL)]
+    boto3.client("dynamodb").put_item(
+        TableName=pipeline_resources.table_name,
+        Item={**keys.uniques_key(keys.day_of(NOW)), "visitors": {"SS": members}},
+    )
+    # WHEN new visitors arrive
+    send_visits(pipeline_resources, [make_visit(when=NOW, visitor=f"new{i}") for i in range(3)])
+    report = drain_queue(pipeline_resources)
+
+    # THEN the visits are logged and counted; only the unique count stops growing
+    assert report.failures == []
+    assert n(day_item(pipeline_resources), "visits") == 3
+    assert len(log_items(pipeline_resources.table_name)) == 3
+    assert len(uniques(pipeline_resources)) == FULL
+
+
+def test_a_uniques_item_named_too_large_by_dynamodb_is_left_alone(
+    pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN DynamoDB's answer when an update would make the uniques item exceed 400 KB: a
+    # cancellation naming that action (flags, then the day, hour and uniques updates)
+    send_visits(pipeline_resources, [make_visit(when=NOW, visitor=f"x{i}") for i in range(2)])
+    reasons = [{"Code": "None"}] * 4 + [{"Code": "ValidationError", "Message": "Item size has exceeded"}]
+    too_large = client_error("TransactionCanceledException", "TransactWriteItems", CancellationReasons=reasons)
+    install(monkeypatch, FaultyDynamoDB(boto3.client("dynamodb"), {"transact_write_items": [too_large]}))
+
+    report = drain_queue(pipeline_resources)
+
+    assert report.failures == []
+    assert n(day_item(pipeline_resources), "visits") == 2
+    assert uniques(pipeline_resources) == set()  # no longer added to, today
