@@ -322,7 +322,7 @@ def visits_recent(
         table.add_column(name, **options)  # type: ignore[arg-type]
     for visit in visits:
         table.add_row(
-            visit.timestamp.replace("T", " ").rstrip("Z"),
+            visit.timestamp.replace("T", " ")[:19],
             visit.path,
             visit.referrer or "-",
             browser_of(visit.user_agent),
@@ -421,7 +421,7 @@ def dlq_show(
     table.add_row("receive count", str(message.receive_count))
     table.add_row("failure reason", message.reason or "-")
     for name, value in sorted(message.attributes.items()):
-        table.add_row(name, str(value))
+        table.add_row(name, _attribute(name, value))
     for name, value in sorted(message.message_attributes.items()):
         table.add_row(
             f"attribute {name}", str(value.get("StringValue", value)) if isinstance(value, dict) else str(value)
@@ -433,6 +433,13 @@ def dlq_show(
         console.print(Text(message.body))
     else:
         console.print(JSON.from_data(parsed))
+
+
+def _attribute(name: str, value: str) -> str:
+    """SQS system attributes as read by a person: epoch-millisecond timestamps get a date."""
+    if name.endswith("Timestamp") and value.isdigit():
+        return f"{_when(datetime.fromtimestamp(int(value) / 1000, UTC))} ({value})"
+    return value
 
 
 def _confirm(question: str, refusal: str) -> None:
