@@ -144,9 +144,7 @@ def fail_operation() -> Iterator[FailureInjector]:
 
     def inject(client: Any, operation: str) -> None:
         def fail(model: Any, **_: Any) -> None:
-            raise ClientError(
-                {"Error": {"Code": "ServiceUnavailable", "Message": "injected failure"}}, model.name
-            )
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected failure"}}, model.name)
 
         event = f"before-call.{client.meta.service_model.service_name}.{operation}"
         client.meta.events.register(event, fail)

@@ -25,7 +25,9 @@ ODD_REST_EVENTS: dict[str, Mutation] = {
     "no-request-id": lambda e: e["requestContext"].pop("requestId"),
     "request-id-with-hash": lambda e: e["requestContext"].update(requestId="a#b"),
     "huge-user-agent": lambda e: e["headers"].update({"User-Agent": "Mozilla/5.0 " + "A" * 100_000}),
-    "non-ascii": lambda e: e["headers"].update({"User-Agent": "Mozílla/5.0 (日本語) 🦊", "Referer": "https://ex.com/ñ"}),
+    "non-ascii": lambda e: e["headers"].update(
+        {"User-Agent": "Mozílla/5.0 (日本語) 🦊", "Referer": "https://ex.com/ñ"}
+    ),
     "null-bytes": lambda e: e["headers"].update({"User-Agent": "Moz\x00illa\x00", "Referer": "https://a\x00b/c\x00d"}),
     "lone-surrogate": lambda e: e["headers"].update({"User-Agent": "bad \ud800 ua \uffff"}),
     "ipv6": lambda e: e["requestContext"]["identity"].update(sourceIp="2001:db8:85a3::8a2e:370:7334"),
