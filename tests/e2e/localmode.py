@@ -1,0 +1,139 @@
+"""Local mode as a real subprocess (``python -m visitor_tracker.local``) on free ports, for end-to-end tests.
+
+Every process is started with ``--port 0`` (the kernel picks a free port, read back from the state
+file, so parallel workers never collide), its output goes to a file in ``tmp_path`` (a full pipe
+would block the server), and it is stopped with SIGINT and killed in a ``finally``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+
+from functions.common.keys import PK
+from visitor_tracker.state import STATE_ENV, LocalState
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 40.0
+
+
+@dataclass
+class LocalMode:
+    """A running ``python -m visitor_tracker.local`` and the clients to look inside it."""
+
+    process: subprocess.Popen[bytes]
+    state_file: Path
+    log_file: Path
+    state: LocalState = field(init=False)
+
+    def wait_ready(self) -> LocalMode:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"local mode exited with {self.process.returncode}:\n{self.output()}")
+            if self.state_file.exists():
+                try:
+                    self.state = LocalState(**json.loads(self.state_file.read_text()))
+                    return self
+                except (ValueError, TypeError):
+                    pass  # written atomically, but be tolerant
+            time.sleep(0.1)
+        pytest.fail(f"local mode not ready after {START_TIMEOUT_SECONDS} s:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+
+    @property
+    def url(self) -> str:
+        return self.state.api_url
+
+    def client(self, name: str) -> Any:
+        return boto3.client(name, endpoint_url=self.state.endpoint_url, region_name=self.state.region)
+
+    def status(self) -> dict[str, Any]:
+        response = httpx.get(f"{self.url}/status", timeout=10)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> int:
+        """SIGINT, then wait; the exit code (kills it and fails the test if it hangs)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            pytest.fail(f"local mode did not stop within {timeout} s after SIGINT:\n{self.output()}")
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def start_local_mode(tmp: Path, *args: str, env: dict[str, str] | None = None) -> LocalMode:
+    """Start local mode in a subprocess and wait until it has written its state file."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    state_file = tmp / "state.json"
+    log_file = tmp / "local.log"
+    child_env = {**os.environ, STATE_ENV: str(state_file), "STATUS_CACHE_SECONDS": "0", "PYTHONUNBUFFERED": "1"}
+    child_env.pop("AWS_ENDPOINT_URL", None)
+    child_env.update(env or {})
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "visitor_tracker.local", "--port", "0", "--quiet", *args],
+            cwd=ROOT,
+            env=child_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    mode = LocalMode(process, state_file, log_file)
+    try:
+        return mode.wait_ready()
+    except BaseException:
+        mode.kill()
+        raise
+
+
+def count_log_items(dynamodb: Any, table: str, *, counted_only: bool = False) -> int:
+    """Log items in the table (Scan, paginated): the writer's output, whatever the day buckets."""
+    expression = f"begins_with({PK}, :log)" + (" AND counted = :true" if counted_only else "")
+    values: dict[str, Any] = {":log": {"S": "LOG#"}}
+    if counted_only:
+        values[":true"] = {"BOOL": True}
+    total = 0
+    for page in dynamodb.get_paginator("scan").paginate(
+        TableName=table, FilterExpression=expression, ExpressionAttributeValues=values, Select="COUNT"
+    ):
+        total += page["Count"]
+    return total
+
+
+def queue_depth(sqs: Any, url: str) -> int:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def wait_for(predicate: Any, timeout: float, interval: float = 0.25) -> Any:
+    """Poll ``predicate`` until it returns a truthy value; that value (or the last falsy one)."""
+    deadline = time.monotonic() + timeout
+    value = predicate()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = predicate()
+    return value

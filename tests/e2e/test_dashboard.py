@@ -1,0 +1,145 @@
+"""The dashboard in a real browser (Debian's headless Chromium driven by Playwright) against local mode."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.localmode import LocalMode
+from tests.events import DEFAULT_UA
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("e2e")]
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# The page polls every 5 s: a change must show within two polls.
+UPDATE_TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium); .ci/run installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and not _expected(msg.text) else None)
+    yield page
+    context.close()
+    assert errors == [], f"the page logged errors: {errors}"
+
+
+def _expected(console_error: str) -> bool:
+    """The browser logs every refused fetch; a 401/403 is the API-key test's point, not a page error."""
+    return "status of 401" in console_error or "status of 403" in console_error
+
+
+def _visit(mode: LocalMode, path: str = "/") -> int:
+    response = httpx.get(f"{mode.url}/", params={"page": path}, headers={"User-Agent": DEFAULT_UA}, timeout=10)
+    assert response.status_code == 200
+    return int(response.json()["visitor_count"])
+
+
+def _shown_count(page: Any) -> int:
+    return int(page.get_attribute("[data-testid=visitor-count]", "data-value"))
+
+
+def test_dashboard_shows_the_count_and_follows_new_visits(local_mode: LocalMode, page: Any, tmp_path: Path) -> None:
+    # GIVEN some visits and the dashboard open in the browser
+    for path in ("/", "/blog", "/blog"):
+        count = _visit(local_mode, path)
+    page.goto(f"{local_mode.url}/dashboard")
+
+    # THEN it shows the current count (CSP, inline script and ./status all working)
+    page.wait_for_selector("[data-testid=visitor-count][data-value]", timeout=UPDATE_TIMEOUT_MS)
+    assert _shown_count(page) == count
+    assert page.locator("[data-testid=dlq-banner]").is_hidden()
+    assert page.locator("[data-testid=hourly-chart] rect.bar").count() == 24
+
+    # WHEN someone else visits the site
+    new_count = _visit(local_mode, "/pricing")
+
+    # THEN the next poll shows the new count, without a reload
+    page.wait_for_function(
+        "n => document.querySelector('[data-testid=visitor-count]').dataset.value === String(n)",
+        arg=new_count,
+        timeout=UPDATE_TIMEOUT_MS,
+    )
+    assert page.text_content("[data-testid=visitor-count]") == f"{new_count:,}"
+    page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+
+
+def test_dashboard_warns_when_the_dlq_is_not_empty(local_mode: LocalMode, page: Any) -> None:
+    # GIVEN a dead-lettered message
+    sqs = local_mode.client("sqs")
+    sqs.send_message(QueueUrl=local_mode.state.dlq_url, MessageBody='{"dead": true}')
+    try:
+        # WHEN the dashboard loads
+        page.goto(f"{local_mode.url}/dashboard")
+
+        # THEN a warning banner says so
+        banner = page.locator("[data-testid=dlq-banner]")
+        banner.wait_for(state="visible", timeout=UPDATE_TIMEOUT_MS)
+        assert banner.get_attribute("role") == "alert"
+        assert page.text_content("[data-testid=dlq-banner-count]") == "1"
+    finally:
+        sqs.purge_queue(QueueUrl=local_mode.state.dlq_url)
+
+
+def test_dashboard_asks_once_for_an_api_key_and_sends_it(local_mode: LocalMode, page: Any) -> None:
+    # GIVEN a status endpoint that wants an API key (as the stack can require): 403 without it
+    seen_keys: list[str | None] = []
+
+    def require_key(route: Any, request: Any) -> None:
+        key = request.headers.get("x-api-key")
+        seen_keys.append(key)
+        if key != "s3cret-key":
+            route.fulfill(status=403, content_type="application/json", body='{"message": "Forbidden"}')
+        else:
+            route.continue_()
+
+    page.route("**/status", require_key)
+    page.goto(f"{local_mode.url}/dashboard")
+
+    # WHEN the page is refused, it shows a labelled key form; the key is typed in once
+    page.locator("[data-testid=key-panel]").wait_for(state="visible", timeout=UPDATE_TIMEOUT_MS)
+    page.get_by_label("API key", exact=True).fill("s3cret-key")
+    page.click("[data-testid=api-key-save]")
+
+    # THEN the status loads with the key in x-api-key, and the key is kept in localStorage
+    page.wait_for_selector("[data-testid=visitor-count][data-value]", timeout=UPDATE_TIMEOUT_MS)
+    assert page.locator("[data-testid=key-panel]").is_hidden()
+    assert seen_keys[0] is None and seen_keys[-1] == "s3cret-key"
+    assert page.evaluate("localStorage.getItem('visitor-tracker.api-key')") == "s3cret-key"
+
+    # ... and a reload does not ask again
+    page.reload()
+    page.wait_for_selector("[data-testid=visitor-count][data-value]", timeout=UPDATE_TIMEOUT_MS)
+    assert page.locator("[data-testid=key-panel]").is_hidden()

@@ -1,0 +1,105 @@
+"""Local mode answers bad requests exactly as the handlers do, and a poison message reaches the DLQ
+without holding up good visits."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from functions.ingest.handler import handler as ingest_handler
+from functions.status.handler import handler as status_handler
+from tests.e2e.localmode import LocalMode, count_log_items, queue_depth, wait_for
+from tests.events import DEFAULT_UA, rest_event
+from visitor_tracker.resources import PipelineResources
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
+
+ORIGIN = "https://site.example"
+CORS_NAMES = ("allow", "access-control-allow-origin", "access-control-allow-methods", "access-control-allow-headers")
+
+# (method, path, function, request headers)
+CASES = [
+    ("POST", "/", ingest_handler, {}),
+    ("DELETE", "/", ingest_handler, {}),
+    ("OPTIONS", "/", ingest_handler, {"Origin": ORIGIN, "Access-Control-Request-Method": "GET"}),
+    ("POST", "/status", status_handler, {}),
+    ("OPTIONS", "/status", status_handler, {"Origin": ORIGIN, "Access-Control-Request-Method": "GET"}),
+    ("PUT", "/dashboard", status_handler, {}),
+]
+
+
+def _direct(method: str, path: str, function: Any, headers: dict[str, str]) -> dict[str, Any]:
+    return dict(function(rest_event(path, method=method, headers=headers), None))
+
+
+def _comparable(status: int, headers: Any, body: str) -> tuple[int, dict[str, str], Any]:
+    lowered = {k.lower(): v for k, v in dict(headers).items()}
+    return status, {n: lowered[n] for n in CORS_NAMES if n in lowered}, json.loads(body) if body else None
+
+
+@pytest.mark.parametrize(("method", "path", "function", "headers"), CASES, ids=[f"{c[0]} {c[1]}" for c in CASES])
+def test_bad_methods_and_preflights_answer_like_the_handlers(
+    local_mode: LocalMode,
+    pipeline_resources: PipelineResources,
+    method: str,
+    path: str,
+    function: Any,
+    headers: dict[str, str],
+) -> None:
+    # GIVEN the handler's own answer to the request (in-process, moto mock)
+    expected = _direct(method, path, function, headers)
+
+    # WHEN the same request goes through local mode over HTTP
+    response = httpx.request(method, f"{local_mode.url}{path}", headers=headers, timeout=10)
+
+    # THEN status, CORS/Allow headers and JSON body are the same
+    assert _comparable(response.status_code, response.headers, response.text) == _comparable(
+        expected["statusCode"], expected["headers"], expected["body"]
+    )
+    assert response.status_code in (204, 405)
+    if response.status_code == 405:
+        assert response.headers["content-type"] == "application/json"
+        assert response.json() == {"error": "method not allowed"}
+
+
+def test_unknown_path_is_a_404_json_error(local_mode: LocalMode) -> None:
+    response = httpx.get(f"{local_mode.url}/wp-login.php", timeout=10)
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"error": "not found: /wp-login.php"}
+
+
+def test_dashboard_is_served_as_html_with_its_csp(local_mode: LocalMode) -> None:
+    response = httpx.get(f"{local_mode.url}/dashboard", timeout=10)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert 'data-testid="visitor-count"' in response.text
+
+
+def test_poison_message_reaches_the_dlq_without_holding_up_good_visits(local_mode: LocalMode) -> None:
+    # GIVEN a message no writer can read, put on the queue ahead of good visits
+    sqs, dynamodb = local_mode.client("sqs"), local_mode.client("dynamodb")
+    table = local_mode.state.table_name
+    sqs.send_message(QueueUrl=local_mode.state.queue_url, MessageBody='{"not": "a visit"}')
+    logged_before = count_log_items(dynamodb, table)
+
+    # WHEN visitors keep coming
+    with httpx.Client(base_url=local_mode.url, headers={"User-Agent": DEFAULT_UA}, timeout=10) as http:
+        for i in range(20):
+            assert http.get("/", params={"page": f"/good/{i}"}).status_code == 200
+
+    # THEN the good visits are logged while the poison message is retried ...
+    assert wait_for(lambda: count_log_items(dynamodb, table) == logged_before + 20, timeout=60), local_mode.output()
+    # ... and after maxReceiveCount failed deliveries it sits in the DLQ, not in the queue
+    assert wait_for(lambda: queue_depth(sqs, local_mode.state.dlq_url) == 1, timeout=60), local_mode.output()
+    assert wait_for(lambda: queue_depth(sqs, local_mode.state.queue_url) == 0, timeout=30)
+    (dead,) = sqs.receive_message(QueueUrl=local_mode.state.dlq_url, VisibilityTimeout=0)["Messages"]
+    assert dead["Body"] == '{"not": "a visit"}'
+    status = local_mode.status()
+    assert status["dlq_depth"] == 1

@@ -1,0 +1,133 @@
+"""SIGINT while visits are queued: local mode drains the queue before it exits, no counted visit is lost.
+
+The in-memory emulator dies with local mode, so the check runs local mode with ``--aws-endpoint``
+against a moto server the test owns and inspects the table after the process has exited.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from functions.common.keys import PK, counter_key
+from functions.common.visit import Visit, format_timestamp, utc_now
+from tests.e2e.localmode import ROOT, count_log_items, queue_depth, start_local_mode, wait_for
+from tests.events import DEFAULT_UA
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
+
+INJECTED = 300
+CLIENTS = 8
+
+
+def _counter_total(dynamodb: object, table: str) -> int:
+    pk = counter_key(0)[PK]["S"]
+    items = dynamodb.query(  # type: ignore[attr-defined]
+        TableName=table,
+        KeyConditionExpression=f"{PK} = :pk",
+        ExpressionAttributeValues={":pk": {"S": pk}},
+        ConsistentRead=True,
+    )["Items"]
+    return sum(int(item["visits"]["N"]) for item in items)
+
+
+def test_sigint_drains_queued_visits_before_exit(tmp_path: Path, moto_endpoint: str) -> None:
+    # GIVEN local mode running against a moto server this test owns, with clients sending visits
+    mode = start_local_mode(tmp_path / "run", "--aws-endpoint", moto_endpoint, "--prefix", "drain")
+    try:
+        sqs, dynamodb = mode.client("sqs"), mode.client("dynamodb")
+        stop_clients = threading.Event()
+        ok = [0] * CLIENTS
+
+        def client(slot: int) -> None:
+            with httpx.Client(base_url=mode.url, timeout=10, headers={"User-Agent": DEFAULT_UA}) as http:
+                while not stop_clients.is_set():
+                    try:
+                        response = http.get("/", params={"page": f"/drain/{slot}"})
+                    except httpx.HTTPError:
+                        return  # the server stopped accepting: expected after SIGINT
+                    if response.status_code != 200:
+                        return
+                    ok[slot] += 1
+
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            for slot in range(CLIENTS):
+                pool.submit(client, slot)
+            assert wait_for(lambda: sum(ok) >= 100, timeout=30), mode.output()
+
+            # ... and a burst of visits put straight on the queue, more than one batch
+            injected = [
+                Visit(
+                    visit_id=str(uuid.uuid4()),
+                    timestamp=format_timestamp(utc_now()),
+                    ip=None,
+                    user_agent="drain-test",
+                    path="/injected",
+                    referrer=None,
+                    is_bot=False,
+                    counted=False,
+                )
+                for _ in range(INJECTED)
+            ]
+            for start in range(0, INJECTED, 10):
+                chunk = injected[start : start + 10]
+                sqs.send_message_batch(
+                    QueueUrl=mode.state.queue_url,
+                    Entries=[{"Id": str(i), "MessageBody": v.to_json()} for i, v in enumerate(chunk)],
+                )
+            queued_at_sigint = queue_depth(sqs, mode.state.queue_url)
+
+            # WHEN local mode gets SIGINT while clients are still sending and the queue is full
+            exit_code = mode.stop()
+            stop_clients.set()
+        print(f"\nqueued at SIGINT: {queued_at_sigint}; HTTP visits answered 200: {sum(ok)}")
+
+        # THEN it exited cleanly, removed its state file, and left nothing on the queue
+        assert exit_code == 0, mode.output()
+        assert not mode.state_file.exists()
+        assert queue_depth(sqs, mode.state.queue_url) == 0, mode.output()
+        assert queue_depth(sqs, mode.state.dlq_url) == 0
+        # every counted visit is logged, and every answered visit was counted
+        counted = _counter_total(dynamodb, mode.state.table_name)
+        assert count_log_items(dynamodb, mode.state.table_name, counted_only=True) == counted
+        assert counted >= sum(ok) >= 100
+        # every injected visit is logged too
+        table = mode.state.table_name
+        logged = count_log_items(dynamodb, table) - count_log_items(dynamodb, table, counted_only=True)
+        assert logged == INJECTED
+        assert "Queue drained" in mode.output()
+    finally:
+        mode.kill()
+
+
+def test_aws_endpoint_that_cannot_be_reached_is_a_clear_error(tmp_path: Path) -> None:
+    # GIVEN an endpoint where nothing listens (a port just freed)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    state_file = tmp_path / "state.json"
+
+    # WHEN local mode is pointed at it
+    result = subprocess.run(
+        [sys.executable, "-m", "visitor_tracker.local", "--port", "0", "--aws-endpoint", f"http://127.0.0.1:{port}"],
+        cwd=ROOT,
+        env={**os.environ, "VISITOR_TRACKER_STATE": str(state_file), "AWS_MAX_ATTEMPTS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    # THEN it exits non-zero with a one-line reason, no traceback, and leaves no state file
+    assert result.returncode == 1
+    assert "cannot create the table and queues" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not state_file.exists()
