@@ -113,7 +113,7 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
         Result("1 request path", "AWS calls per human visit", human, base_human, "<= baseline", human <= base_human),
         Result("1 request path", "AWS calls per bot visit", bot, base_bot, "<= baseline", bot <= base_bot),
         Result("1 request path", "AWS calls per human visit, 32 shards (fast loop)",
-               round(steady["ours, human, COUNTER_SHARDS=32"], 3), base_human, "", None),
+               f'{steady["ours, human, COUNTER_SHARDS=32"]:.3f}', base_human, "", None),
     ]
 
 if __name__ == "__main__":

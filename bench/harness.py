@@ -86,15 +86,18 @@ def fmt(value: object, digits: int = 2) -> str:
     return str(value)
 
 
-def table(title: str, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """A plain fixed-width table (readable in a terminal and pasteable into Markdown as code)."""
+def table(title: str, headers: Sequence[str], rows: Iterable[Sequence[object]], left: int = 1) -> str:
+    """A plain fixed-width table (readable in a terminal, pasteable into Markdown as code).
+
+    The first ``left`` columns are labels (left-aligned); the others are right-aligned numbers.
+    """
     cells = [[fmt(c) for c in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
     lines = [title, "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
     for row in cells:
         pairs = enumerate(zip(row, widths, strict=True))
-        lines.append("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in pairs))
+        lines.append("  ".join(c.rjust(w) if i >= left else c.ljust(w) for i, (c, w) in pairs))
     return "\n".join(lines)
 
 
