@@ -24,6 +24,17 @@ from functions.ingest import service as ingest_service
 from visitor_tracker.resources import PipelineResources
 
 
+def emitted_metrics(stdout: str) -> list[str]:
+    """Metric names in the EMF blobs Powertools printed (one JSON document per flush)."""
+    names = []
+    for line in stdout.splitlines():
+        for blob in line.replace("}{", "}\n{").splitlines():
+            if '"_aws"' in blob:
+                data = json.loads(blob)
+                names += [m["Name"] for d in data["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
+    return names
+
+
 @dataclass
 class IngestResult:
     status: int

@@ -10,7 +10,7 @@ import pytest
 from functions.common import counter
 from functions.common.settings import get_settings
 from tests.events import http_v2_event, rest_event
-from tests.integration.conftest import AwsCalls, Ingest
+from tests.integration.conftest import AwsCalls, Ingest, emitted_metrics
 
 BOT_UA = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
@@ -95,6 +95,16 @@ def test_bots_are_logged_but_not_counted(ingest: Ingest) -> None:
     bot_visit = next(v for v in ingest.queued() if v.is_bot)
     assert bot_visit.counted is False
     assert bot_visit.user_agent == BOT_UA
+
+
+def test_visits_and_bots_are_metrics(ingest: Ingest, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    ingest(rest_event())
+    assert emitted_metrics(capsys.readouterr().out) == ["VisitsCounted"]
+    ingest(rest_event(headers={"User-Agent": BOT_UA}))
+    assert emitted_metrics(capsys.readouterr().out) == ["BotVisits"]
+    ingest(rest_event(method="OPTIONS"))
+    assert emitted_metrics(capsys.readouterr().out) == []
 
 
 def test_count_bots_counts_them(ingest: Ingest, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,20 +16,9 @@ from functions.common.logitem import from_log_item, to_log_item
 from functions.common.settings import get_settings
 from functions.common.visit import Visit
 from tests.events import rest_event
-from tests.integration.conftest import AwsCalls, FailureInjector, Ingest
+from tests.integration.conftest import AwsCalls, FailureInjector, Ingest, emitted_metrics
 
 BOT_UA = "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)"
-
-
-def emitted_metrics(stdout: str) -> list[str]:
-    """Metric names in the EMF blobs Powertools printed."""
-    names = []
-    for line in stdout.splitlines():
-        for blob in line.replace("}{", "}\n{").splitlines():
-            if '"_aws"' in blob:
-                data = json.loads(blob)
-                names += [m["Name"] for d in data["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
-    return names
 
 
 def test_queue_down_after_sdk_retries_writes_the_log_item_directly(
