@@ -65,6 +65,8 @@ class VisitorTrackerStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: TrackerConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, description="Serverless website visitor tracker", **kwargs)
         self.config = config
+        # One tag on every taggable resource, for cost allocation and to find the tracker's resources.
+        cdk.Tags.of(self).add("project", d.POWERTOOLS_SERVICE_NAME)
         log_retention = retention(config.log_retention_days)
 
         self.storage = Storage(self, "Storage", retain=not config.destroy_on_delete)

@@ -229,3 +229,10 @@ def test_no_physical_names_anywhere(rest_keyed: Synth) -> None:
                 assert isinstance(value, str) and value, logical
                 continue
             assert not isinstance(value, str), f"{logical} has a hard-coded {key}={value!r}"
+
+
+def test_resources_carry_the_project_tag(rest: Synth) -> None:
+    tag = {"Key": "project", "Value": d.POWERTOOLS_SERVICE_NAME}
+    for resource_type in ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Lambda::Function", "AWS::IAM::Role"):
+        for logical, res in rest.of_type(resource_type).items():
+            assert tag in res["Properties"].get("Tags", []), logical
