@@ -8,8 +8,9 @@ shards at most every ``COUNTER_CACHE_SECONDS``. So a reported count may miss vis
 environments made in the last ``COUNTER_CACHE_SECONDS`` (plus request time) - it never overcounts -
 and ``read_total()`` (consistent reads of every shard) is exact as soon as traffic stops.
 
-All shards are read with one ``Query`` on the counter partition rather than a ``BatchGetItem`` of N
-keys: the same single request, and it still finds every shard if ``COUNTER_SHARDS`` is lowered later.
+All shards are read with one ``BatchGetItem`` of the ``keys.counter_key(n)`` keys, whatever the key
+layout. ``COUNTER_SHARDS`` may be raised at any time but never lowered: the shards above the new value
+would drop out of the total.
 """
 
 from __future__ import annotations
@@ -33,8 +34,12 @@ from functions.common.visit import Visit
 
 VISITS_ATTRIBUTE = "visits"
 SALT_ATTRIBUTE = "salt"
-_COUNTER_PK = keys.counter_key(0)[keys.PK]["S"]
-_SHARD_PREFIX = keys.counter_key(0)[keys.SK]["S"].removesuffix("0")
+_BATCH_ATTEMPTS = 3
+_BATCH_BACKOFF_SECONDS = 0.02
+
+
+class CounterReadIncomplete(RuntimeError):
+    """DynamoDB kept some shards unprocessed: an exact total cannot be given right now."""
 
 
 def increment(settings: Settings, shard: int = 0) -> int:
@@ -63,31 +68,52 @@ def read_shard(settings: Settings, shard: int = 0, *, consistent: bool = False) 
 
 
 def read_shards(settings: Settings, *, consistent: bool = False) -> dict[int, int]:
-    """Every shard's value, ``{shard: visits}``: one Query of the counter partition (paged if ever needed)."""
+    """Every shard's value, ``{shard: visits}``: one BatchGetItem of the ``COUNTER_SHARDS`` keys.
+
+    Keys DynamoDB leaves unprocessed (throttling) are asked for again a few times with a short
+    back-off; a shard still missing then is left out (``read_total`` raises instead).
+    """
+    wanted = {_shard_of(keys.counter_key(n)): n for n in range(settings.counter_shards)}
+    request_keys = [keys.counter_key(n) for n in range(settings.counter_shards)]
     values: dict[int, int] = {}
-    request: dict[str, Any] = {
-        "TableName": settings.table_name,
-        "KeyConditionExpression": "#pk = :pk",
-        "ExpressionAttributeNames": {"#pk": keys.PK},
-        "ExpressionAttributeValues": {":pk": {"S": _COUNTER_PK}},
-        "ConsistentRead": consistent,
-    }
-    while True:
-        response = aws.dynamodb().query(**request)
-        for item in response.get("Items", []):
-            shard = item[keys.SK]["S"].removeprefix(_SHARD_PREFIX)
-            if shard.isdigit() and VISITS_ATTRIBUTE in item:
-                values[int(shard)] = int(item[VISITS_ATTRIBUTE]["N"])
-        if "LastEvaluatedKey" not in response:
-            return values
-        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    for attempt in range(_BATCH_ATTEMPTS):
+        response = aws.dynamodb().batch_get_item(
+            RequestItems={
+                settings.table_name: {
+                    "Keys": request_keys,
+                    "ProjectionExpression": "#pk, #sk, #v",
+                    "ExpressionAttributeNames": {"#pk": keys.PK, "#sk": keys.SK, "#v": VISITS_ATTRIBUTE},
+                    "ConsistentRead": consistent,
+                }
+            }
+        )
+        for item in response.get("Responses", {}).get(settings.table_name, []):
+            shard = wanted.get(_shard_of(item))
+            if shard is not None:
+                values[shard] = int(item.get(VISITS_ATTRIBUTE, {}).get("N", "0"))
+        request_keys = response.get("UnprocessedKeys", {}).get(settings.table_name, {}).get("Keys", [])
+        if not request_keys:
+            break
+        time.sleep(_BATCH_BACKOFF_SECONDS * 2**attempt)
+    unprocessed = {_shard_of(k) for k in request_keys}
+    for key, shard in wanted.items():
+        if key not in unprocessed:
+            values.setdefault(shard, 0)  # answered but absent from the table: no visits yet
+    return values
+
+
+def _shard_of(item: dict[str, Any]) -> tuple[str, str]:
+    return item[keys.PK]["S"], item[keys.SK]["S"]
 
 
 def read_total(settings: Settings) -> int:
     """The exact count: the sum of every shard, read with strongly consistent reads."""
     if settings.counter_shards == 1:
         return read_shard(settings, 0, consistent=True)
-    return sum(read_shards(settings, consistent=True).values())
+    shards = read_shards(settings, consistent=True)
+    if len(shards) < settings.counter_shards:
+        raise CounterReadIncomplete(f"{settings.counter_shards - len(shards)} shard(s) left unprocessed")
+    return sum(shards.values())
 
 
 class ShardedCounter:
@@ -127,7 +153,10 @@ class ShardedCounter:
         with self._lock:
             now = self._clock()
             if self._read_at is None or now - self._read_at >= self._cache_seconds:
-                self._shards = read_shards(settings)
+                # Merge, never replace: a throttled shard keeps its last known value, and a counter
+                # only grows, so an eventually consistent read cannot take a shard backwards.
+                for shard, visits in read_shards(settings).items():
+                    self._shards[shard] = max(self._shards.get(shard, 0), visits)
                 self._read_at = now
             return dict(self._shards)
 
