@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.localmode import LocalMode
+from tests.e2e.localmode import ROOT, LocalMode, wait_for
 from tests.events import DEFAULT_UA
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("e2e")]
@@ -46,7 +51,8 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    # A desktop browser's User-Agent: "HeadlessChrome" is (rightly) classified as a bot and not counted.
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, user_agent=DEFAULT_UA)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -143,3 +149,53 @@ def test_dashboard_asks_once_for_an_api_key_and_sends_it(local_mode: LocalMode, 
     page.reload()
     page.wait_for_selector("[data-testid=visitor-count][data-value]", timeout=UPDATE_TIMEOUT_MS)
     assert page.locator("[data-testid=key-panel]").is_hidden()
+
+
+@contextmanager
+def _site(page_html: str) -> Iterator[str]:
+    """A tiny web site on another origin (its own free port on loopback) serving one page."""
+
+    class Site(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            body = page_html.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_docs_snippet_counts_a_visit_from_another_origin(local_mode: LocalMode, page: Any) -> None:
+    # GIVEN a site on another origin whose page carries the snippet of docs/snippet.md, unchanged
+    # except for API_URL
+    doc = (ROOT / "docs" / "snippet.md").read_text()
+    snippet = re.search(r"```html\n(.*?)```", doc, re.DOTALL)
+    assert snippet is not None, "docs/snippet.md lost its html block"
+    html = re.sub(r'var API_URL = "[^"]*"', f"var API_URL = {json.dumps(local_mode.url)}", snippet.group(1))
+    before = local_mode.status()["visitor_count"]
+
+    with _site(f"<!doctype html><html lang=en><head><title>Blog</title></head><body>{html}</body></html>") as site:
+        # WHEN a visitor opens one of its pages
+        page.goto(f"{site}/blog/post-1")
+
+        # THEN the visit is counted across origins (CORS) and the page shows the new total
+        page.locator(".visitor-count").wait_for(state="visible", timeout=UPDATE_TIMEOUT_MS)
+        shown = int(page.text_content("#visitor-count").replace(",", ""))
+    assert shown == before + 1
+    # ... and, once the writer has run, its page is among the top pages
+    def logged_pages() -> dict[str, int]:
+        return {p["path"]: p["visits"] for p in local_mode.status()["top_pages"]}
+
+    assert wait_for(lambda: logged_pages().get("/blog/post-1") == 1, timeout=30)
