@@ -33,6 +33,8 @@ PEEK_VISIBILITY_SECONDS = 30  # hides a message while it is listed; released rig
 REDRIVE_VISIBILITY_SECONDS = 60  # covers one send + delete round trip with a wide margin
 EMPTY_RECEIVE_RETRIES = 2  # long-poll retries before deciding the queue holds nothing more
 MOVE_TASK_POLL_SECONDS = 1.0
+MOVE_TASK_UNSEEN_POLLS = 10
+SEND_BATCH_BYTES = 256 * 1024  # SendMessageBatch's limit on the sum of the messages' sizes
 PREVIEW_CHARS = 60
 _MOVE_TASK_DONE = ("COMPLETED", "FAILED", "CANCELLED")
 
@@ -183,6 +185,9 @@ def redrive(
         moved = _move_task(move_task_sqs or sqs, dlq_url, queue_url, report)
         if moved is not None:
             return moved, "StartMessageMoveTask"
+        # What is there now, not what arrives while we run: a poison message fails again within
+        # seconds in local mode, and comes back under a new id; it must not be moved in a loop.
+        limit = depth(sqs, dlq_url)["visible"]
     return _redrive_by_hand(sqs, dlq_url, queue_url, limit, report), "receive/send/delete"
 
 
@@ -191,12 +196,19 @@ def _move_task(sqs: SQSClient, dlq_url: str, queue_url: str, report: Progress) -
     try:
         dlq_arn = _arn(sqs, dlq_url)
         handle = sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=_arn(sqs, queue_url))["TaskHandle"]
-    except (botocore.exceptions.ClientError, botocore.exceptions.OperationNotPageableError, KeyError):
+    except (botocore.exceptions.ClientError, KeyError):
         return None
     reported = 0
+    unseen = 0
     while True:
         tasks = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=10).get("Results", [])
-        task = next((t for t in tasks if t.get("TaskHandle") == handle), tasks[0] if tasks else {})
+        task = next((t for t in tasks if t.get("TaskHandle") == handle), None)
+        if task is None:  # the listing may lag the start a little
+            unseen += 1
+            if unseen > MOVE_TASK_UNSEEN_POLLS:
+                raise RedriveError("SQS move task started but never listed: check `dlq list`", reported)
+            time.sleep(MOVE_TASK_POLL_SECONDS)
+            continue
         moved = int(task.get("ApproximateNumberOfMessagesMoved", 0))
         if moved > reported:
             report(moved - reported)
@@ -234,18 +246,46 @@ def _redrive_by_hand(sqs: SQSClient, dlq_url: str, queue_url: str, limit: int | 
 
 
 def _send(sqs: SQSClient, queue_url: str, batch: list[DlqMessage]) -> list[DlqMessage]:
-    """Send a batch to the visit queue; returns the messages SQS accepted."""
-    entries = []
-    for index, message in enumerate(batch):
-        entry: dict[str, Any] = {"Id": str(index), "MessageBody": message.body}
-        if message.message_attributes:
-            entry["MessageAttributes"] = {
-                name: {k: v for k, v in value.items() if k in ("DataType", "StringValue", "BinaryValue")}
-                for name, value in message.message_attributes.items()
-            }
-        entries.append(entry)
-    response = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
-    return [batch[int(ok["Id"])] for ok in response.get("Successful", [])]
+    """Send messages to the visit queue, in batches under SQS's size limit; returns those accepted."""
+    sent: list[DlqMessage] = []
+    for chunk in _by_size(batch):
+        entries = []
+        for index, message in enumerate(chunk):
+            entry: dict[str, Any] = {"Id": str(index), "MessageBody": message.body}
+            if message.message_attributes:
+                entry["MessageAttributes"] = _sendable(message.message_attributes)
+            entries.append(entry)
+        response = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+        sent.extend(chunk[int(ok["Id"])] for ok in response.get("Successful", []))
+    return sent
+
+
+def _sendable(attributes: dict[str, Any]) -> dict[str, Any]:
+    keep = ("DataType", "StringValue", "BinaryValue")
+    return {name: {k: v for k, v in value.items() if k in keep} for name, value in attributes.items()}
+
+
+def _size(message: DlqMessage) -> int:
+    size = len(message.body.encode())
+    for name, value in message.message_attributes.items():
+        size += len(name.encode()) + len(str(value.get("DataType", "")).encode())
+        size += len(str(value.get("StringValue", "")).encode()) + len(value.get("BinaryValue", b"") or b"")
+    return size
+
+
+def _by_size(batch: list[DlqMessage]) -> Iterator[list[DlqMessage]]:
+    """Split a batch so that each part's total size fits one SendMessageBatch (big bodies go alone)."""
+    chunk: list[DlqMessage] = []
+    total = 0
+    for message in batch:
+        size = _size(message)
+        if chunk and total + size > SEND_BATCH_BYTES:
+            yield chunk
+            chunk, total = [], 0
+        chunk.append(message)
+        total += size
+    if chunk:
+        yield chunk
 
 
 def _delete(sqs: SQSClient, dlq_url: str, sent: list[DlqMessage]) -> set[str]:

@@ -202,6 +202,55 @@ def test_a_crash_between_send_and_delete_loses_nothing(env: Env, monkeypatch: py
     assert sorted(v.visit_id for v in logged) == sorted(v.visit_id for v in visits)
 
 
+def test_redrive_of_big_messages_stays_under_the_batch_size_limit(env: Env) -> None:
+    # Six 200 KB bodies: 1.2 MB, more than one SendMessageBatch may carry.
+    for i in range(6):
+        env.sqs.send_message(QueueUrl=env.resources.dlq_url, MessageBody=f"{i}" + "x" * 200_000)
+
+    result = env.cli("dlq", "redrive", "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert "Moved 6 message(s)" in result.stdout
+    assert sorted(b[0] for b in env.queue_bodies(env.resources.queue_url)) == list("012345")
+
+
+class BouncingSqs:
+    """An SQS client under which every redriven message is dead-lettered again at once (new id)."""
+
+    def __init__(self, client: Any, dlq_url: str) -> None:
+        self._client = client
+        self._dlq_url = dlq_url
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:  # noqa: N803
+        response = self._client.send_message_batch(QueueUrl=QueueUrl, Entries=Entries)
+        for entry in Entries:
+            self._client.send_message(QueueUrl=self._dlq_url, MessageBody=entry["MessageBody"])
+        return response
+
+
+def test_redrive_moves_what_was_there_and_does_not_chase_messages_that_fail_again(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(3):
+        env.sqs.send_message(QueueUrl=env.resources.dlq_url, MessageBody="poison")
+    real_client = discovery.Pipeline.client
+
+    def bouncing_client(self: discovery.Pipeline, service: str, **kwargs: Any) -> Any:
+        client = real_client(self, service, **kwargs)
+        return BouncingSqs(client, env.resources.dlq_url) if service == "sqs" else client
+
+    monkeypatch.setattr(discovery.Pipeline, "client", bouncing_client)
+
+    result = env.cli("dlq", "redrive", "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert "Moved 3 message(s)" in result.stdout
+    assert env.depth(env.resources.dlq_url) == 3  # the bounced copies, left for a later redrive
+
+
 def test_redrive_without_yes_and_no_stdin_refuses(env: Env) -> None:
     env.send_to_dlq(make_visit())
 

@@ -66,3 +66,20 @@ def test_a_failed_move_task_is_reported_with_what_it_moved(stubbed: tuple[Any, S
     with pytest.raises(dlq.RedriveError, match="move task failed: AccessDenied on the destination") as raised:
         dlq.redrive(client, DLQ_URL, QUEUE_URL)
     assert raised.value.moved == 7
+
+
+def test_a_task_not_listed_yet_is_waited_for(stubbed: tuple[Any, Stubber]) -> None:
+    client, stubber = stubbed
+    stubber.add_response("list_message_move_tasks", {"Results": []}, {"SourceArn": DLQ_ARN, "MaxResults": ANY})
+    stubber.add_response("list_message_move_tasks", task("COMPLETED", 3), {"SourceArn": DLQ_ARN, "MaxResults": ANY})
+
+    assert dlq.redrive(client, DLQ_URL, QUEUE_URL) == (3, "StartMessageMoveTask")
+
+
+def test_a_task_never_listed_is_an_error(stubbed: tuple[Any, Stubber]) -> None:
+    client, stubber = stubbed
+    for _ in range(dlq.MOVE_TASK_UNSEEN_POLLS + 1):
+        stubber.add_response("list_message_move_tasks", {"Results": []}, {"SourceArn": DLQ_ARN, "MaxResults": ANY})
+
+    with pytest.raises(dlq.RedriveError, match="never listed"):
+        dlq.redrive(client, DLQ_URL, QUEUE_URL)
