@@ -95,10 +95,12 @@ class Env:
         )["Attributes"]
         return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
-    def run_writer(self, monkeypatch: pytest.MonkeyPatch) -> int:
-        """Play the event source mapping once over the whole visit queue; returns records delivered.
+    def run_writer(self, monkeypatch: pytest.MonkeyPatch, *, allow_failures: bool = False) -> int:
+        """Play the event source mapping over the visit queue until it is empty; returns records delivered.
 
-        The real writer handler gets Lambda's SQS event; records it reports as failed stay queued.
+        The real writer handler gets Lambda's SQS event. Records it reports as failed are an error
+        unless ``allow_failures``: then they are made visible again at once, as local mode does, until
+        the queue's redrive policy moves them to the DLQ.
         """
         from functions.writer.handler import handler
 
@@ -109,7 +111,7 @@ class Env:
         get_settings.cache_clear()
         delivered = 0
         try:
-            while True:
+            for _ in range(200):
                 messages = self.sqs.receive_message(
                     QueueUrl=self.resources.queue_url,
                     MaxNumberOfMessages=10,
@@ -123,11 +125,16 @@ class Env:
                 delivered += len(messages)
                 response = handler(sqs_event(messages, self.resources.queue_arn), FakeContext())
                 failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
-                assert not failed, f"the writer failed records: {failed}"
-                self.sqs.delete_message_batch(
-                    QueueUrl=self.resources.queue_url,
-                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
-                )
+                assert allow_failures or not failed, f"the writer failed records: {failed}"
+                for i, m in enumerate(messages):
+                    handle = {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    if m["MessageId"] in failed:
+                        self.sqs.change_message_visibility_batch(
+                            QueueUrl=self.resources.queue_url, Entries=[{**handle, "VisibilityTimeout": 0}]
+                        )
+                    else:
+                        self.sqs.delete_message_batch(QueueUrl=self.resources.queue_url, Entries=[handle])
+            raise AssertionError("the visit queue never emptied")
         finally:
             aws_clients.reset_clients()
             get_settings.cache_clear()

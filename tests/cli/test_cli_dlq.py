@@ -56,6 +56,22 @@ def test_dlq_list_shows_a_poison_message_and_leaves_it_in_the_queue(env: Env) ->
     assert attributes == {"ApproximateNumberOfMessages": "2", "ApproximateNumberOfMessagesNotVisible": "0"}
 
 
+def test_dlq_list_shows_the_reason_the_real_writer_recorded(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a poison message and a good visit, delivered by the queue to the real writer until the
+    # poison message is dead-lettered
+    env.sqs.send_message(QueueUrl=env.resources.queue_url, MessageBody='{"visit_id": "x", "schema_version": 99}')
+    env.sqs.send_message(QueueUrl=env.resources.queue_url, MessageBody=make_visit().to_json())
+    delivered = env.run_writer(monkeypatch, allow_failures=True)
+
+    # WHEN the DLQ is listed
+    listed = env.cli_json("dlq", "list")
+
+    # THEN only the poison message is there, with the writer's reason
+    assert delivered == 1 + QUEUE.max_receive_count
+    assert [m["body"] for m in listed] == ['{"visit_id": "x", "schema_version": 99}']
+    assert "schema_version 99" in listed[0]["reason"]
+
+
 def test_dlq_list_table_and_limit(env: Env) -> None:
     ids = [env.send_to_dlq(make_visit(path=f"/page-{i}")) for i in range(12)]
 
