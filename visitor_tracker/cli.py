@@ -186,7 +186,9 @@ def status(
                 typer.echo(json.dumps(pipeline.fetch_status(api_key), default=str))
                 _pause(watch)
         console = _out()
-        with Live(_watched(pipeline, api_key, watch, console.width), console=console, auto_refresh=False) as live:
+        first = _watched(pipeline, api_key, watch, console.width)
+        # "visible": a summary taller than the terminal scrolls instead of losing its last lines.
+        with Live(first, console=console, auto_refresh=False, vertical_overflow="visible") as live:
             while True:
                 _pause(watch)
                 live.update(_watched(pipeline, api_key, watch, console.width), refresh=True)
