@@ -39,13 +39,6 @@ SUBJECTS: dict[str, tuple[str, str]] = {
         "import functions.ingest.handler; from functions.common import aws",
         "aws.dynamodb(); aws.sqs()",
     ),
-    # What-if: the same ingest, but functions.common.observability does not build its Tracer at import
-    # (ingest never traces; the Tracer loads aws_xray_sdk). Tells how much a lazy tracer would save.
-    "what-if: ingest, no Tracer at import": (
-        "import aws_lambda_powertools; aws_lambda_powertools.Tracer = lambda **kw: None; "
-        "import functions.ingest.handler; from functions.common import aws",
-        "aws.dynamodb(); aws.sqs()",
-    ),
     "ours: writer": ("import functions.writer.handler; from functions.common import aws", "aws.dynamodb()"),
     "ours: status": (
         "import functions.status.handler; from functions.common import aws",
