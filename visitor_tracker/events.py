@@ -10,6 +10,7 @@ Shapes follow what API Gateway sends and accepts:
   ``multiValue*`` maps keep all of them; both query maps are ``None`` when there is no query string.
 - ``requestContext.identity.sourceIp`` is the TCP peer given by the caller (never X-Forwarded-For).
 - A body that is not UTF-8 is passed base64-encoded with ``isBase64Encoded: true``.
+- OPTIONS is answered by the API itself, as the REST API's CORS preflight does (``rest_api_preflight``).
 - A response that is not a valid proxy result, or a handler that raised, becomes API Gateway's
   ``502 {"message": "Internal server error"}``.
 """
@@ -21,7 +22,7 @@ import binascii
 import json
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +31,16 @@ from urllib.parse import parse_qsl
 LOCAL_STAGE = "local"
 LOCAL_ACCOUNT_ID = "123456789012"
 LOCAL_API_ID = "local"
+
+# aws-cdk-lib's ``apigateway.Cors.DEFAULT_HEADERS``: what the REST API's CORS preflight allows.
+REST_API_DEFAULT_CORS_HEADERS = (
+    "Content-Type",
+    "X-Amz-Date",
+    "Authorization",
+    "X-Api-Key",
+    "X-Amz-Security-Token",
+    "X-Amz-User-Agent",
+)
 
 INTERNAL_ERROR_STATUS = 502
 INTERNAL_ERROR_BODY = b'{"message": "Internal server error"}'
@@ -170,6 +181,32 @@ def json_result(status: int, body: Mapping[str, Any]) -> ProxyResult:
         [("Content-Type", "application/json"), ("Cache-Control", "no-store")],
         json.dumps(body, separators=(",", ":")).encode(),
     )
+
+
+def rest_api_preflight(
+    allowed_origins: Sequence[str],
+    origin: str | None,
+    *,
+    methods: Sequence[str],
+    max_age_seconds: int,
+    allowed_headers: Sequence[str] = REST_API_DEFAULT_CORS_HEADERS,
+) -> ProxyResult:
+    """The answer of the REST API's CORS preflight (the mock integration CDK's ``addCorsPreflight``
+    builds): 204; the first allowed origin, or the request's Origin when it is one of the others."""
+    allow_origin = allowed_origins[0] if allowed_origins else "*"
+    if origin and origin in allowed_origins[1:]:
+        allow_origin = origin
+    headers = [
+        ("Access-Control-Allow-Headers", ",".join(allowed_headers)),
+        ("Access-Control-Allow-Origin", allow_origin),
+    ]
+    if allow_origin != "*":
+        headers.append(("Vary", "Origin"))
+    headers += [
+        ("Access-Control-Allow-Methods", ",".join(methods)),
+        ("Access-Control-Max-Age", str(max_age_seconds)),
+    ]
+    return ProxyResult(204, headers, b"")
 
 
 @dataclass

@@ -8,7 +8,8 @@ then plays the two AWS pieces the handlers rely on:
 - API Gateway (REST, Lambda proxy): a threaded werkzeug server turns each request into the event
   API Gateway would send (``visitor_tracker.events``) and calls the real handler:
   ``/`` -> ingest, ``/status`` and ``/dashboard`` -> status, anything else -> 404 JSON.
-  Every method (OPTIONS included) goes to the handler, which answers preflights and 405s itself.
+  OPTIONS gets the CORS preflight the deployed REST API answers itself (``ALLOWED_ORIGINS``);
+  every other method goes to the function, which answers 405s itself.
 - the SQS event source mapping of the writer (``visitor_tracker.esm``).
 
 Locally the queue's visibility timeout is ``LOCAL_VISIBILITY_TIMEOUT_SECONDS`` (10 s) instead of
@@ -29,7 +30,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
@@ -37,13 +38,19 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from functions.common.definitions import METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME
+from functions.common.definitions import (
+    CORS_ALLOW_METHODS,
+    CORS_MAX_AGE_SECONDS,
+    METRICS_NAMESPACE,
+    POWERTOOLS_SERVICE_NAME,
+)
 from visitor_tracker.events import (
     LambdaContext,
     ProxyResult,
     from_proxy_response,
     internal_error,
     json_result,
+    rest_api_preflight,
     to_rest_event,
 )
 from visitor_tracker.resources import PipelineResources, create_resources
@@ -76,12 +83,16 @@ class LocalGateway:
         region: str = DEFAULT_REGION,
         routes: Mapping[str, str] = ROUTES,
         on_error: Callable[[str, BaseException], None] | None = None,
+        cors_origins: Sequence[str] | None = None,
     ) -> None:
+        """``cors_origins``: answer OPTIONS as the deployed REST API does (its CORS preflight) for
+        these origins; None passes OPTIONS to the functions like any other method."""
         self._handlers = handlers
         self._prefix = prefix
         self._region = region
         self._routes = routes
         self._on_error = on_error
+        self._cors_origins = tuple(cors_origins) if cors_origins is not None else None
         self._lock = threading.Lock()
         self._in_flight = 0
         self._idle = threading.Event()
@@ -109,6 +120,13 @@ class LocalGateway:
         function = self._routes.get(request.path)
         if function is None:
             return json_result(404, {"error": f"not found: {request.path}"})
+        if request.method == "OPTIONS" and self._cors_origins is not None:
+            return rest_api_preflight(
+                self._cors_origins,
+                request.headers.get("Origin"),
+                methods=CORS_ALLOW_METHODS,
+                max_age_seconds=CORS_MAX_AGE_SECONDS,
+            )
         event = to_rest_event(
             method=request.method,
             path=request.path,
@@ -272,7 +290,16 @@ def serve(
         def on_error(function: str, exc: BaseException) -> None:
             logger.error("function raised: answered 502", exc_info=exc, extra={"function": function})
 
-        gateway = LocalGateway(handlers, prefix=prefix, region=region, on_error=on_error)
+        from functions.common.settings import ConfigError, get_settings
+
+        try:
+            settings = get_settings()
+        except ConfigError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return 1
+        gateway = LocalGateway(
+            handlers, prefix=prefix, region=region, on_error=on_error, cors_origins=settings.allowed_origins
+        )
         access_log = type("AccessLog", (_AccessLog,), {"quiet": quiet})
         try:
             server = make_server(host, port, gateway, threaded=True, request_handler=access_log)

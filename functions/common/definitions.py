@@ -33,6 +33,10 @@ DEFAULT_STATUS_CACHE_SECONDS: Final = 5
 COUNTER_CACHE_SECONDS: Final = 1.0
 # The daily salt item (hashed IPs, visitor hashes) is deleted by TTL this long after its day starts.
 SALT_TTL_DAYS: Final = 2
+# CORS preflights (OPTIONS) are answered by the API itself (the REST API's mock integration), not by
+# a function: the methods and cache time it announces. Local mode answers preflights the same way.
+CORS_ALLOW_METHODS: Final = ("GET", "OPTIONS")
+CORS_MAX_AGE_SECONDS: Final = 3600
 
 # Powertools reads these itself.
 POWERTOOLS_SERVICE_NAME: Final = "visitor-tracker"

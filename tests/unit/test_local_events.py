@@ -15,7 +15,7 @@ from werkzeug.test import Client
 from functions.common.http import parse_request
 from visitor_tracker.emulator import SerializedApp, patch_transaction_snapshots
 from visitor_tracker.esm import SqsEventSourceMapping, failed_message_ids, to_sqs_event
-from visitor_tracker.events import LambdaContext, from_proxy_response, to_rest_event
+from visitor_tracker.events import LambdaContext, from_proxy_response, rest_api_preflight, to_rest_event
 from visitor_tracker.local import LocalGateway
 from visitor_tracker.resources import PipelineResources, create_resources
 
@@ -123,6 +123,35 @@ def test_malformed_proxy_response_is_api_gateways_502(response: Any) -> None:
 
     assert result.status == 502
     assert json.loads(result.body) == {"message": "Internal server error"}
+
+
+def test_rest_api_preflight_with_any_origin() -> None:
+    result = rest_api_preflight(("*",), "https://a.example", methods=("GET", "OPTIONS"), max_age_seconds=3600)
+
+    assert result.status == 204 and result.body == b""
+    headers = dict(result.headers)
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert "Vary" not in headers
+    assert headers["Access-Control-Allow-Methods"] == "GET,OPTIONS"
+    assert headers["Access-Control-Max-Age"] == "3600"
+    assert "X-Api-Key" in headers["Access-Control-Allow-Headers"].split(",")
+
+
+@pytest.mark.parametrize(
+    ("origin", "expected"),
+    [
+        ("https://b.example", "https://b.example"),
+        ("https://a.example", "https://a.example"),
+        ("https://evil.example", "https://a.example"),
+        (None, "https://a.example"),
+    ],
+)
+def test_rest_api_preflight_with_an_allow_list_echoes_listed_origins(origin: str | None, expected: str) -> None:
+    allowed = ("https://a.example", "https://b.example")
+    headers = dict(rest_api_preflight(allowed, origin, methods=("GET",), max_age_seconds=60).headers)
+
+    assert headers["Access-Control-Allow-Origin"] == expected
+    assert headers["Vary"] == "Origin"
 
 
 def test_lambda_context_looks_like_lambdas() -> None:
@@ -318,6 +347,19 @@ def test_gateway_routes_paths_to_functions_with_the_peer_address() -> None:
     assert calls[-1][1]["httpMethod"] == "OPTIONS"
 
 
+def test_gateway_answers_preflights_itself_when_given_the_allowed_origins() -> None:
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        raise AssertionError("a preflight must not reach the function")
+
+    client = Client(LocalGateway({"ingest": handler, "status": handler}, cors_origins=("https://a.example",)))
+
+    for path in ("/", "/status", "/dashboard"):
+        response = client.options(path, headers={"Origin": "https://a.example"})
+        assert response.status_code == 204
+        assert response.headers["Access-Control-Allow-Origin"] == "https://a.example"
+    assert client.options("/elsewhere").status_code == 404
+
+
 def test_gateway_unknown_path_is_404_json_and_a_raising_function_is_502() -> None:
     def broken(event: dict[str, Any], context: Any) -> dict[str, Any]:
         raise RuntimeError("boom")
@@ -351,12 +393,24 @@ def test_one_snapshot_transactions_still_roll_back_a_cancelled_transaction(aws: 
         with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
             dynamodb.transact_write_items(
                 TransactItems=[
-                    {"Update": {"TableName": table, "Key": {"pk": {"S": "a"}, "sk": {"S": "1"}},
-                                "UpdateExpression": add, "ExpressionAttributeValues": one}},
+                    {
+                        "Update": {
+                            "TableName": table,
+                            "Key": {"pk": {"S": "a"}, "sk": {"S": "1"}},
+                            "UpdateExpression": add,
+                            "ExpressionAttributeValues": one,
+                        }
+                    },
                     {"Put": {"TableName": table, "Item": {"pk": {"S": "a"}, "sk": {"S": "1b"}}}},
-                    {"Update": {"TableName": table, "Key": {"pk": {"S": "a"}, "sk": {"S": "3"}},
-                                "UpdateExpression": add, "ExpressionAttributeValues": one,
-                                "ConditionExpression": "attribute_exists(pk)"}},
+                    {
+                        "Update": {
+                            "TableName": table,
+                            "Key": {"pk": {"S": "a"}, "sk": {"S": "3"}},
+                            "UpdateExpression": add,
+                            "ExpressionAttributeValues": one,
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
                 ]
             )
 
