@@ -32,6 +32,7 @@ EXIT_ERROR = 2
 EXIT_CANCELLED = 1
 EXIT_INTERRUPTED = 130
 MAX_LIMIT = 1000
+MAX_ERROR_CHARS = 400
 WIDE_LAYOUT_COLUMNS = 120  # the three top-N tables side by side from this terminal width
 DLQ_TABLE_COLUMNS = 140  # `dlq list` as a table from this width (ids whole), else three lines a message
 
@@ -41,7 +42,10 @@ class CliError(Exception):
 
 
 def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    one_line = " ".join(message.split())  # an AWS message can hold a whole HTML error page
+    if len(one_line) > MAX_ERROR_CHARS:
+        one_line = one_line[: MAX_ERROR_CHARS - 1] + "…"
+    typer.secho(f"error: {one_line}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from typer.testing import CliRunner, Result
 
 from functions.common import definitions as d
@@ -115,6 +115,17 @@ def test_aws_endpoint_failing_mid_command(env: Env, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(dlq, "peek", unreachable)
 
     assert_one_line_error(invoke("dlq", "list"), "cannot reach AWS", env.endpoint)
+
+
+def test_an_aws_error_page_is_still_one_line(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    page = "<!doctype html>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>\n" * 20
+
+    def failing(*_args: Any, **_kwargs: Any) -> Any:
+        raise ClientError({"Error": {"Code": "500", "Message": page}}, "ReceiveMessage")
+
+    monkeypatch.setattr(dlq, "peek", failing)
+
+    assert_one_line_error(invoke("dlq", "list"), "AWS ReceiveMessage failed (500): <!doctype html> <title>500")
 
 
 @pytest.mark.parametrize(
