@@ -142,8 +142,8 @@ def attach_reasons(
         request: dict[str, Any] = {
             table_name: {
                 "Keys": [keys.failure_key(i) for i in ids[start : start + DYNAMODB_BATCH_GET]],
-                "ProjectionExpression": "#sk, reason",
-                "ExpressionAttributeNames": {"#sk": keys.SK},
+                "ProjectionExpression": "#sk, #reason",
+                "ExpressionAttributeNames": {"#sk": keys.SK, "#reason": "reason"},
             }
         }
         for attempt in range(max_attempts):
