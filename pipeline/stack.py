@@ -17,31 +17,15 @@ from pipeline.config import TrackerConfig, cdk_json_context
 from pipeline.functions import TrackerFunctions
 from pipeline.monitoring import Monitoring
 from pipeline.nag import acknowledge
+from pipeline.permissions import (
+    INGEST_QUEUE_ACTIONS,
+    INGEST_TABLE_ACTIONS,
+    STATUS_QUEUE_ACTIONS,
+    STATUS_TABLE_ACTIONS,
+    WRITER_TABLE_ACTIONS,
+)
 from pipeline.queueing import Queueing
 from pipeline.storage import Storage
-
-# Least privilege, action by action (tests/infra asserts these exact sets).
-# Matched to functions/common/counter.py: the sharded counter is read with one Query of its
-# partition (not BatchGetItem), so ingest gets Query and no BatchGetItem.
-INGEST_TABLE_ACTIONS: Final = (
-    "dynamodb:UpdateItem",  # atomic counter increment
-    "dynamodb:GetItem",  # one shard / the daily salt
-    "dynamodb:Query",  # all counter shards in one request
-    "dynamodb:PutItem",  # recovery path (queue refused the visit) + daily salt creation
-)
-INGEST_QUEUE_ACTIONS: Final = ("sqs:SendMessage",)
-# Transactions are authorized per contained action, so UpdateItem/PutItem/ConditionCheckItem cover
-# TransactWriteItems (which is not an IAM action).
-WRITER_TABLE_ACTIONS: Final = (
-    "dynamodb:BatchWriteItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:ConditionCheckItem",
-)
-STATUS_TABLE_ACTIONS: Final = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
-STATUS_QUEUE_ACTIONS: Final = ("sqs:GetQueueAttributes",)
 
 OUTPUT_API_KEY_ID: Final = "ApiKeyId"
 

@@ -16,16 +16,13 @@ XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 EXPECTED = {
     "ingest": LOGS
     | XRAY
-    | {"dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "sqs:SendMessage"},
+    | {"dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "sqs:SendMessage"},
     "writer": LOGS
     | XRAY
     | {
         "dynamodb:BatchWriteItem",
-        "dynamodb:PutItem",
         "dynamodb:UpdateItem",
-        "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
-        "dynamodb:ConditionCheckItem",
         # What SqsEventSource grants to consume the queue (GetQueueUrl comes with it).
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
@@ -33,7 +30,7 @@ EXPECTED = {
         "sqs:GetQueueAttributes",
         "sqs:GetQueueUrl",
     },
-    "status": LOGS | XRAY | {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "sqs:GetQueueAttributes"},
+    "status": LOGS | XRAY | {"dynamodb:BatchGetItem", "sqs:GetQueueAttributes"},
 }
 
 VARIANTS = ["rest", "rest_keyed", "http", "function_url"]
