@@ -9,18 +9,21 @@ so redelivery and the DLQ redrive behave as in AWS.
 from __future__ import annotations
 
 import hashlib
-import json
+import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from moto.sqs.models import SQSBackend
 
 from functions.common.definitions import QUEUE
 from functions.common.visit import Visit, format_timestamp
 from functions.ingest.queue import CORRELATION_ID_ATTRIBUTE
+from visitor_tracker.emulator import patch_transaction_snapshots
 from visitor_tracker.resources import PipelineResources
 
 IN_FLIGHT_SECONDS = 300
@@ -250,9 +253,25 @@ class CallCounter:
         self.calls.clear()
 
 
-def jsonable(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
+def _retention_check(self: Any, queue_name: str, message: Any) -> bool:
+    """moto's check, minus recomputing every queue attribute (an O(queue) scan) for each message."""
+    retention = int(self.get_queue(queue_name).message_retention_period)
+    return bool(retention + message.sent_timestamp / 1000 > time.time())
 
 
-def minutes_ago(now: datetime, minutes: int) -> datetime:
-    return now - timedelta(minutes=minutes)
+@contextmanager
+def fast_moto() -> Iterator[None]:
+    """Work around two moto costs that grow with the data and made these tests slow, same semantics:
+
+    - TransactWriteItems deep-copies the whole table once per action (its rollback snapshot): local
+      mode's emulator patch takes one snapshot per table per transaction instead;
+    - ReceiveMessage recomputes all queue attributes for every message it returns (quadratic).
+    """
+    undo = patch_transaction_snapshots()
+    original = SQSBackend.is_message_valid_based_on_retention_period
+    SQSBackend.is_message_valid_based_on_retention_period = _retention_check  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        SQSBackend.is_message_valid_based_on_retention_period = original  # type: ignore[method-assign]
+        undo()

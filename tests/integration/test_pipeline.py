@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -18,6 +19,7 @@ from tests.pipeline_helpers import (
     BOT_UA,
     FakeContext,
     drain_queue,
+    fast_moto,
     log_items,
     receive_batch,
     send_raw,
@@ -27,9 +29,11 @@ from visitor_tracker.resources import PipelineResources
 
 
 @pytest.fixture(autouse=True)
-def _fresh(monkeypatch: pytest.MonkeyPatch) -> None:
+def _fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(store, "sleep", lambda _: None)
     writer_batch.KNOWN.clear()
+    with fast_moto():
+        yield
 
 
 def status() -> dict[str, Any]:

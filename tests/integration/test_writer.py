@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -24,6 +24,7 @@ from tests.pipeline_helpers import (
     FakeContext,
     deliver,
     drain_queue,
+    fast_moto,
     log_items,
     make_visit,
     queue_depth,
@@ -38,12 +39,13 @@ NOW = datetime.now(UTC).replace(second=30, microsecond=0)
 
 
 @pytest.fixture(autouse=True)
-def _fresh(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+def _fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
     """No real sleeping between retries (the delays are recorded), no name cache across tests."""
     sleeps: list[float] = []
     monkeypatch.setattr(store, "sleep", sleeps.append)
     writer_batch.KNOWN.clear()
-    return sleeps
+    with fast_moto():
+        yield sleeps
 
 
 def get(table: str, key: keys.Key) -> dict[str, Any]:
