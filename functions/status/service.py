@@ -4,6 +4,18 @@ One ``BatchGetItem`` of a known list of keys (counter shards, 8 day items, 2 hou
 uniques) and one ``GetQueueAttributes`` per queue: 3 calls and at most 11 + COUNTER_SHARDS items,
 at 10 visits or 10 million. Log items are never read.
 
+The body (flat, read by the dashboard and ``visitor-tracker status``): ``visitor_count`` (sum of
+the counter shards), ``visits_last_hour`` / ``visits_last_24h`` / ``visits_last_7d`` /
+``visits_today`` (human visits; rolling windows from the minute and hour counters),
+``unique_visitors_today``, ``bots_today``, ``bot_share`` (0..1, today), ``top_pages`` /
+``top_referrers`` / ``browsers`` (today, top 10, ``[{"path"|"referrer"|"browser": x, "visits": n}]``),
+``hourly`` (last 24 hours, oldest first, ``[{"hour": "YYYY-MM-DDTHH", "visits": n}]``),
+``queue_depth`` / ``queue_in_flight`` / ``queue_delayed``, ``dlq_depth`` (null without DLQ_URL),
+``oldest_message_age_seconds`` and ``generated_at``.
+
+The counter shards are read in the same eventually consistent BatchGetItem (not with
+``counter.read_total``'s consistent reads): one call fewer, and at most a moment behind.
+
 Oldest-message age: SQS exposes ``ApproximateAgeOfOldestMessage`` only as a CloudWatch metric (not
 a queue attribute, and not emulated by moto); reading it would cost a CloudWatch call per request
 and permissions, and peeking at messages would disturb the writer. So the field is ``null``; the
