@@ -43,11 +43,12 @@ def populate(table_name: str, visits: int) -> float:
     from functions.common.logitem import to_log_item
 
     start = time.perf_counter()
-    oldest = datetime.now(UTC) - timedelta(hours=24)
+    newest = datetime.now(UTC) - timedelta(seconds=1)
     step_ms = max(1, int(timedelta(hours=24).total_seconds() * 1000) // visits)
     backend = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
     batch = [
-        harness.bench_visit(0, when=oldest + timedelta(milliseconds=i * step_ms), bot=i % 10 == 0, visitors=2_000)
+        # newest first, so both sizes have visits in the current and the previous hour (same items exist)
+        harness.bench_visit(0, when=newest - timedelta(milliseconds=i * step_ms), bot=i % 10 == 0, visitors=2_000)
         for i in range(visits)
     ]
     for visit in batch:

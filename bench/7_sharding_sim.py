@@ -11,10 +11,11 @@ being DynamoDB's documented burst) and drives visits through that algorithm:
 - warm functions = arrival rate x ingest latency (Little's law); each one reads every shard
   (0.5 RCU per item, eventually consistent) once per cache period.
 
-Two key layouts: ``item`` = every shard is its own partition (a partition key per shard, read with one
-BatchGetItem: 0.5 RCU per item), ``shared`` = all shards sit in one partition: what
-``keys.counter_key`` gives today (pk ``COUNTER``, sk ``SHARD#<n>``, read by ``counter.read_shards`` with
-one Query, 0.5 RCU per 4 KB of shards) until DynamoDB's split-for-heat happens to isolate the items.
+Two key layouts: ``item`` = every shard is its own partition (a partition key per shard), ``shared``
+= all shards sit in one partition: what ``keys.counter_key`` gives today (pk ``COUNTER``, sk
+``SHARD#<n>``) until DynamoDB's split-for-heat happens to isolate the items. ``counter.read_shards``
+reads the shards with one BatchGetItem of N keys: 0.5 RCU per item (each rounded up to 4 KB), all
+charged to that one partition in the shared layout.
 Pure Python, seeded, about a second.
 """
 
@@ -37,7 +38,6 @@ RCU_PER_PARTITION = 3_000.0
 DYNAMODB_BURST_SECONDS = 300.0
 RCU_PER_ITEM_READ = 0.5  # eventually consistent read of an item up to 4 KB
 WCU_PER_WRITE = 1.0  # a counter item is far below 1 KB
-SHARD_ITEM_BYTES = 40  # pk + sk + visits: what a Query of the shards returns per item
 SHARD_COUNTS = (1, 8, 16, 32, 64)
 CHOSEN_SHARDS = 32
 TARGET_RATE = 20_000.0
@@ -161,8 +161,8 @@ def simulate(cfg: SimConfig, tail_seconds: float = 60.0) -> SimResult:
         refreshes = poisson(rng, refreshes_per_tick)
         if cfg.layout == "shared":
             w_demand = [float(arrivals) * WCU_PER_WRITE]
-            # One Query: read units are charged on the summed size, rounded up to 4 KB.
-            r_demand = [refreshes * math.ceil(cfg.shards * SHARD_ITEM_BYTES / 4096) * RCU_PER_ITEM_READ]
+            # One BatchGetItem of N keys: every item is charged on its own (0.5 RCU each).
+            r_demand = [refreshes * cfg.shards * RCU_PER_ITEM_READ]
         else:
             w_demand = [n * WCU_PER_WRITE for n in per_shard]
             r_demand = [refreshes * RCU_PER_ITEM_READ] * cfg.shards
