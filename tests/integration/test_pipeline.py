@@ -89,6 +89,7 @@ def test_poison_reaches_the_dlq_and_status_reports_it(ingest: Ingest, pipeline_r
     assert answer["visits_last_hour"] == 1
 
 
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")  # the crashed invocation's
 def test_a_crash_between_counting_and_logging_is_repaired_by_redelivery(
     ingest: Ingest, pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
