@@ -13,7 +13,7 @@ import pytest
 from werkzeug.test import Client
 
 from functions.common.http import parse_request
-from visitor_tracker.emulator import SerializedApp, patch_transaction_snapshots
+from visitor_tracker.emulator import SerializedApp, patch_sqs_speed, patch_transaction_snapshots
 from visitor_tracker.esm import SqsEventSourceMapping, failed_message_ids, to_sqs_event
 from visitor_tracker.events import LambdaContext, from_proxy_response, rest_api_preflight, to_rest_event
 from visitor_tracker.local import LocalGateway
@@ -442,3 +442,30 @@ def test_serialized_app_lets_long_polls_through_without_the_lock() -> None:
         serialized._lock.release()
     assert list(serialized({"HTTP_X_AMZ_TARGET": "DynamoDB_20120810.UpdateItem"}, lambda *a: None)) == [b"ok"]
     assert entered == ["AmazonSQS.ReceiveMessage", "DynamoDB_20120810.UpdateItem"]
+
+
+def test_fast_sqs_keeps_moto_semantics(aws: None) -> None:
+    # GIVEN moto's SQS patched for speed, and a queue with a one-minute retention
+    undo = patch_sqs_speed()
+    try:
+        from moto.sqs.models import sqs_backends
+
+        sqs = boto3.client("sqs")
+        url = sqs.create_queue(QueueName="fast", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="fresh")
+        sqs.send_message(QueueUrl=url, MessageBody="delayed", DelaySeconds=60)
+
+        # THEN delays and counts still hold, and a fresh message is received
+        assert _depths(sqs, url) == (1, 0)
+        (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        assert message["Body"] == "fresh"
+        assert _depths(sqs, url) == (0, 1)
+
+        # WHEN a message is older than the retention period, THEN it is not delivered
+        sqs.send_message(QueueUrl=url, MessageBody="old")
+        queue = sqs_backends["123456789012"]["us-east-1"].queues["fast"]
+        (old,) = [m for m in queue._messages if m.body == "old"]
+        old.sent_timestamp -= 120_000
+        assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []) == []
+    finally:
+        undo()
