@@ -32,7 +32,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     result = dynamodb.update_item(
         TableName=TABLE_NAME,
-        Key={"pk": {"S": "COUNTER"}, "sk": {"S": "SHARD#0"}},
+        Key={"pk": {"S": "COUNTER#0"}, "sk": {"S": "COUNTER"}},
         UpdateExpression="ADD visits :one",
         ExpressionAttributeValues={":one": {"N": "1"}},
         ReturnValues="UPDATED_NEW",

@@ -46,12 +46,15 @@ class FunctionSizing:
 
 
 # ingest sits on the visitor's request path: 256 MB buys a faster cold start (CPU scales with
-# memory) for an UpdateItem + SendMessage; API Gateway gives up after 29 s, a stuck call after 6 s.
+# memory) for an UpdateItem + SendMessage. Its timeout covers the worst path — counter, send, then
+# the recovery PutItem, each bounded by functions/common/aws.py's client settings (about 7 s a
+# call) — so a counted visit is never cut off before it is queued or written; API Gateway's own
+# limit is 29 s. Normal visits take tens of milliseconds.
 # writer handles batches of up to QUEUE.batch_size visits: 512 MB for the concurrent writes, and
 # the timeout from definitions so the queue's visibility timeout stays >= 6x it.
 # status answers small reads, cached in memory: 256 MB, 10 s.
 SIZING: Final = {
-    "ingest": FunctionSizing(memory_mb=256, timeout_seconds=6),
+    "ingest": FunctionSizing(memory_mb=256, timeout_seconds=25),
     "writer": FunctionSizing(memory_mb=512, timeout_seconds=QUEUE.writer_timeout_seconds),
     "status": FunctionSizing(memory_mb=256, timeout_seconds=10),
 }

@@ -24,3 +24,6 @@ WRITER_TABLE_ACTIONS: Final = (
 )
 STATUS_TABLE_ACTIONS: Final = ("dynamodb:BatchGetItem",)  # one fixed set of keys per /status
 STATUS_QUEUE_ACTIONS: Final = ("sqs:GetQueueAttributes",)
+# ApproximateAgeOfOldestMessage is a CloudWatch metric only; GetMetricData has no resource-level
+# permissions, so this one statement has Resource "*" (acknowledged in the stack with that reason).
+STATUS_METRIC_ACTIONS: Final = ("cloudwatch:GetMetricData",)

@@ -6,6 +6,7 @@ from typing import Any, Final
 
 import aws_cdk as cdk
 from aws_cdk import Duration, Validations
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from cdk_nag import AwsSolutionsChecks
@@ -20,6 +21,7 @@ from pipeline.nag import acknowledge
 from pipeline.permissions import (
     INGEST_QUEUE_ACTIONS,
     INGEST_TABLE_ACTIONS,
+    STATUS_METRIC_ACTIONS,
     STATUS_QUEUE_ACTIONS,
     STATUS_TABLE_ACTIONS,
     WRITER_TABLE_ACTIONS,
@@ -81,6 +83,9 @@ class VisitorTrackerStack(cdk.Stack):
         table.grant(fns.status, *STATUS_TABLE_ACTIONS)
         queue.grant(fns.status, *STATUS_QUEUE_ACTIONS)
         dlq.grant(fns.status, *STATUS_QUEUE_ACTIONS)
+        fns.status.add_to_role_policy(
+            iam.PolicyStatement(actions=list(STATUS_METRIC_ACTIONS), resources=["*"])
+        )
         # The event source grants the writer what consuming needs (Receive/Delete/
         # ChangeMessageVisibility/GetQueueAttributes/GetQueueUrl) on this queue only.
         fns.writer.add_event_source(
@@ -152,14 +157,19 @@ class VisitorTrackerStack(cdk.Stack):
 
     def _acknowledge_nag_findings(self) -> None:
         """cdk-nag findings that are deliberate, each with the reason it is acceptable here."""
+        xray = (
+            "X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do "
+            "not support resource-level permissions, so their resource must be '*'."
+        )
+        metric = (
+            " The status function also reads the queue's ApproximateAgeOfOldestMessage with "
+            "cloudwatch:GetMetricData, which has no resource-level permissions either (read-only, "
+            "at most once a minute per warm function)."
+        )
         for fn in (self.functions.ingest, self.functions.writer, self.functions.status):
             if fn.role is not None:
-                acknowledge(
-                    fn.role,
-                    "AwsSolutions-IAM5[Resource::*]",
-                    "X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do "
-                    "not support resource-level permissions, so their resource must be '*'.",
-                )
+                reason = xray + (metric if fn is self.functions.status else "")
+                acknowledge(fn.role, "AwsSolutions-IAM5[Resource::*]", reason)
 
 
 def build_app(

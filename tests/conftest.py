@@ -11,6 +11,7 @@ from moto import mock_aws
 
 from functions.common import aws as aws_clients
 from functions.common.settings import get_settings
+from functions.status.service import reset_age_cache
 from visitor_tracker.resources import PipelineResources, create_resources
 
 # Set before anything creates a client: dummy credentials, a region, no tracing, no live endpoint.
@@ -31,6 +32,7 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 def _reset_caches() -> None:
     aws_clients.reset_clients()
     get_settings.cache_clear()
+    reset_age_cache()
 
 
 @pytest.fixture

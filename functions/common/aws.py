@@ -12,12 +12,16 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-# Fail fast in the request path: a visitor waits on these calls. Standard retry mode backs off
-# on throttling and retries transient errors (3 attempts in all).
+# Fail fast in the request path: a visitor waits on these calls. Standard retry mode backs off on
+# throttling and retries transient errors: 2 attempts in all. A call's worst case is then about
+# 2 x (1 s + 2 s) + one backoff (< 1 s) = 7 s, and ingest's worst path (counter, send, recovery put)
+# about 21 s: ingest's Lambda timeout (pipeline/functions.py) is above that, so the recovery write
+# always runs before Lambda would stop the function, and below API Gateway's 29 s.
+CALL_WORST_CASE_SECONDS = 7
 _CONFIG = Config(
-    connect_timeout=2,
-    read_timeout=5,
-    retries={"max_attempts": 3, "mode": "standard"},
+    connect_timeout=1,
+    read_timeout=2,
+    retries={"total_max_attempts": 2, "mode": "standard"},
 )
 
 
@@ -33,7 +37,14 @@ def sqs() -> Any:
     return boto3.client("sqs", config=_CONFIG)
 
 
+@cache
+def cloudwatch() -> Any:
+    """The CloudWatch client (status reads the queue's oldest-message age, a metric only)."""
+    return boto3.client("cloudwatch", config=_CONFIG)
+
+
 def reset_clients() -> None:
     """Forget the cached clients (tests: a fresh moto mock, or a changed endpoint)."""
     dynamodb.cache_clear()
     sqs.cache_clear()
+    cloudwatch.cache_clear()

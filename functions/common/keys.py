@@ -2,7 +2,7 @@
 
 Items (``pk`` / ``sk``):
 
-- counter shard:   ``COUNTER``            / ``SHARD#<n>``        attribute ``visits`` (N)
+- counter shard:   ``COUNTER#<n>``        / ``COUNTER``          attribute ``visits`` (N)
 - visit log item:  ``LOG#<day>#<bucket>`` / ``<iso ts>#<visit_id>``  has ``expires_at`` (TTL)
 - day aggregate:   ``AGG#DAY``            / ``<day>``            visits, bots, hour counters, pages...
 - hour aggregate:  ``AGG#HOUR``           / ``<day>T<hh>``       visits, bots, minute counters
@@ -42,7 +42,9 @@ def hour_of(ts: datetime) -> str:
 
 
 def counter_key(shard: int = 0) -> Key:
-    return _key("COUNTER", f"SHARD#{shard}")
+    """Each shard has its own partition key, so shards land on different partitions and their
+    write limits (1,000 WCU/s per partition) add up; one sort-key range of one partition would not."""
+    return _key(f"COUNTER#{shard}", "COUNTER")
 
 
 def log_bucket(visit_id: str) -> int:

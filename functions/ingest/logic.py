@@ -6,8 +6,10 @@ What the visit record keeps, and why:
   Bot detection looks at the header before the cut (its first kilobyte).
 - ``path``: ``?page=`` if given, else the path of the Referer, else ``/``; control characters removed,
   query string and fragment dropped, ``.``/``..``/``//`` resolved, cut to ``MAX_PATH_LENGTH`` (256).
-- ``referrer``: the Referer without its query string and fragment (they often carry tokens or search
-  terms), cut to ``MAX_REFERRER_LENGTH``.
+- ``referrer``: ``?ref=`` if given (the site snippet sends ``document.referrer``: where the visitor
+  came from), else the Referer header (for a tracker call that is usually the site's own page); without
+  its query string and fragment (they often carry tokens or search terms), cut to
+  ``MAX_REFERRER_LENGTH``.
 - ``ip`` / ``visitor``: see ``functions.common.privacy``.
 """
 
@@ -24,6 +26,7 @@ from functions.common.privacy import apply_ip_mode, visitor_id
 from functions.common.visit import Visit, format_timestamp
 
 PAGE_PARAMETER = "page"
+REFERRER_PARAMETER = "ref"
 
 # C0/C1 control characters, lone surrogates and the two non-characters SQS refuses in a message body.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -86,6 +89,13 @@ def page_of(request: Request) -> str:
     return "/"
 
 
+def referrer_of(request: Request) -> str | None:
+    """Where the visitor came from: ``?ref=`` (document.referrer, may be empty), else the Referer header."""
+    if REFERRER_PARAMETER in request.query:
+        return clean_referrer(request.query[REFERRER_PARAMETER])
+    return clean_referrer(request.referer)
+
+
 def build_visit(
     request: Request,
     *,
@@ -103,7 +113,7 @@ def build_visit(
         ip=apply_ip_mode(ip_mode, request.source_ip, salt),
         user_agent=user_agent,
         path=page_of(request),
-        referrer=clean_referrer(request.referer),
+        referrer=referrer_of(request),
         is_bot=is_bot,
         counted=counted,
         visitor=visitor_id(ip_mode, request.source_ip, user_agent, salt),

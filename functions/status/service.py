@@ -16,20 +16,24 @@ the counter shards), ``visits_last_hour`` / ``visits_last_24h`` / ``visits_last_
 The counter shards are read in the same eventually consistent BatchGetItem (not with
 ``counter.read_total``'s consistent reads): one call fewer, and at most a moment behind.
 
-Oldest-message age: SQS exposes ``ApproximateAgeOfOldestMessage`` only as a CloudWatch metric (not
-a queue attribute, and not emulated by moto); reading it would cost a CloudWatch call per request
-and permissions, and peeking at messages would disturb the writer. So the field is ``null``; the
-deployed stack's CloudWatch alarm on that metric is the place to watch it.
+Oldest-message age: SQS exposes ``ApproximateAgeOfOldestMessage`` only as a CloudWatch metric (not a
+queue attribute; peeking at messages would disturb the writer). The metric has one-minute resolution,
+so one ``GetMetricData`` is made at most once a minute per warm function (``AGE_CACHE_SECONDS``) — not
+per request. Local mode publishes the same metric to its emulator, playing SQS's part. No datapoint
+(an idle queue, a new stack) or a failed read gives ``null``: the age never fails ``/status``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import threading
+import time
+from datetime import datetime, timedelta
 from typing import Any
 
 from functions.common import aggregates, aws, keys, store
 from functions.common.aggregates import key_tuple
 from functions.common.counter import VISITS_ATTRIBUTE
+from functions.common.observability import logger
 from functions.common.settings import Settings
 from functions.common.visit import format_timestamp, utc_now
 
@@ -52,6 +56,56 @@ def queue_numbers(url: str) -> dict[str, int]:
     return {name: int(attributes.get(name, 0)) for name in QUEUE_ATTRIBUTES}
 
 
+AGE_CACHE_SECONDS = 60
+AGE_METRIC = "ApproximateAgeOfOldestMessage"
+_age_cache: dict[str, tuple[float, int | None]] = {}
+_age_lock = threading.Lock()
+
+
+def oldest_message_age(queue_url: str, now: datetime) -> int | None:
+    """Age in seconds of the oldest message on the queue (CloudWatch, newest datapoint of 10 minutes)."""
+    queue_name = queue_url.rstrip("/").rsplit("/", 1)[-1]
+    with _age_lock:
+        cached = _age_cache.get(queue_name)
+        if cached and time.monotonic() - cached[0] < AGE_CACHE_SECONDS:
+            return cached[1]
+    age: int | None = None
+    try:
+        response = aws.cloudwatch().get_metric_data(
+            MetricDataQueries=[
+                {
+                    "Id": "age",
+                    "MetricStat": {
+                        "Metric": {
+                            "Namespace": "AWS/SQS",
+                            "MetricName": AGE_METRIC,
+                            "Dimensions": [{"Name": "QueueName", "Value": queue_name}],
+                        },
+                        "Period": 60,
+                        "Stat": "Maximum",
+                    },
+                    "ReturnData": True,
+                }
+            ],
+            StartTime=now - timedelta(minutes=10),
+            EndTime=now,
+            ScanBy="TimestampDescending",
+        )
+        values = response["MetricDataResults"][0].get("Values", [])
+        age = int(values[0]) if values else None
+    except Exception:  # noqa: BLE001 - the age is informative; /status answers without it
+        logger.warning("Oldest-message age unavailable", exc_info=True)
+    with _age_lock:
+        _age_cache[queue_name] = (time.monotonic(), age)
+    return age
+
+
+def reset_age_cache() -> None:
+    """Forget cached ages (tests)."""
+    with _age_lock:
+        _age_cache.clear()
+
+
 def build_status(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
     """The /status body. AWS errors propagate (the handler answers 503)."""
     now = now or utc_now()
@@ -69,6 +123,6 @@ def build_status(settings: Settings, now: datetime | None = None) -> dict[str, A
         "queue_in_flight": queue["ApproximateNumberOfMessagesNotVisible"],
         "queue_delayed": queue["ApproximateNumberOfMessagesDelayed"],
         "dlq_depth": dlq["ApproximateNumberOfMessages"] if dlq else None,
-        "oldest_message_age_seconds": None,
+        "oldest_message_age_seconds": oldest_message_age(settings.queue_url, now),
         "generated_at": format_timestamp(now),
     }

@@ -119,3 +119,16 @@ def test_v2_odd_events(ingest: Ingest) -> None:
     (visit,) = ingest.queued()
     assert visit.ip is None
     assert visit.path.startswith("/")
+
+
+def test_ref_parameter_is_the_referrer_and_an_empty_one_means_direct(ingest: Ingest) -> None:
+    # GIVEN the snippet's call: the site's own page as Referer, document.referrer as ?ref=
+    site = {"Referer": "https://my.site/blog/post?utm=x"}
+    ingest(rest_event(query={"page": "/blog/post", "ref": "https://news.example/item?id=1#c"}, headers=site))
+    ingest(rest_event(query={"page": "/blog/post", "ref": ""}, headers=site))
+    ingest(rest_event(headers=site))
+    # THEN the external referrer is kept (no query or fragment), an empty ref is a direct visit,
+    # and without ?ref= the Referer header is the referrer
+    referrers = [visit.referrer for visit in ingest.queued()]
+    expected = ["https://news.example/item", None, "https://my.site/blog/post"]
+    assert sorted(referrers, key=str) == sorted(expected, key=str)

@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 
 from functions.common import aws as aws_clients
+from functions.status import service as status_service
 from functions.status.handler import handler as status_handler
 from pipeline.permissions import (
     INGEST_QUEUE_ACTIONS,
     INGEST_TABLE_ACTIONS,
+    STATUS_METRIC_ACTIONS,
     STATUS_QUEUE_ACTIONS,
     STATUS_TABLE_ACTIONS,
     WRITER_TABLE_ACTIONS,
@@ -32,7 +34,7 @@ class Recorder:
         self.actions: set[str] = set()
 
     def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        service = model.service_model.endpoint_prefix
+        service = model.service_model.service_id.hyphenize()  # the IAM prefix: dynamodb, sqs, cloudwatch
         if model.name == "TransactWriteItems":
             for item in params.get("TransactItems", []):
                 self.actions.update(f"dynamodb:{_TRANSACTION_ACTIONS[kind]}" for kind in item)
@@ -47,7 +49,7 @@ class Recorder:
 @pytest.fixture
 def recorder(ingest: Any) -> Iterator[Recorder]:
     rec = Recorder()
-    clients = (aws_clients.dynamodb(), aws_clients.sqs())
+    clients = (aws_clients.dynamodb(), aws_clients.sqs(), aws_clients.cloudwatch())
     for client in clients:
         client.meta.events.register("before-parameter-build.*.*", rec)
     yield rec
@@ -76,6 +78,7 @@ def test_every_call_is_granted_and_every_grant_is_used(
     writer_calls = recorder.take()
 
     # AND the status function answers /status and /dashboard
+    status_service.reset_age_cache()
     for path in ("/status", "/dashboard"):
         assert status_handler(rest_event(path), FakeContext())["statusCode"] == 200
     status_calls = recorder.take()
@@ -83,8 +86,8 @@ def test_every_call_is_granted_and_every_grant_is_used(
     # THEN every call is within the function's grant
     assert ingest_calls <= set(INGEST_TABLE_ACTIONS + INGEST_QUEUE_ACTIONS), ingest_calls
     assert writer_calls <= set(WRITER_TABLE_ACTIONS), writer_calls
-    assert status_calls <= set(STATUS_TABLE_ACTIONS + STATUS_QUEUE_ACTIONS), status_calls
+    assert status_calls <= set(STATUS_TABLE_ACTIONS + STATUS_QUEUE_ACTIONS + STATUS_METRIC_ACTIONS), status_calls
     # AND every grant is used by some path (no spare privilege)
     assert set(INGEST_TABLE_ACTIONS + INGEST_QUEUE_ACTIONS) == ingest_calls
     assert set(WRITER_TABLE_ACTIONS) == writer_calls
-    assert set(STATUS_TABLE_ACTIONS + STATUS_QUEUE_ACTIONS) == status_calls
+    assert set(STATUS_TABLE_ACTIONS + STATUS_QUEUE_ACTIONS + STATUS_METRIC_ACTIONS) == status_calls

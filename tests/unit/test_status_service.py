@@ -22,7 +22,7 @@ def test_the_key_list_depends_on_the_clock_and_shards_only(
     get_settings.cache_clear()
     read = service.read_keys(get_settings(), NOW)
     sks = [(k["pk"]["S"], k["sk"]["S"]) for k in read]
-    assert sks[:4] == [("COUNTER", f"SHARD#{n}") for n in range(4)]
+    assert sks[:4] == [(f"COUNTER#{n}", "COUNTER") for n in range(4)]
     assert ("AGG#HOUR", "2026-11-26T00") in sks and ("AGG#HOUR", "2026-11-25T23") in sks
     assert ("AGG#DAY", "2026-11-19") in sks and ("AGG#UNIQ", "2026-11-26") in sks
     assert len(sks) == 4 + 8 + 2 + 1
