@@ -303,8 +303,9 @@ def serve(
         access_log = type("AccessLog", (_AccessLog,), {"quiet": quiet})
         try:
             server = make_server(host, port, gateway, threaded=True, request_handler=access_log)
-        except OSError as exc:
-            sys.stderr.write(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}\n")
+        except (OSError, SystemExit) as exc:  # werkzeug explains a busy port itself, then exits
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "the port is not available"
+            sys.stderr.write(f"error: cannot listen on {host}:{port}: {reason}\n")
             return 1
         esm = SqsEventSourceMapping(
             boto3.client("sqs"),

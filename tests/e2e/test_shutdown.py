@@ -131,3 +131,28 @@ def test_aws_endpoint_that_cannot_be_reached_is_a_clear_error(tmp_path: Path) ->
     assert "cannot create the table and queues" in result.stderr
     assert "Traceback" not in result.stderr
     assert not state_file.exists()
+
+
+def test_port_in_use_is_a_clear_error_and_stops_the_emulator(tmp_path: Path) -> None:
+    # GIVEN a port another program listens on
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        state_file = tmp_path / "state.json"
+
+        # WHEN local mode is asked to serve on it
+        result = subprocess.run(
+            [sys.executable, "-m", "visitor_tracker.local", "--port", str(port), "--quiet"],
+            cwd=ROOT,
+            env={**os.environ, "VISITOR_TRACKER_STATE": str(state_file)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    # THEN it exits 1 with the reason (the embedded emulator stopped with it), no traceback
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not state_file.exists()
