@@ -42,7 +42,7 @@ SUBJECTS: dict[str, tuple[str, str]] = {
     "ours: writer": ("import functions.writer.handler; from functions.common import aws", "aws.dynamodb()"),
     "ours: status": (
         "import functions.status.handler; from functions.common import aws",
-        "aws.dynamodb(); aws.sqs()",
+        "aws.dynamodb(); aws.sqs(); aws.cloudwatch()",  # CloudWatch: the oldest-message age metric
     ),
 }
 FLOOR = "floor: import boto3 + 1 client"

@@ -75,7 +75,8 @@ def measure(visits: int) -> dict[str, Any]:
 
         seconds = populate(os.environ["TABLE_NAME"], visits)
         harness.reset_function_caches()
-        counter = CallCounter().attach(aws.dynamodb(), aws.sqs())
+        clients = [aws.dynamodb(), aws.sqs()] + ([aws.cloudwatch()] if hasattr(aws, "cloudwatch") else [])
+        counter = CallCounter().attach(*clients)
         cpu: list[float] = []
         body: dict[str, Any] = {}
         with harness.captured_stdout():

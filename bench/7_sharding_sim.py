@@ -11,11 +11,11 @@ being DynamoDB's documented burst) and drives visits through that algorithm:
 - warm functions = arrival rate x ingest latency (Little's law); each one reads every shard
   (0.5 RCU per item, eventually consistent) once per cache period.
 
-Two key layouts: ``item`` = every shard is its own partition (a partition key per shard), ``shared``
-= all shards sit in one partition: what ``keys.counter_key`` gives today (pk ``COUNTER``, sk
-``SHARD#<n>``) until DynamoDB's split-for-heat happens to isolate the items. ``counter.read_shards``
-reads the shards with one BatchGetItem of N keys: 0.5 RCU per item (each rounded up to 4 KB), all
-charged to that one partition in the shared layout.
+Two key layouts: ``item`` = every shard is its own partition: what ``keys.counter_key`` gives since
+commit a753325 (pk ``COUNTER#<n>``); ``shared`` = all shards in one partition: the earlier layout
+(pk ``COUNTER``, sk ``SHARD#<n>``), which only spreads load if DynamoDB's split-for-heat happens to
+isolate the items. ``counter.read_shards`` reads the shards with one BatchGetItem of N keys: 0.5 RCU
+per item (each rounded up to 4 KB), all charged to the one partition in the shared layout.
 Pure Python, seeded, about a second.
 """
 
@@ -230,8 +230,8 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
             )
     emit(
         table(
-            f"{TARGET_RATE:,.0f} visits/s sustained, by COUNTER_SHARDS. item = a partition per shard; "
-            f"shared = all shards in one partition.\nWarm functions = "
+            f"{TARGET_RATE:,.0f} visits/s sustained, by COUNTER_SHARDS. item = a partition per shard (keys.counter_key "
+            f"today); shared = all shards in one partition\n(the layout before a753325). Warm functions = "
             f"{warm_functions(TARGET_RATE, base.ingest_latency)}, each reading every shard once per cache period.",
             ["shards (layout)", "writes/s per partition", "% writes throttled", "bank lasts (s)",
              "% read units throttled", "staleness bound (visits)"],
