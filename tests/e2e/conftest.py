@@ -36,5 +36,3 @@ def moto_endpoint() -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
-
-

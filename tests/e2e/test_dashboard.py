@@ -194,6 +194,7 @@ def test_docs_snippet_counts_a_visit_from_another_origin(local_mode: LocalMode, 
         page.locator(".visitor-count").wait_for(state="visible", timeout=UPDATE_TIMEOUT_MS)
         shown = int(page.text_content("#visitor-count").replace(",", ""))
     assert shown == before + 1
+
     # ... and, once the writer has run, its page is among the top pages
     def logged_pages() -> dict[str, int]:
         return {p["path"]: p["visits"] for p in local_mode.status()["top_pages"]}

@@ -56,8 +56,10 @@ def test_thousand_concurrent_visits_are_counted_logged_and_reported(local_mode: 
     dynamodb, sqs = local_mode.client("dynamodb"), local_mode.client("sqs")
     drain_started = time.perf_counter()
     logged = wait_for(
-        lambda: count_log_items(dynamodb, local_mode.state.table_name) >= VISITS
-        and queue_depth(sqs, local_mode.state.queue_url) == 0,
+        lambda: (
+            count_log_items(dynamodb, local_mode.state.table_name) >= VISITS
+            and queue_depth(sqs, local_mode.state.queue_url) == 0
+        ),
         timeout=180,
         interval=1,
     )
