@@ -63,8 +63,8 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def _expected(console_error: str) -> bool:
-    """The browser logs every refused fetch; a 401/403 is the API-key test's point, not a page error."""
-    return "status of 401" in console_error or "status of 403" in console_error
+    """The browser logs every refused fetch: the API-key and outage tests cause these on purpose."""
+    return any(f"status of {code}" in console_error for code in (401, 403, 503))
 
 
 def _visit(mode: LocalMode, path: str = "/") -> int:
@@ -200,3 +200,28 @@ def test_docs_snippet_counts_a_visit_from_another_origin(local_mode: LocalMode, 
         return {p["path"]: p["visits"] for p in local_mode.status()["top_pages"]}
 
     assert wait_for(lambda: logged_pages().get("/blog/post-1") == 1, timeout=30)
+
+
+def test_dashboard_reports_a_failing_status_and_recovers(local_mode: LocalMode, page: Any) -> None:
+    # GIVEN a status endpoint that fails once (503), then answers again
+    calls: list[int] = []
+
+    def flaky(route: Any) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            route.fulfill(status=503, content_type="application/json", body='{"error": "unavailable"}')
+        else:
+            route.continue_()
+
+    page.route("**/status", flaky)
+
+    # WHEN the dashboard loads, THEN it shows the error as an alert, not a broken page ...
+    page.goto(f"{local_mode.url}/dashboard")
+    error = page.locator("[data-testid=error]")
+    error.wait_for(state="visible", timeout=UPDATE_TIMEOUT_MS)
+    assert error.get_attribute("role") == "alert"
+    assert "HTTP 503" in (error.text_content() or "")
+
+    # ... and the next poll recovers by itself
+    page.wait_for_selector("[data-testid=visitor-count][data-value]", timeout=UPDATE_TIMEOUT_MS)
+    assert error.is_hidden()

@@ -7,6 +7,7 @@ against a moto server the test owns and inspects the table after the process has
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -156,3 +157,36 @@ def test_port_in_use_is_a_clear_error_and_stops_the_emulator(tmp_path: Path) -> 
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
     assert not state_file.exists()
+
+
+def test_second_sigint_skips_the_drain(tmp_path: Path) -> None:
+    # GIVEN local mode with a backlog far larger than one batch
+    mode = start_local_mode(tmp_path / "hurry")
+    try:
+        sqs = mode.client("sqs")
+        body = Visit(
+            visit_id=str(uuid.uuid4()),
+            timestamp=format_timestamp(utc_now()),
+            ip=None,
+            user_agent="hurry-test",
+            path="/",
+            referrer=None,
+            is_bot=False,
+            counted=False,
+        ).to_json()
+        for _ in range(50):
+            sqs.send_message_batch(
+                QueueUrl=mode.state.queue_url, Entries=[{"Id": str(i), "MessageBody": body} for i in range(10)]
+            )
+
+        # WHEN Ctrl-C is pressed twice
+        mode.process.send_signal(signal.SIGINT)
+        assert wait_for(lambda: "Stopping" in mode.output(), timeout=10)
+        mode.process.send_signal(signal.SIGINT)
+
+        # THEN it stops without waiting for the queue, says so, and still exits cleanly
+        assert mode.stop() == 0
+        assert "stopped before the queue was empty" in mode.output()
+        assert not mode.state_file.exists()
+    finally:
+        mode.kill()
