@@ -261,6 +261,7 @@ def serve(
     server: BaseWSGIServer | None = None
     esm: Any = None
     pid = os.getpid()
+    stopper.install()  # from the start: a signal during start-up stops cleanly once it is up
     try:
         if aws_endpoint is None:
             emulator = EmbeddedEmulator(port=emulator_port)
@@ -332,7 +333,6 @@ def serve(
                 started_at=datetime.now(UTC).isoformat(timespec="seconds"),
             )
         )
-        stopper.install()
         _say(f"visitor-tracker local mode (pid {pid})")
         _say(f"  API (count a visit)  {api_url}/")
         _say(f"  status (JSON)        {api_url}/status")
