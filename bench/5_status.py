@@ -48,7 +48,7 @@ def populate(table_name: str, visits: int) -> float:
     backend = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
     batch = [
         # newest first, so both sizes have visits in the current and the previous hour (same items exist)
-        harness.bench_visit(0, when=newest - timedelta(milliseconds=i * step_ms), bot=i % 10 == 0, visitors=2_000)
+        harness.bench_visit(i, when=newest - timedelta(milliseconds=i * (step_ms + 1)), bot=i % 10 == 0, visitors=2_000)
         for i in range(visits)
     ]
     for visit in batch:
@@ -64,6 +64,29 @@ def populate(table_name: str, visits: int) -> float:
         ExpressionAttributeValues={":n": {"N": str(sum(1 for v in batch if v.counted))}},
     )
     return time.perf_counter() - start
+
+
+def aggregate_sizes(table_name: str) -> dict[str, float]:
+    """Sizes (KB) of today's day item, this hour's item and today's uniques item, plus visitors in it."""
+    import boto3
+
+    from functions.common import keys
+
+    client = boto3.client("dynamodb")
+    now = datetime.now(UTC)
+    found: dict[str, float] = {}
+    for name, key in (
+        ("day", keys.day_agg_key(keys.day_of(now))),
+        ("hour", keys.hour_agg_key(keys.hour_of(now))),
+        ("uniques", keys.uniques_key(keys.day_of(now))),
+    ):
+        item = client.get_item(TableName=table_name, Key=key).get("Item") or {}
+        found[f"{name}_kb"] = harness.item_size(item) / 1024
+        if name == "uniques":
+            members: list[str] = next((v["SS"] for v in item.values() if "SS" in v), [])
+            found["visitors"] = len(members)
+            found["bytes_per_visitor"] = harness.item_size(item) / len(members) if members else 0.0
+    return found
 
 
 def measure(visits: int) -> dict[str, Any]:
@@ -88,7 +111,9 @@ def measure(visits: int) -> dict[str, Any]:
                     raise RuntimeError(f"status answered {response.get('statusCode')}: {response.get('body')}")
                 body = json.loads(response["body"])
         counter.detach()
+        sizes = aggregate_sizes(os.environ["TABLE_NAME"])
     return {
+        "sizes": sizes,
         "populate_s": seconds,
         "calls": counter.total() / REQUESTS,
         "breakdown": counter.breakdown(),
@@ -107,6 +132,11 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
         for n, r in results.items()
     ]
     small, big = results[sizes[0]], results[sizes[-1]]
+    size_rows = [
+        [f"{n:,} visits", r["sizes"]["day_kb"], r["sizes"]["hour_kb"], r["sizes"]["uniques_kb"],
+         int(r["sizes"]["visitors"]), r["sizes"]["bytes_per_visitor"]]
+        for n, r in results.items()
+    ]
     emit(
         table(
             f"Figure 5 — GET /status per request ({REQUESTS} requests each; calls over all of them on the right)",
@@ -116,8 +146,21 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
         )
         + f"\nGoal: the same calls and items read at {sizes[0]:,} and {sizes[-1]:,} visits: "
         + ("met" if (small["calls"], small["items"]) == (big["calls"], big["items"]) else "MISSED")
-        + f"; CPU per request {big['cpu_ms'] / small['cpu_ms']:.2f}x.\n"
+        + f"; CPU per request {big['cpu_ms'] / small['cpu_ms']:.2f}x.\n\n"
+        + table(
+            "Aggregate items after loading (DynamoDB item sizes: what each aggregate update pays write units on; "
+            "20 pages, 2 browsers)",
+            ["logged visits", "day item KB", "hour item KB", "uniques item KB", "visitors in it", "bytes/visitor"],
+            size_rows,
+        )
+        + "\n"
     )
+    if measured is not None:
+        measured.update(
+            day_item_kb=big["sizes"]["day_kb"],
+            hour_item_kb=big["sizes"]["hour_kb"],
+            uniques_bytes_per_visitor=big["sizes"]["bytes_per_visitor"],
+        )
     return [
         Result("5 status", f"AWS calls per /status, {sizes[-1]:,} vs {sizes[0]:,} visits", big["calls"],
                small["calls"], "equal", big["calls"] == small["calls"]),

@@ -79,6 +79,7 @@ class Workload:
     day_item_kb: float = 4.0  # visits, bots, h00..h23, page / referrer / browser tallies
     hour_item_kb: float = 0.8  # visits, bots, m00..m59
     daily_unique_visitors: int = 1_000  # the uniques item holds 16 hex chars + overhead per visitor
+    uniques_bytes_per_visitor: float = 19.0
     # SQS consumption by Lambda's event source mapping: receives return at most 10 messages.
     receives_per_batch: float = 10.0
     deletes_per_batch: float = 10.0  # DeleteMessageBatch, 10 entries per call
@@ -96,7 +97,7 @@ class Workload:
 
     @property
     def uniques_item_kb(self) -> float:
-        return (self.daily_unique_visitors * 19 + 200) / 1024
+        return (self.daily_unique_visitors * self.uniques_bytes_per_visitor + 200) / 1024
 
 
 def wru(kb: float, transactional: bool = False) -> float:
@@ -176,18 +177,25 @@ def break_even_visits(fixed: float, ours_per_m: float, baseline_per_m: float) ->
 def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[Result]:
     m = measured or {}
     w = Workload()
-    overrides = [k for k in ("ours_cpu_ms", "baseline_cpu_ms", "ours_log_bytes", "baseline_log_bytes") if k in m]
+    names = ("ours_cpu_ms", "baseline_cpu_ms", "ours_log_bytes", "baseline_log_bytes", "day_item_kb", "hour_item_kb",
+             "uniques_bytes_per_visitor")
+    overrides = [k for k in names if k in m]
     for key in overrides:
         w = replace(w, **{key: int(m[key]) if key.endswith("bytes") else float(m[key])})  # type: ignore[arg-type]
-    source = "measured by figure 2" if overrides else "assumed (run bench/run_all.py to use figure 2's numbers)"
+    source = (
+        f"measured: {', '.join(overrides)} (figures 2 and 5)"
+        if overrides
+        else "assumed; bench/run_all.py uses figure 2's and 5's measurements"
+    )
     emit(
         "Figure 8 — cost per million visits, us-east-1 list prices (free tiers ignored), one counter shard.\n"
         f"Assumptions: DynamoDB call {w.dynamodb_call_ms} ms, SendMessage {w.sqs_send_ms} ms, handler CPU ours "
-        f"{w.ours_cpu_ms:.2f} ms / baseline {w.baseline_cpu_ms:.2f} ms and\nstdout bytes per visit ours "
-        f"{w.ours_log_bytes} / baseline {w.baseline_log_bytes} ({source}); ingest 256 MB arm64 for both; writer "
+        f"{w.ours_cpu_ms:.2f} ms / baseline {w.baseline_cpu_ms:.2f} ms,\nstdout bytes per visit ours "
+        f"{w.ours_log_bytes} / baseline {w.baseline_log_bytes}; ingest 256 MB arm64 for both; writer "
         f"{w.writer_ms_per_batch:.0f} ms at 512 MB per batch of {w.batch_size};\nitems: log {w.log_item_kb} KB, day "
-        f"{w.day_item_kb} KB, hour {w.hour_item_kb} KB, uniques {w.uniques_item_kb:.1f} KB "
-        f"({w.daily_unique_visitors:,} visitors/day).\n"
+        f"{w.day_item_kb:.1f} KB, hour {w.hour_item_kb:.1f} KB, uniques {w.uniques_item_kb:.1f} KB "
+        f"({w.daily_unique_visitors:,} visitors/day at {w.uniques_bytes_per_visitor:.1f} bytes each).\n"
+        f"Source of the handler, log and item figures: {source}.\n"
     )
     ours = ours_per_visit(w)
     base = baseline_per_visit(w)

@@ -180,6 +180,35 @@ class CallCounter:
         return ", ".join(f"{name.split('.', 1)[1]} {n}" for name, n in sorted(self.calls.items())) or "none"
 
 
+def attribute_value_size(value: dict[str, Any]) -> int:
+    """Bytes DynamoDB charges for one attribute value (its documented sizing rules, approximated)."""
+    kind, data = next(iter(value.items()))
+    if kind == "S":
+        return len(data.encode())
+    if kind == "N":
+        return len(str(data).lstrip("-").replace(".", "")) // 2 + 1
+    if kind == "B":
+        return len(data)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(v.encode()) for v in data)
+    if kind == "NS":
+        return sum(len(str(v)) // 2 + 1 for v in data)
+    if kind == "BS":
+        return sum(len(v) for v in data)
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + attribute_value_size(v) + 1 for k, v in data.items())
+    if kind == "L":
+        return 3 + sum(attribute_value_size(v) + 1 for v in data)
+    raise ValueError(f"unknown attribute type {kind!r}")
+
+
+def item_size(item: dict[str, dict[str, Any]]) -> int:
+    """Bytes of an item as DynamoDB sizes it: attribute names plus values (what write units are paid on)."""
+    return sum(len(name.encode()) + attribute_value_size(value) for name, value in item.items())
+
+
 # --- Lambda stand-ins -------------------------------------------------------------------------
 
 

@@ -79,5 +79,5 @@ def test_fixed_cost_counts_idle_long_polls_and_alarms() -> None:
 def test_run_uses_measured_handler_figures(capsys: pytest.CaptureFixture[str]) -> None:
     results = cost.run(measured={"ours_cpu_ms": 0.4, "ours_log_bytes": 321})
     out = capsys.readouterr().out
-    assert "measured by figure 2" in out and "321" in out
+    assert "measured: ours_cpu_ms, ours_log_bytes" in out and "321" in out
     assert {r.metric for r in results} >= {"$ per million visits, REST API"}
