@@ -67,3 +67,15 @@ def test_captured_stdout_counts_bytes_written_to_fd_1(capfd: pytest.CaptureFixtu
         os.write(1, b"x" * 99 + b"\n")
     assert written[0] == 100
     assert "x" * 99 not in capfd.readouterr().out
+
+
+def test_item_size_follows_dynamodb_sizing_rules() -> None:
+    # names count as well as values; a number is about one byte per two significant digits, plus one
+    item = {
+        "pk": {"S": "AGG#UNIQ"},  # 2 + 8
+        "visits": {"N": "12345"},  # 6 + 3
+        "visitors": {"SS": ["0123456789abcdef", "fedcba9876543210"]},  # 8 + 32
+        "ok": {"BOOL": True},  # 2 + 1
+        "m": {"M": {"a": {"S": "xy"}}},  # 1 + (3 + 1 + 2 + 1)
+    }
+    assert harness.item_size(item) == 10 + 9 + 40 + 3 + 8
