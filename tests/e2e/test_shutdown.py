@@ -27,7 +27,22 @@ from tests.events import DEFAULT_UA
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
 INJECTED = 300
+BACKLOG = 1000  # several seconds of writer work
 CLIENTS = 8
+
+
+def _visit(user_agent: str) -> Visit:
+    """A distinct, valid visit record (not counted: it bypassed ingest) to put straight on the queue."""
+    return Visit(
+        visit_id=str(uuid.uuid4()),
+        timestamp=format_timestamp(utc_now()),
+        ip=None,
+        user_agent=user_agent,
+        path="/injected",
+        referrer=None,
+        is_bot=False,
+        counted=False,
+    )
 
 
 def _counter_total(dynamodb: object, table: str) -> int:
@@ -66,19 +81,7 @@ def test_sigint_drains_queued_visits_before_exit(tmp_path: Path, moto_endpoint: 
             assert wait_for(lambda: sum(ok) >= 100, timeout=30), mode.output()
 
             # ... and a burst of visits put straight on the queue, more than one batch
-            injected = [
-                Visit(
-                    visit_id=str(uuid.uuid4()),
-                    timestamp=format_timestamp(utc_now()),
-                    ip=None,
-                    user_agent="drain-test",
-                    path="/injected",
-                    referrer=None,
-                    is_bot=False,
-                    counted=False,
-                )
-                for _ in range(INJECTED)
-            ]
+            injected = [_visit("drain-test") for _ in range(INJECTED)]
             for start in range(0, INJECTED, 10):
                 chunk = injected[start : start + 10]
                 sqs.send_message_batch(
@@ -160,24 +163,13 @@ def test_port_in_use_is_a_clear_error_and_stops_the_emulator(tmp_path: Path) -> 
 
 
 def test_second_sigint_skips_the_drain(tmp_path: Path) -> None:
-    # GIVEN local mode with a backlog far larger than one batch
+    # GIVEN local mode with a backlog of distinct visits, far larger than one batch
     mode = start_local_mode(tmp_path / "hurry")
     try:
         sqs = mode.client("sqs")
-        body = Visit(
-            visit_id=str(uuid.uuid4()),
-            timestamp=format_timestamp(utc_now()),
-            ip=None,
-            user_agent="hurry-test",
-            path="/",
-            referrer=None,
-            is_bot=False,
-            counted=False,
-        ).to_json()
-        for _ in range(50):
-            sqs.send_message_batch(
-                QueueUrl=mode.state.queue_url, Entries=[{"Id": str(i), "MessageBody": body} for i in range(10)]
-            )
+        for _ in range(BACKLOG // 10):
+            entries = [{"Id": str(i), "MessageBody": _visit("hurry-test").to_json()} for i in range(10)]
+            sqs.send_message_batch(QueueUrl=mode.state.queue_url, Entries=entries)
 
         # WHEN Ctrl-C is pressed twice
         mode.process.send_signal(signal.SIGINT)
