@@ -3,7 +3,8 @@
 Pure arithmetic from AWS list prices (us-east-1, on-demand, free tiers ignored), so the comparison
 holds for any volume above the free tiers. Durations are assumptions (we have no AWS account to
 measure billed durations): each AWS call in the request path costs network time, the handler's own
-CPU comes from figure 2 when run_all passes it in. Every assumption is printed next to the result.
+CPU and log bytes come from figure 2 and the aggregate item sizes from figure 5 when run_all passes
+them in. Every assumption is printed next to the result.
 
 Prices, checked on 2026-11-26 with the search tool (``verified``) or taken from the brief (``brief``):
 - API Gateway REST $3.50/M (first 333M), HTTP API $1.00/M (first 300M), function URL no extra

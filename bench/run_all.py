@@ -2,12 +2,12 @@
 
     .venv/bin/python bench/run_all.py            # what ``make bench`` runs (about 5 minutes here)
     .venv/bin/python bench/run_all.py --quick    # smaller samples, for a smoke run
-    .venv/bin/python bench/run_all.py --only 2 8 # some figures (figure 8 uses figure 2's numbers)
+    .venv/bin/python bench/run_all.py --only 2 5 8  # some figures (8 uses 2's and 5's measurements)
     .venv/bin/python bench/run_all.py --json out.json
 
 Figures run in this process one after the other (figure 2 hands its measured CPU time and log
-bytes to figure 8). A figure that fails is reported in the summary and makes the exit code 1; the
-others still run.
+bytes, figure 5 the aggregate item sizes, to figure 8). A figure that fails is reported in the
+summary and makes the exit code 1; the others still run.
 """
 
 from __future__ import annotations
