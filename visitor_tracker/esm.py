@@ -13,6 +13,10 @@ Semantics kept from Lambda (with ``ReportBatchItemFailures`` on, as the stack co
 
 One local difference: failed records are made visible again at once (ChangeMessageVisibility 0)
 instead of after the visibility timeout, so retries and dead-lettering take seconds, not minutes.
+
+It also plays SQS's own part in CloudWatch: given a CloudWatch client, it publishes the queue's
+``ApproximateAgeOfOldestMessage`` (the age of the oldest record it just received, 0 when the queue
+is empty) at most every ``AGE_PUBLISH_SECONDS``, so ``/status`` reads the age locally as deployed.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ Message = Mapping[str, Any]
 
 MAX_RECEIVE_PER_CALL = 10  # the SQS API maximum
 POLL_WAIT_SECONDS = 1
+AGE_PUBLISH_SECONDS = 5.0
+AGE_METRIC = "ApproximateAgeOfOldestMessage"
 
 
 def _message_attribute(value: Mapping[str, Any]) -> dict[str, Any]:
@@ -121,8 +127,11 @@ class SqsEventSourceMapping:
         batch_size: int = QUEUE.batch_size,
         batching_window_seconds: float = QUEUE.max_batching_window_seconds,
         timeout_seconds: int = QUEUE.writer_timeout_seconds,
+        cloudwatch: Any | None = None,
     ) -> None:
         self._sqs = sqs
+        self._cloudwatch = cloudwatch
+        self._age_published_at: float | None = None
         self._queue_url = queue_url
         self._queue_arn = queue_arn
         self._region = region
@@ -211,10 +220,38 @@ class SqsEventSourceMapping:
         self.records_failed += len(retried)
         return failed
 
+    def publish_age(self, batch: Sequence[Message], *, force: bool = False) -> float | None:
+        """Publish the oldest-message age as SQS does; the value sent, or None when not due."""
+        if self._cloudwatch is None:
+            return None
+        now = time.monotonic()
+        if not force and self._age_published_at is not None and now - self._age_published_at < AGE_PUBLISH_SECONDS:
+            return None
+        sent = [int(m.get("Attributes", {}).get("SentTimestamp", 0)) for m in batch]
+        age = max((time.time() - s / 1000 for s in sent if s), default=0.0)
+        try:
+            self._cloudwatch.put_metric_data(
+                Namespace="AWS/SQS",
+                MetricData=[
+                    {
+                        "MetricName": AGE_METRIC,
+                        "Dimensions": [{"Name": "QueueName", "Value": self._queue_url.rstrip("/").rsplit("/", 1)[-1]}],
+                        "Value": round(max(age, 0.0), 3),
+                        "Unit": "Seconds",
+                    }
+                ],
+            )
+        except Exception:  # noqa: BLE001 - a metric is informative: never stop the writer for it
+            logger.warning("could not publish the oldest-message age", exc_info=True)
+            return None
+        self._age_published_at = now
+        return age
+
     def poll_once(self) -> int:
         """Gather one batch and process it; the number of records handled (0 when the queue was empty)."""
         try:
             batch = self.gather()
+            self.publish_age(batch)
             if batch:
                 self.invoke(batch)
             return len(batch)

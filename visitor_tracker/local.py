@@ -315,6 +315,7 @@ def serve(
             region=region,
             handler=handlers["writer"],
             function_name=f"{prefix}-writer",
+            cloudwatch=boto3.client("cloudwatch"),
         )
         esm.start()
         http_thread = threading.Thread(target=server.serve_forever, name="local-http", daemon=True)

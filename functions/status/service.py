@@ -88,7 +88,7 @@ def oldest_message_age(queue_url: str, now: datetime) -> int | None:
                 }
             ],
             StartTime=now - timedelta(minutes=10),
-            EndTime=now,
+            EndTime=now + timedelta(minutes=1),  # the current, still open, minute included
             ScanBy="TimestampDescending",
         )
         values = response["MetricDataResults"][0].get("Values", [])
