@@ -18,6 +18,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from functions.common.definitions import CORS_ALLOW_METHODS, CORS_MAX_AGE_SECONDS
 from pipeline.nag import acknowledge
 
 STAGE_NAME = "prod"
@@ -113,8 +114,8 @@ class RestIngress(Ingress):
             ),
             default_cors_preflight_options=apigw.CorsOptions(
                 allow_origins=list(settings.allowed_origins),
-                allow_methods=["GET", "OPTIONS"],
-                max_age=Duration.hours(1),
+                allow_methods=list(CORS_ALLOW_METHODS),
+                max_age=Duration.seconds(CORS_MAX_AGE_SECONDS),
             ),
         )
         # GET carries no body (so body validation is a no-op); the validator rejects requests missing
@@ -258,8 +259,8 @@ class HttpIngress(Ingress):
             description="visitor tracker",
             cors_preflight=apigwv2.CorsPreflightOptions(
                 allow_origins=list(settings.allowed_origins),
-                allow_methods=[apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.OPTIONS],
-                max_age=Duration.hours(1),
+                allow_methods=[apigwv2.CorsHttpMethod(m) for m in CORS_ALLOW_METHODS],
+                max_age=Duration.seconds(CORS_MAX_AGE_SECONDS),
             ),
         )
         for route in self.api.add_routes(
@@ -339,7 +340,7 @@ class FunctionUrlIngress(Ingress):
             cors=lambda_.FunctionUrlCorsOptions(
                 allowed_origins=list(settings.allowed_origins),
                 allowed_methods=[lambda_.HttpMethod.GET],
-                max_age=Duration.hours(1),
+                max_age=Duration.seconds(CORS_MAX_AGE_SECONDS),
             ),
         )
         self.status_function_url = status.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
