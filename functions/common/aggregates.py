@@ -1,25 +1,28 @@
 """Aggregates: fold a batch of visits into per-item deltas, and turn aggregate items into the status summary.
 
 Pure functions only (no boto3): the writer turns the deltas into one ``ADD`` update per aggregate
-item, the status function reads a fixed list of items and calls ``summarize``.
+item (and one sketch write per uniques item), the status function reads a fixed list of items and
+calls ``summarize``.
 
 Aggregate items (keys in ``functions.common.keys``):
 
 - day ``AGG#DAY/<day>``: ``visits`` (human visits), ``bots``, ``h00``..``h23`` (human visits per hour),
   ``p:<path>`` / ``r:<referrer host>`` / ``b:<browser family>`` tallies of human visits.
 - hour ``AGG#HOUR/<day>T<hh>``: ``visits``, ``bots``, ``m00``..``m59`` (human visits per minute).
-- uniques ``AGG#UNIQ/<day>``: ``visitors``, a string set of (shortened) daily visitor hashes; a set
-  ADD is idempotent, so uniques never double count.
+- uniques ``AGG#UNIQ/<day>``: ``registers`` (B), a HyperLogLog sketch of the day's visitor hashes
+  (``functions.common.hll``: at most 2 KB whatever the traffic; exact up to 255 visitors, about
+  2.3 % standard error beyond a few thousand), and ``version`` (N), bumped by every write so that
+  writers racing on the item notice (optimistic locking). A merge is a register-wise max, so
+  adding the same visitors again never double counts. Items of the earlier layout hold a string
+  set ``visitors`` instead: it is folded into the sketch when read, and removed by the next write.
 
 Bounded item size (a DynamoDB item is at most 400 KB): paths and hosts are truncated
 (``MAX_*_CHARS``) and each tally family is capped at ``CAPS`` distinct names per day; visits to
 names beyond the cap are tallied under ``<prefix>(other)``. The cap needs to know which names the
 day item already holds: the writer passes them in (``known``), see ``apply_caps``. With the caps
 below and at most ``QUEUE.max_concurrency`` writers racing past a cap by at most one batch each,
-a day item stays well under 100 KB. The uniques set stores 16 hex characters of each hash, which
-keeps about 20,000 distinct visitors a day under the item limit (enough for a personal site);
-beyond that the writer stops adding to the day's set (the count becomes a lower bound) rather
-than failing records.
+a day item stays well under 100 KB. The uniques item has a fixed size (see above), so a busy day
+costs the same write units per batch as a quiet one.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from functions.common import keys
+from functions.common.hll import InvalidSketch, Sketch
 from functions.common.visit import Visit
 
 PAGE_PREFIX = "p:"
@@ -52,7 +56,9 @@ UNIQUES_TTL_DAYS = 35
 
 VISITS = "visits"
 BOTS = "bots"
-VISITORS = "visitors"
+VISITORS = "visitors"  # the earlier layout's string set of visitor hashes (read, never written)
+REGISTERS = "registers"
+VERSION = "version"
 
 TOP_N = 10
 HOURS_IN_SUMMARY = 24
@@ -194,6 +200,35 @@ def is_uniques_key(key: ItemKey) -> bool:
     return key[0] == keys.uniques_key("")[keys.PK]["S"]
 
 
+@dataclass(frozen=True)
+class Uniques:
+    """A uniques item as read: its sketch, the version to condition the next write on (0: none
+    stored yet) and whether it still holds the earlier layout's string set (to remove on write)."""
+
+    sketch: Sketch = field(default_factory=Sketch)
+    version: int = 0
+    legacy: bool = False
+
+
+def read_uniques(item: Mapping[str, AttrValue] | None) -> Uniques:
+    """The uniques item's sketch, with any earlier-layout members folded in (missing item: empty).
+
+    Unreadable registers count as empty: the writer's version condition still keeps it from
+    losing a concurrent write, and /status must not fail on one bad item.
+    """
+    if not item:
+        return Uniques()
+    raw = item.get(REGISTERS, {}).get("B")
+    try:
+        sketch = Sketch.from_bytes(bytes(raw) if raw else None)
+    except InvalidSketch:
+        sketch = Sketch()
+    legacy = item.get(VISITORS, {}).get("SS")
+    if legacy:
+        sketch.update(legacy)
+    return Uniques(sketch=sketch, version=_n(item, VERSION), legacy=bool(legacy))
+
+
 # --- summary (status) -----------------------------------------------------------------------
 
 
@@ -264,8 +299,7 @@ def summarize(items: Mapping[ItemKey, Item], now: datetime) -> dict[str, Any]:
     humans_today = _n(today, VISITS)
     bots_today = _n(today, BOTS)
     seen = humans_today + bots_today
-    uniques = items.get(key_tuple(keys.uniques_key(sk.uniques)))
-    unique_today = len(uniques[VISITORS].get("SS", [])) if uniques and VISITORS in uniques else 0
+    unique_today = read_uniques(items.get(key_tuple(keys.uniques_key(sk.uniques)))).sketch.estimate()
     return {
         "visits_last_hour": last_hour,
         "visits_last_24h": sum(h["visits"] for h in hourly),
@@ -279,4 +313,3 @@ def summarize(items: Mapping[ItemKey, Item], now: datetime) -> dict[str, Any]:
         "browsers": _top(today, BROWSER_PREFIX, "browser"),
         "hourly": hourly,
     }
-

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.common import aws, keys
-from functions.common.aggregates import Delta, Item, ItemKey, key_dict, key_tuple
+from functions.common.aggregates import REGISTERS, VERSION, VISITORS, Delta, Item, ItemKey, key_dict, key_tuple
 from functions.common.definitions import TABLE
 from functions.common.logitem import from_log_item
 from functions.common.observability import logger
@@ -157,10 +157,6 @@ def aggregate_update(table_name: str, delta: Delta) -> dict[str, Any]:
         names[f"#a{i}"] = name
         values[f":a{i}"] = {"N": str(amount)}
         adds.append(f"#a{i} :a{i}")
-    if delta.members:
-        names["#set"] = "visitors"
-        values[":set"] = {"SS": sorted(delta.members)}
-        adds.append("#set :set")
     expression = "SET #ttl = :ttl" + (" ADD " + ", ".join(adds) if adds else "")
     return {
         "TableName": table_name,
@@ -168,6 +164,36 @@ def aggregate_update(table_name: str, delta: Delta) -> dict[str, Any]:
         "UpdateExpression": expression,
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
+    }
+
+
+def sketch_update(
+    table_name: str, key: ItemKey, registers: bytes, version: int, expires_at: int, *, drop_legacy: bool = False
+) -> dict[str, Any]:
+    """UpdateItem arguments writing a uniques sketch read at ``version`` (0: the item had none).
+
+    Optimistic locking: the write succeeds only if nobody wrote the sketch since it was read
+    (``ConditionalCheckFailed`` otherwise: re-read, merge, retry). An update rather than a put, so
+    the writer needs no more DynamoDB actions than it has; ``drop_legacy`` removes the earlier
+    layout's string set, already folded into ``registers``.
+    """
+    names = {"#reg": REGISTERS, "#ver": VERSION, "#ttl": TABLE.ttl_attribute}
+    expression = "SET #reg = :reg, #ver = :next, #ttl = :ttl"
+    if drop_legacy:
+        names["#old"] = VISITORS
+        expression += " REMOVE #old"
+    return {
+        "TableName": table_name,
+        "Key": key_dict(key),
+        "UpdateExpression": expression,
+        "ConditionExpression": "attribute_not_exists(#ver) OR #ver = :ver",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": {
+            ":reg": {"B": registers},
+            ":ver": {"N": str(version)},
+            ":next": {"N": str(version + 1)},
+            ":ttl": {"N": str(expires_at)},
+        },
     }
 
 

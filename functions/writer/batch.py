@@ -4,21 +4,28 @@ Order of work for a batch (the handler adapts the SQS event, this module does th
 
 1. parse every body; a body that is not a valid visit fails alone (it will reach the DLQ);
 2. drop repeated visit ids inside the batch (they share the fate of their first copy);
-3. count the visits with ``TransactWriteItems``: each transaction flags the visits' log items
-   ``aggregated`` (condition: not flagged yet) and ADDs the folded deltas to the aggregate items,
-   atomically. A visit whose flag already exists was counted by an earlier delivery: it is dropped
-   from the transaction and the rest retried. Conflicts and throttling are retried with backoff;
-4. write the full log items (flag included) with ``BatchWriteItem``, for the visits counted now or
+3. read the uniques sketches of the batch's days (and, when the caps need them, day items): one
+   ``BatchGetItem``;
+4. count the visits with ``TransactWriteItems``: each transaction flags the visits' log items
+   ``aggregated`` (condition: not flagged yet), ADDs the folded deltas to the day and hour items
+   and writes each day's sketch merged with the visitors (condition: its ``version`` is still the
+   one read), atomically. The cancellation reasons say which actions failed, by index: a visit
+   whose flag already exists was counted by an earlier delivery (dropped, the rest retried at
+   once); a sketch whose version moved was written by another writer (re-read, merged again and
+   retried after a backoff pause). Conflicts and throttling are retried with backoff; a sketch
+   the visitors do not change is not written at all;
+5. write the full log items (flag included) with ``BatchWriteItem``, for the visits counted now or
    before. Rewriting a log item is an idempotent overwrite.
 
-Calls per 100 records in the steady state: 2 ``TransactWriteItems`` (at most 100 actions each: 97
-flags + the day, hour and uniques updates, then the rest) + 4 ``BatchWriteItem`` = 6; plus one
-``BatchGetItem`` of the day item when a batch brings tally names this environment has not seen
-while a family is under its cap (see ``KnownNames``), so at most 7.
+Calls per 100 records in the steady state: 1 ``BatchGetItem`` (the day's sketch, and the day item
+when a batch brings tally names this environment has not seen while a family is under its cap, see
+``KnownNames``) + 2 ``TransactWriteItems`` (at most 100 actions each: 97 flags + the day, hour and
+uniques updates, then the rest) + 4 ``BatchWriteItem`` = 7. A lost sketch race adds a re-read and
+a transaction. The sketch item is about 2 KB whatever the traffic (``functions.common.hll``).
 
 Why count before logging: a ``PutRequest`` replaces the whole item, so a flag set after the put
 would be wiped by the put of a redelivered copy and the visit counted twice. Flag first, then put
-the item with the flag, and a redelivery always sees the flag. A crash between 3 and 4 leaves a
+the item with the flag, and a redelivery always sees the flag. A crash between 4 and 5 leaves a
 flag-only item; the record is redelivered and step 4 completes it.
 
 A record fails (and is redelivered by SQS) when its visit could not be counted or logged after
@@ -35,8 +42,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.common import aggregates, keys, store
-from functions.common.aggregates import Delta, ItemKey
+from functions.common.aggregates import Delta, ItemKey, Uniques
 from functions.common.definitions import QUEUE, TABLE
+from functions.common.hll import Sketch
 from functions.common.logitem import expires_at, to_log_item
 from functions.common.observability import logger
 from functions.common.visit import InvalidVisit, Visit, utc_now
@@ -70,8 +78,7 @@ class BatchOutcome:
 
 
 class KnownNames:
-    """Per execution environment: the tally names each day item is known to hold (for the caps),
-    and the uniques items known to be full.
+    """Per execution environment: the tally names each day item is known to hold (for the caps).
 
     Reading a day item costs one call, so it is read only when a batch brings a name not known yet
     while that family is still under its cap; afterwards names admitted by this writer are added
@@ -80,9 +87,6 @@ class KnownNames:
 
     def __init__(self) -> None:
         self._days: dict[ItemKey, set[str]] = {}
-        # Uniques items that reached DynamoDB's item size limit: no more members are added to them
-        # (the day's unique count becomes a lower bound) rather than failing every record.
-        self.saturated: set[ItemKey] = set()
 
     def needs_read(self, delta: Delta) -> bool:
         known = self._days.get(delta.key)
@@ -99,22 +103,15 @@ class KnownNames:
         self._days[key] = {n for n in (item or {}) if n.startswith(aggregates.TALLY_PREFIXES)}
         for old in sorted(self._days)[:-KNOWN_DAYS_KEPT]:
             del self._days[old]
-        for old in sorted(self.saturated)[:-KNOWN_DAYS_KEPT]:
-            self.saturated.discard(old)
 
     def names(self, key: ItemKey) -> set[str]:
         return self._days.setdefault(key, set())
 
     def clear(self) -> None:
         self._days.clear()
-        self.saturated.clear()
 
 
 KNOWN = KnownNames()
-
-
-def _item_too_large(exc: BaseException) -> bool:
-    return isinstance(exc, ClientError) and "item size" in str(exc.response.get("Error", {}).get("Message", "")).lower()
 
 
 def _fits(visit_count: int, terms: dict[ItemKey, set[str]]) -> bool:
@@ -199,9 +196,9 @@ class BatchWriter:
         failed: dict[str, str] = {}
         if not visits:
             return counted, already, failed
-        self._refresh_known(visits)
+        uniques = self._read_aggregates(visits)
         for chunk in self._chunks(visits):
-            now, before, reason = self._count_chunk(chunk)
+            now, before, reason = self._count_chunk(chunk, uniques)
             counted.extend(now)
             already.extend(before)
             done = {v.visit_id for v in now} | {v.visit_id for v in before}
@@ -210,26 +207,32 @@ class BatchWriter:
                     failed[visit.visit_id] = reason or "not counted"
         return counted, already, failed
 
-    def _refresh_known(self, visits: Iterable[Visit]) -> None:
-        """Read the day items whose tally names the cap cannot decide from memory (one call at most)."""
-        stale = [
-            d.key
-            for d in self._fold(visits, capped=False)
-            if aggregates.is_day_key(d.key) and self.known.needs_read(d)
-        ]
-        if not stale:
-            return
-        try:
-            items = store.get_items(self.table_name, [aggregates.key_dict(k) for k in stale], self.backoff)
-        except (ClientError, BotoCoreError, RuntimeError) as exc:
-            # Without the read the caps use what is known: the cap stays approximate, nothing is lost.
-            logger.warning("Could not read day aggregates for the caps", extra={"error": store.error_code(exc)})
-            return
+    def _read_aggregates(self, visits: Iterable[Visit]) -> dict[ItemKey, Uniques]:
+        """One BatchGetItem: the uniques sketches of the batch's days, and the day items whose tally
+        names the cap cannot decide from memory. Returns the sketches as read."""
+        deltas = self._fold(visits, capped=False)
+        stale = [d.key for d in deltas if aggregates.is_day_key(d.key) and self.known.needs_read(d)]
+        sketches = [d.key for d in deltas if aggregates.is_uniques_key(d.key)]
+        if not stale and not sketches:
+            return {}
+        items = self._get(stale + sketches)
+        if items is None:
+            # Without the read the caps use what is known (approximate, nothing lost) and the
+            # sketches start empty: their version condition fails if one exists, and it is re-read.
+            return {key: Uniques() for key in sketches}
         for key in stale:
             self.known.refresh(key, items.get(key))
+        return {key: aggregates.read_uniques(items.get(key)) for key in sketches}
+
+    def _get(self, item_keys: Sequence[ItemKey]) -> dict[ItemKey, dict[str, Any]] | None:
+        try:
+            return store.get_items(self.table_name, [aggregates.key_dict(k) for k in item_keys], self.backoff)
+        except (ClientError, BotoCoreError, RuntimeError) as exc:
+            logger.warning("Could not read aggregates", extra={"error": store.error_code(exc), "items": len(item_keys)})
+            return None
 
     def _fold(self, visits: Iterable[Visit], *, capped: bool = True) -> list[Delta]:
-        deltas = [d for d in aggregates.fold(visits, self.browser_of).values() if d.key not in self.known.saturated]
+        deltas = list(aggregates.fold(visits, self.browser_of).values())
         if not capped:
             return list(deltas)
         return [
@@ -243,7 +246,7 @@ class BatchWriter:
         terms: dict[ItemKey, set[str]] = {}
         for visit in visits:
             contribution = {
-                d.key: set(d.counters) | ({"#set"} if d.members else set())
+                d.key: set(d.counters) | ({"#sketch"} if d.members else set())
                 for d in aggregates.fold([visit], self.browser_of).values()
             }
             merged = {k: set(v) for k, v in terms.items()}
@@ -258,8 +261,14 @@ class BatchWriter:
             chunks.append(current)
         return chunks
 
-    def _count_chunk(self, chunk: Sequence[Visit]) -> tuple[list[Visit], list[Visit], str | None]:
-        """One chunk's transaction, retried; return (counted now, counted before, failure reason)."""
+    def _count_chunk(
+        self, chunk: Sequence[Visit], uniques: dict[ItemKey, Uniques]
+    ) -> tuple[list[Visit], list[Visit], str | None]:
+        """One chunk's transaction, retried; return (counted now, counted before, failure reason).
+
+        ``uniques`` holds the sketches as last read or written; it is updated after a commit, so the
+        next chunk writes on top of this one's.
+        """
         pending = list(chunk)
         already: list[Visit] = []
         attempt = 0
@@ -272,56 +281,76 @@ class BatchWriter:
                 )
                 for v in pending
             ]
-            deltas = self._fold(pending)
-            actions += [{"Update": store.aggregate_update(self.table_name, d)} for d in deltas]
+            updates, merged = self._aggregate_actions(self._fold(pending), uniques)
+            actions += [{"Update": update} for _, update in updates]
             try:
                 codes = store.transact(actions)
             except (ClientError, BotoCoreError) as exc:
-                too_big = {d.key for d in deltas if aggregates.is_uniques_key(d.key)} if _item_too_large(exc) else set()
-                if too_big:
-                    # Emulators (moto) reject the whole call instead of naming the item: same remedy.
-                    logger.warning("Unique visitors item is full", extra={"items": [k[1] for k in too_big]})
-                    self.known.saturated.update(too_big)
-                    continue
                 if not store.is_retryable(exc):
                     logger.error("Aggregate transaction failed", extra={"error": store.error_code(exc)})
                     return [], already, f"aggregate transaction failed: {store.error_code(exc)}"
                 codes = [store.error_code(exc)] * len(actions)
             if codes is None:
+                for key, sketch in merged.items():
+                    uniques[key] = Uniques(sketch=sketch, version=uniques[key].version + 1)
                 return pending, already, None
+            # Cancellation reasons by index: the flags first, then one action per aggregate item.
             duplicates = {v.visit_id for v, code in zip(pending, codes, strict=False) if code == store.CONDITION_FAILED}
+            raced = [
+                key
+                for (key, _), code in zip(updates, codes[len(pending) :], strict=False)
+                if code == store.CONDITION_FAILED and aggregates.is_uniques_key(key)
+            ]
             if duplicates:
-                # Counted by an earlier delivery: drop them and retry the rest at once.
+                # Counted by an earlier delivery: drop them (and retry the rest at once, unless a
+                # sketch race needs a pause too).
                 already.extend(v for v in pending if v.visit_id in duplicates)
                 pending = [v for v in pending if v.visit_id not in duplicates]
-                continue
-            full = self._full_uniques(deltas, codes[len(pending) :])
-            if full:
-                # A uniques set reached the item size limit: stop adding to it, count the rest.
-                logger.warning("Unique visitors item is full", extra={"items": [k[1] for k in full]})
-                self.known.saturated.update(full)
-                continue
-            causes = sorted({c for c in codes if c != "None"})
-            if not all(c in store.RETRYABLE_CODES for c in causes):
-                logger.error("Aggregate transaction cancelled", extra={"reasons": causes})
-                return [], already, f"aggregate transaction cancelled: {', '.join(causes)}"
+                if not raced:
+                    continue
+            if raced:
+                causes = ["unique visitors sketch changed since read"]
+            else:
+                causes = sorted({c for c in codes if c != "None"})
+                if not all(c in store.RETRYABLE_CODES for c in causes):
+                    logger.error("Aggregate transaction cancelled", extra={"reasons": causes})
+                    return [], already, f"aggregate transaction cancelled: {', '.join(causes)}"
             attempt += 1
             if attempt >= self.backoff.attempts:
                 logger.error("Aggregate transaction kept failing", extra={"reasons": causes, "attempts": attempt})
                 return [], already, f"aggregate transaction retries exhausted: {', '.join(causes)}"
             logger.info("Aggregate transaction retried", extra={"reasons": causes, "attempt": attempt})
             self.backoff.pause(attempt - 1)
+            if raced:
+                # Another writer won: merge on top of what it wrote (a failed read retries as is).
+                items = self._get(raced)
+                if items is not None:
+                    uniques.update({key: aggregates.read_uniques(items.get(key)) for key in raced})
         return [], already, None
 
-    @staticmethod
-    def _full_uniques(deltas: Sequence[Delta], codes: Sequence[str]) -> set[ItemKey]:
-        """Uniques items whose update failed for a reason retrying cannot fix (in practice: 400 KB)."""
-        return {
-            d.key
-            for d, code in zip(deltas, codes, strict=False)
-            if aggregates.is_uniques_key(d.key) and code not in ("None", store.CONDITION_FAILED)
-            and code not in store.RETRYABLE_CODES
-        }
+    def _aggregate_actions(
+        self, deltas: Sequence[Delta], uniques: dict[ItemKey, Uniques]
+    ) -> tuple[list[tuple[ItemKey, dict[str, Any]]], dict[ItemKey, Sketch]]:
+        """UpdateItem arguments per aggregate item, and the sketches they write (to keep on commit).
+
+        A sketch the visitors leave unchanged (all seen before) is not written: no action, no cost.
+        """
+        updates: list[tuple[ItemKey, dict[str, Any]]] = []
+        merged: dict[ItemKey, Sketch] = {}
+        for delta in deltas:
+            if not aggregates.is_uniques_key(delta.key):
+                updates.append((delta.key, store.aggregate_update(self.table_name, delta)))
+                continue
+            read = uniques.setdefault(delta.key, Uniques())
+            sketch = read.sketch.merge(Sketch.of(delta.members))
+            if sketch == read.sketch and not read.legacy:
+                continue
+            merged[delta.key] = sketch
+            update = store.sketch_update(
+                self.table_name, delta.key, sketch.to_bytes(), read.version, delta.expires_at, drop_legacy=read.legacy
+            )
+            updates.append((delta.key, update))
+        return updates, merged
 
     # --- failures ---------------------------------------------------------------------------
 

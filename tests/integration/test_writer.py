@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from functions.common import aggregates, keys, store
 from functions.common import aws as aws_clients
+from functions.common.hll import Sketch
 from functions.writer import batch as writer_batch
 from functions.writer.handler import handler
 from tests.pipeline_helpers import (
@@ -64,9 +65,10 @@ def hour_item(resources: PipelineResources, when: datetime = NOW) -> dict[str, A
     return get(resources.table_name, keys.hour_agg_key(keys.hour_of(when)))
 
 
-def uniques(resources: PipelineResources, when: datetime = NOW) -> set[str]:
+def uniques(resources: PipelineResources, when: datetime = NOW) -> int:
+    """The day's unique visitors as /status estimates them (exact at these sizes: sparse sketch)."""
     item = get(resources.table_name, keys.uniques_key(keys.day_of(when)))
-    return set(item.get("visitors", {}).get("SS", []))
+    return aggregates.read_uniques(item).sketch.estimate()
 
 
 def test_every_visit_is_logged_and_counted_exactly_once(pipeline_resources: PipelineResources) -> None:
@@ -102,7 +104,7 @@ def test_every_visit_is_logged_and_counted_exactly_once(pipeline_resources: Pipe
     assert n(day, "b:Firefox") + n(day, "b:Chrome") == 270
     hour = hour_item(pipeline_resources)
     assert n(hour, "visits") == 270 and n(hour, "bots") == 30 and n(hour, f"m{NOW.minute:02d}") == 270
-    assert len(uniques(pipeline_resources)) == len({v.visitor for v in humans})
+    assert uniques(pipeline_resources) == len({v.visitor for v in humans})
     assert queue_depth(pipeline_resources.queue_url) == 0
 
 
@@ -126,7 +128,7 @@ def test_duplicate_delivery_in_one_batch_and_across_batches_counts_once(
     day = day_item(pipeline_resources)
     assert n(day, "visits") == 3 and n(day, "p:/dup") == 3 and n(day, f"h{NOW.hour:02d}") == 3
     assert n(hour_item(pipeline_resources), "visits") == 3
-    assert len(uniques(pipeline_resources)) == 3
+    assert uniques(pipeline_resources) == 3
 
 
 def test_duplicate_delivery_under_a_new_message_id_counts_once(pipeline_resources: PipelineResources) -> None:
@@ -190,7 +192,8 @@ class FaultyDynamoDB:
     """Wraps the real (moto) client; each call of an operation first takes the next planned fault.
 
     A plan entry is an exception to raise, ``"partial"`` (BatchWriteItem writes only its first
-    item and returns the others as UnprocessedItems), or None (the real call).
+    item and returns the others as UnprocessedItems), a callable (run first, then the real call),
+    or None (the real call).
     """
 
     def __init__(self, real: Any, plans: dict[str, list[Any]], *, forever: dict[str, Any] | None = None) -> None:
@@ -213,9 +216,12 @@ class FaultyDynamoDB:
         if isinstance(plan, Exception):
             self.faults[operation] += 1
             raise plan
-        if plan == "partial":
+        if callable(plan):
             self.faults[operation] += 1
-            (table, requests), = kwargs["RequestItems"].items()
+            plan()
+        elif plan == "partial":
+            self.faults[operation] += 1
+            ((table, requests),) = kwargs["RequestItems"].items()
             real(RequestItems={table: requests[:1]})
             return {"UnprocessedItems": {table: requests[1:]} if requests[1:] else {}}
         return real(**kwargs)
@@ -272,7 +278,7 @@ def test_throttling_unprocessed_items_and_conflicts_are_retried_without_loss_or_
     day = day_item(pipeline_resources)
     assert n(day, "visits") == 60 and sum(n(day, f"p:/t{i}") for i in range(3)) == 60
     assert n(hour_item(pipeline_resources), "visits") == 60
-    assert len(uniques(pipeline_resources)) == 60
+    assert uniques(pipeline_resources) == 60
 
 
 def test_a_lasting_log_write_failure_fails_the_records_then_redelivery_writes_them_once(
@@ -309,7 +315,7 @@ def test_a_lasting_log_write_failure_fails_the_records_then_redelivery_writes_th
     items = log_items(pipeline_resources.table_name)
     assert len(items) == 5 and all("path" in i for i in items)
     assert n(day_item(pipeline_resources), "visits") == 5
-    assert len(uniques(pipeline_resources)) == 5
+    assert uniques(pipeline_resources) == 5
 
 
 def test_a_lasting_transaction_failure_counts_nothing_then_redelivery_counts_once(
@@ -349,11 +355,13 @@ def test_dynamodb_calls_per_100_records(pipeline_resources: PipelineResources) -
         assert response == {"batchItemFailures": []}
         calls.append(dict(counter.calls))
 
-    # THEN the first batch: 4 BatchWriteItem + 2 TransactWriteItems + 1 read of the day item (caps);
-    # the steady state drops the read: 6 calls per 100 records
+    # THEN each batch: 4 BatchWriteItem + 2 TransactWriteItems + 1 BatchGetItem (the day's sketch; in
+    # the first batch the same call also reads the day item for the caps): 7 calls per 100 records
     assert calls[0] == {"BatchWriteItem": 4, "TransactWriteItems": 2, "BatchGetItem": 1}
-    assert calls[1] == {"BatchWriteItem": 4, "TransactWriteItems": 2}
+    assert calls[1] == {"BatchWriteItem": 4, "TransactWriteItems": 2, "BatchGetItem": 1}
+    assert all(sum(c.values()) <= 8 for c in calls)
     assert n(day_item(pipeline_resources), "visits") == 200
+    assert uniques(pipeline_resources) == 200
 
 
 def test_visits_of_two_days_in_one_batch(pipeline_resources: PipelineResources) -> None:
@@ -470,39 +478,102 @@ def test_recent_visits_are_the_newest_across_buckets_and_days(pipeline_resources
     assert store.recent_visits(0, table_name=table) == []
 
 
-FULL = 25_310  # 16-character members: just under the item size limit (moto's: 405,000 bytes)
+# --- the unique visitors sketch ----------------------------------------------------------------
 
 
-def test_a_full_uniques_item_stops_growing_instead_of_failing_records(pipeline_resources: PipelineResources) -> None:
-    # GIVEN today's uniques set is as large as an item can be (400 KB)
-    members = [f"{i:016x}" for i in range(FULL)]
+def sketch_item(resources: PipelineResources, when: datetime = NOW) -> dict[str, Any]:
+    return get(resources.table_name, keys.uniques_key(keys.day_of(when)))
+
+
+def test_the_uniques_item_keeps_a_fixed_size_and_counts_repeat_visitors_once(
+    pipeline_resources: PipelineResources,
+) -> None:
+    # GIVEN 400 visits from 400 visitors (past the sparse form), then 100 of them again
+    first = [make_visit(when=NOW, visitor=f"{i:032x}") for i in range(400)]
+    send_visits(pipeline_resources, first)
+    assert drain_queue(pipeline_resources).failures == []
+    item = sketch_item(pipeline_resources)
+    again = [make_visit(when=NOW, visitor=f"{i:032x}") for i in range(0, 400, 4)]
+    send_visits(pipeline_resources, again)
+
+    # WHEN the writer handles the repeat visitors
+    assert drain_queue(pipeline_resources).failures == []
+
+    # THEN the sketch is the 2,048 registers (2 KB, whatever the traffic), estimates 400 within 3 %,
+    # and repeat visitors changed nothing: same registers, not even rewritten (same version)
+    assert len(item["registers"]["B"]) == 2048
+    assert abs(aggregates.read_uniques(item).sketch.estimate() - 400) <= 12
+    assert sketch_item(pipeline_resources) == item
+    assert n(day_item(pipeline_resources), "visits") == 500
+
+
+def test_a_concurrent_sketch_update_is_re_read_and_both_writers_visitors_are_kept(
+    pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch, _fresh: list[float]
+) -> None:
+    # GIVEN a batch of 5 visitors, and another writer that adds 3 other visitors to today's sketch
+    # between this writer's read and its transaction
+    send_visits(pipeline_resources, [make_visit(when=NOW, visitor=f"mine{i}") for i in range(5)])
+    table = pipeline_resources.table_name
+    key = aggregates.key_tuple(keys.uniques_key(keys.day_of(NOW)))
+
+    def other_writer() -> None:
+        read = aggregates.read_uniques(sketch_item(pipeline_resources))
+        theirs = read.sketch.merge(Sketch.of(["theirs0", "theirs1", "theirs2"]))
+        boto3.client("dynamodb").update_item(**store.sketch_update(table, key, theirs.to_bytes(), read.version, 1))
+
+    faulty = FaultyDynamoDB(boto3.client("dynamodb"), {"transact_write_items": [other_writer]})
+    install(monkeypatch, faulty)
+
+    # WHEN the writer handles the batch
+    report = drain_queue(pipeline_resources)
+
+    # THEN its first transaction lost the race (the version moved), it re-read after a pause and
+    # retried: nothing failed, the visits counted once, and both writers' visitors are in the sketch
+    assert faulty.faults["transact_write_items"] == 1 and len(_fresh) == 1
+    assert report.failures == []
+    assert n(day_item(pipeline_resources), "visits") == 5
+    assert uniques(pipeline_resources) == 8
+    assert sketch_item(pipeline_resources)["version"] == {"N": "2"}
+    assert len(log_items(table)) == 5
+
+
+def test_a_sketch_that_keeps_changing_fails_the_records_after_bounded_retries(
+    pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch, _fresh: list[float]
+) -> None:
+    # GIVEN a sketch whose version moves before every transaction
+    send_visits(pipeline_resources, [make_visit(when=NOW, visitor=f"v{i}") for i in range(2)])
+    table = pipeline_resources.table_name
+    key = aggregates.key_tuple(keys.uniques_key(keys.day_of(NOW)))
+
+    def bump() -> None:
+        read = aggregates.read_uniques(sketch_item(pipeline_resources))
+        boto3.client("dynamodb").update_item(**store.sketch_update(table, key, read.sketch.to_bytes(), read.version, 1))
+
+    install(monkeypatch, FaultyDynamoDB(boto3.client("dynamodb"), {}, forever={"transact_write_items": bump}))
+
+    response = deliver(pipeline_resources, handler, receive_batch(pipeline_resources))
+
+    # THEN the records fail (SQS redelivers them) after the bounded tries, and nothing was counted
+    assert len(response["batchItemFailures"]) == 2
+    assert len(_fresh) == store.DEFAULT_BACKOFF.attempts - 1
+    assert day_item(pipeline_resources) == {}
+
+
+def test_an_earlier_layout_uniques_set_is_folded_into_the_sketch_and_removed(
+    pipeline_resources: PipelineResources,
+) -> None:
+    # GIVEN today's uniques item in the earlier layout: a string set of 16-character visitor hashes
+    old = [aggregates.visitor_member(make_visit(visitor=f"old{i}").visitor or "") for i in range(30)]
     boto3.client("dynamodb").put_item(
         TableName=pipeline_resources.table_name,
-        Item={**keys.uniques_key(keys.day_of(NOW)), "visitors": {"SS": members}},
+        Item={**keys.uniques_key(keys.day_of(NOW)), "visitors": {"SS": old}},
     )
-    # WHEN new visitors arrive
-    send_visits(pipeline_resources, [make_visit(when=NOW, visitor=f"new{i}") for i in range(3)])
-    report = drain_queue(pipeline_resources)
+    # WHEN 3 new visitors and 2 of the old ones visit
+    visitors = ["new0", "new1", "new2", "old0", "old1"]
+    send_visits(pipeline_resources, [make_visit(when=NOW, visitor=v) for v in visitors])
+    assert drain_queue(pipeline_resources).failures == []
 
-    # THEN the visits are logged and counted; only the unique count stops growing
-    assert report.failures == []
-    assert n(day_item(pipeline_resources), "visits") == 3
-    assert len(log_items(pipeline_resources.table_name)) == 3
-    assert len(uniques(pipeline_resources)) == FULL
-
-
-def test_a_uniques_item_named_too_large_by_dynamodb_is_left_alone(
-    pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # GIVEN DynamoDB's answer when an update would make the uniques item exceed 400 KB: a
-    # cancellation naming that action (flags, then the day, hour and uniques updates)
-    send_visits(pipeline_resources, [make_visit(when=NOW, visitor=f"x{i}") for i in range(2)])
-    reasons = [{"Code": "None"}] * 4 + [{"Code": "ValidationError", "Message": "Item size has exceeded"}]
-    too_large = client_error("TransactionCanceledException", "TransactWriteItems", CancellationReasons=reasons)
-    install(monkeypatch, FaultyDynamoDB(boto3.client("dynamodb"), {"transact_write_items": [too_large]}))
-
-    report = drain_queue(pipeline_resources)
-
-    assert report.failures == []
-    assert n(day_item(pipeline_resources), "visits") == 2
-    assert uniques(pipeline_resources) == set()  # no longer added to, today
+    # THEN the sketch counts old and new visitors once, and the set is gone
+    item = sketch_item(pipeline_resources)
+    assert "visitors" not in item and item["version"] == {"N": "1"}
+    assert uniques(pipeline_resources) == 33

@@ -8,6 +8,7 @@ from functions.common import aggregates as agg
 from functions.common import keys
 from functions.common.aggregates import Delta, fold, key_tuple, summarize
 from functions.common.bots import browser_of
+from functions.common.hll import Sketch
 from tests.pipeline_helpers import BOT_UA, FIREFOX_UA, make_visit
 
 NOW = datetime(2026, 11, 26, 13, 30, 15, tzinfo=UTC)
@@ -85,7 +86,7 @@ def _items(deltas: dict[agg.ItemKey, Delta]) -> dict[agg.ItemKey, agg.Item]:
     for key, delta in deltas.items():
         item: agg.Item = {name: {"N": str(n)} for name, n in delta.counters.items()}
         if delta.members:
-            item["visitors"] = {"SS": sorted(delta.members)}
+            item[agg.REGISTERS] = {"B": Sketch.of(delta.members).to_bytes()}
         items[key] = item
     return items
 
@@ -131,3 +132,31 @@ def test_status_keys_are_a_fixed_list() -> None:
     sk = agg.status_keys(NOW)
     assert len(sk.item_keys()) == agg.DAYS_READ + 2 + 1
     assert sk.days[0] == "2026-11-26" and sk.hours == ("2026-11-26T13", "2026-11-26T12")
+
+
+def test_summary_estimates_unique_visitors_from_the_sketch() -> None:
+    # GIVEN 1,000 visits today from 40 visitors, and 1,000 from 600 (past the sketch's exact range)
+    for visitors, tolerance in ((40, 0), (600, 0.03 * 600)):
+        visits = [make_visit(when=NOW - timedelta(seconds=i), visitor=f"u{i % visitors}") for i in range(1000)]
+        # WHEN the summary is computed
+        summary = summarize(_items(fold(visits, browser_of)), NOW)
+        # THEN unique visitors are exact while few, within 3 % beyond
+        assert abs(summary["unique_visitors_today"] - visitors) <= tolerance
+        assert summary["visits_today"] == 1000
+
+
+def test_uniques_of_the_earlier_layout_and_unreadable_registers() -> None:
+    # A string set item (before the sketch) still counts; a sketch plus a set counts their union
+    members = [f"{i:016x}" for i in range(12)]
+    legacy = agg.read_uniques({agg.VISITORS: {"SS": members}})
+    assert legacy.sketch.estimate() == 12 and legacy.legacy and legacy.version == 0
+    both = agg.read_uniques(
+        {
+            agg.VISITORS: {"SS": members[:5]},
+            agg.REGISTERS: {"B": Sketch.of(members[3:]).to_bytes()},
+            "version": {"N": "7"},
+        }
+    )
+    assert both.sketch.estimate() == 12 and both.version == 7
+    # Unreadable registers count as none rather than failing /status
+    assert summarize({UNIQ: {agg.REGISTERS: {"B": b"junk"}}}, NOW)["unique_visitors_today"] == 0

@@ -157,13 +157,26 @@ def test_transact_reports_cancellation_codes_and_raises_other_errors(use: Any) -
 
 
 def test_aggregate_update_is_one_expression_with_substituted_names() -> None:
-    delta = Delta(("AGG#DAY", "2026-11-26"), 123, counters={"visits": 2, "p:/a b": 1}, members={"ab", "cd"})
+    delta = Delta(("AGG#DAY", "2026-11-26"), 123, counters={"visits": 2, "p:/a b": 1})
     update = store.aggregate_update(TABLE, delta)
-    assert update["UpdateExpression"] == "SET #ttl = :ttl ADD #a0 :a0, #a1 :a1, #set :set"
-    names = {"#ttl": "expires_at", "#a0": "p:/a b", "#a1": "visits", "#set": "visitors"}
+    assert update["UpdateExpression"] == "SET #ttl = :ttl ADD #a0 :a0, #a1 :a1"
+    names = {"#ttl": "expires_at", "#a0": "p:/a b", "#a1": "visits"}
     assert update["ExpressionAttributeNames"] == names
-    assert update["ExpressionAttributeValues"][":set"] == {"SS": ["ab", "cd"]}
     assert update["Key"] == {"pk": {"S": "AGG#DAY"}, "sk": {"S": "2026-11-26"}}
+
+
+def test_sketch_update_is_conditioned_on_the_version_read_and_bumps_it() -> None:
+    update = store.sketch_update(TABLE, ("AGG#UNIQ", "2026-11-26"), b"\x01" * 8, 4, 99)
+    assert update["ConditionExpression"] == "attribute_not_exists(#ver) OR #ver = :ver"
+    assert update["UpdateExpression"] == "SET #reg = :reg, #ver = :next, #ttl = :ttl"
+    values = update["ExpressionAttributeValues"]
+    assert values[":ver"] == {"N": "4"} and values[":next"] == {"N": "5"} and values[":reg"] == {"B": b"\x01" * 8}
+    assert update["ExpressionAttributeNames"]["#ver"] == "version"
+    # An earlier-layout item: its string set (already folded into the registers) is removed
+    legacy = store.sketch_update(TABLE, ("AGG#UNIQ", "2026-11-26"), b"", 0, 99, drop_legacy=True)
+    assert (
+        legacy["UpdateExpression"].endswith(" REMOVE #old") and legacy["ExpressionAttributeNames"]["#old"] == "visitors"
+    )
 
 
 def test_backoff_grows_exponentially_up_to_its_cap() -> None:
