@@ -2,11 +2,11 @@
 
 Each dataset (visits over the last 24 hours) is built in a fresh in-process moto table, in bulk:
 the aggregates of all the visits folded by ``aggregates.fold`` and applied with one
-``store.aggregate_update`` per item (what the writer's transactions do, minus the per-batch
-split), the counter, and the log items built by ``logitem.to_log_item`` and loaded straight into
-moto's table (100,000 BatchWriteItem entries through botocore cost minutes of emulator time
-here, and /status never reads them). Then ``GET /status`` goes
-through ``functions.status.handler`` and every AWS call and every item returned is counted with
+``store.aggregate_update`` per item and one ``store.sketch_update`` for the uniques sketch (what
+the writer's transactions do, minus the per-batch split), the counter, and the log items built by
+``logitem.to_log_item`` and loaded straight into moto's table (100,000 BatchWriteItem entries
+through botocore cost minutes of emulator time here, and /status never reads them). Then
+``GET /status`` goes through ``functions.status.handler`` and every AWS call and every item returned is counted with
 botocore hooks. The goal: identical calls and items read at both sizes (and similar CPU time).
 """
 
@@ -32,14 +32,16 @@ SIZES = (1_000, 100_000)
 REQUESTS = 5
 
 
-def populate(table_name: str, visits: int) -> float:
-    """Log ``visits`` visits over the last 24 hours (log items + aggregates + counter); returns seconds."""
+def populate(table_name: str, visits: int) -> tuple[float, int]:
+    """Log ``visits`` visits over the last 24 hours (log items + aggregates + counter); returns the
+    seconds it took and today's true number of distinct (human) visitors."""
     import boto3
     from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
 
     from functions.common import aggregates, keys, store
     from functions.common.bots import browser_of
+    from functions.common.hll import Sketch
     from functions.common.logitem import to_log_item
 
     start = time.perf_counter()
@@ -56,21 +58,28 @@ def populate(table_name: str, visits: int) -> float:
     # One fold of every visit: one ADD per aggregate item, as a single huge writer batch would do.
     client = boto3.client("dynamodb")
     for delta in aggregates.fold(batch, browser_of).values():
-        client.update_item(**store.aggregate_update(table_name, delta))
+        if aggregates.is_uniques_key(delta.key):
+            sketch = Sketch.of(delta.members).to_bytes()
+            client.update_item(**store.sketch_update(table_name, delta.key, sketch, 0, delta.expires_at))
+        else:
+            client.update_item(**store.aggregate_update(table_name, delta))
     client.update_item(
         TableName=table_name,
         Key=keys.counter_key(0),
         UpdateExpression="ADD visits :n",
         ExpressionAttributeValues={":n": {"N": str(sum(1 for v in batch if v.counted))}},
     )
-    return time.perf_counter() - start
+    today = keys.day_of(datetime.now(UTC))
+    distinct = len({v.visitor for v in batch if not v.is_bot and v.visitor and keys.day_of(v.when) == today})
+    return time.perf_counter() - start, distinct
 
 
 def aggregate_sizes(table_name: str) -> dict[str, float]:
-    """Sizes (KB) of today's day item, this hour's item and today's uniques item, plus visitors in it."""
+    """Sizes (KB) of today's day item, this hour's item and today's uniques item, plus the visitors it
+    estimates (a HyperLogLog sketch: the same size at any count)."""
     import boto3
 
-    from functions.common import keys
+    from functions.common import aggregates, keys
 
     client = boto3.client("dynamodb")
     now = datetime.now(UTC)
@@ -83,9 +92,7 @@ def aggregate_sizes(table_name: str) -> dict[str, float]:
         item = client.get_item(TableName=table_name, Key=key).get("Item") or {}
         found[f"{name}_kb"] = harness.item_size(item) / 1024
         if name == "uniques":
-            members: list[str] = next((v["SS"] for v in item.values() if "SS" in v), [])
-            found["visitors"] = len(members)
-            found["bytes_per_visitor"] = harness.item_size(item) / len(members) if members else 0.0
+            found["visitors"] = aggregates.read_uniques(item).sketch.estimate()
     return found
 
 
@@ -96,7 +103,7 @@ def measure(visits: int) -> dict[str, Any]:
         from functions.common import aws
         from functions.status import handler as status
 
-        seconds = populate(os.environ["TABLE_NAME"], visits)
+        seconds, distinct = populate(os.environ["TABLE_NAME"], visits)
         harness.reset_function_caches()
         clients = [aws.dynamodb(), aws.sqs()] + ([aws.cloudwatch()] if hasattr(aws, "cloudwatch") else [])
         counter = CallCounter().attach(*clients)
@@ -114,6 +121,7 @@ def measure(visits: int) -> dict[str, Any]:
         sizes = aggregate_sizes(os.environ["TABLE_NAME"])
     return {
         "sizes": sizes,
+        "distinct_visitors": distinct,
         "populate_s": seconds,
         "calls": counter.total() / REQUESTS,
         "breakdown": counter.breakdown(),
@@ -134,7 +142,7 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
     small, big = results[sizes[0]], results[sizes[-1]]
     size_rows = [
         [f"{n:,} visits", r["sizes"]["day_kb"], r["sizes"]["hour_kb"], r["sizes"]["uniques_kb"],
-         int(r["sizes"]["visitors"]), r["sizes"]["bytes_per_visitor"]]
+         int(r["sizes"]["visitors"]), r["distinct_visitors"]]
         for n, r in results.items()
     ]
     emit(
@@ -150,7 +158,8 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
         + table(
             "Aggregate items after loading (DynamoDB item sizes: what each aggregate update pays write units on; "
             "20 pages, 2 browsers)",
-            ["logged visits", "day item KB", "hour item KB", "uniques item KB", "visitors in it", "bytes/visitor"],
+            ["logged visits", "day item KB", "hour item KB", "uniques item KB", "visitors (sketch)",
+             "visitors (true)"],
             size_rows,
         )
         + "\n"
@@ -159,7 +168,7 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
         measured.update(
             day_item_kb=big["sizes"]["day_kb"],
             hour_item_kb=big["sizes"]["hour_kb"],
-            uniques_bytes_per_visitor=big["sizes"]["bytes_per_visitor"],
+            uniques_item_kb=big["sizes"]["uniques_kb"],
         )
     return [
         Result("5 status", f"AWS calls per /status, {sizes[-1]:,} vs {sizes[0]:,} visits", big["calls"],
