@@ -6,7 +6,7 @@ Items (``pk`` / ``sk``):
 - visit log item:  ``LOG#<day>#<bucket>`` / ``<iso ts>#<visit_id>``  has ``expires_at`` (TTL)
 - day aggregate:   ``AGG#DAY``            / ``<day>``            visits, bots, hour counters, pages...
 - hour aggregate:  ``AGG#HOUR``           / ``<day>T<hh>``       visits, bots, minute counters
-- unique visitors: ``AGG#UNIQ``           / ``<day>``            string set of visitor hashes
+- unique visitors: ``AGG#UNIQ``           / ``<day>``            HyperLogLog sketch of visitor hashes
 - daily salt:      ``SALT``               / ``<day>``            random secret for hashed visitors
 - failure reason:  ``FAILURE``            / ``<sqs message id>`` attribute ``reason`` (S), for the CLI
 
