@@ -9,7 +9,8 @@ the counter shards), ``visits_last_hour`` / ``visits_last_24h`` / ``visits_last_
 ``visits_today`` (human visits; rolling windows from the minute and hour counters),
 ``unique_visitors_today`` (estimated from today's HyperLogLog sketch, a fixed 2 KB item: exact up
 to 255 visitors, about 2.3 % standard error beyond; see ``functions.common.hll``), ``bots_today``,
-``bot_share`` (0..1, today), ``top_pages`` / ``top_referrers`` / ``browsers`` (today, top 10, ``[{"path"|"referrer"|"browser": x, "visits": n}]``),
+``bot_share`` (0..1, today), ``top_pages`` / ``top_referrers`` / ``browsers`` (today, top 10,
+``[{"path"|"referrer"|"browser": x, "visits": n}]``),
 ``hourly`` (last 24 hours, oldest first, ``[{"hour": "YYYY-MM-DDTHH", "visits": n}]``),
 ``queue_depth`` / ``queue_in_flight`` / ``queue_delayed``, ``dlq_depth`` (null without DLQ_URL),
 ``oldest_message_age_seconds`` and ``generated_at``.
