@@ -220,9 +220,12 @@ def transact(actions: Sequence[dict[str, Any]]) -> list[str] | None:
 
 
 def get_items(
-    table_name: str, item_keys: Iterable[keys.Key], backoff: Backoff = DEFAULT_BACKOFF
+    table_name: str, item_keys: Iterable[keys.Key], backoff: Backoff = DEFAULT_BACKOFF, *, consistent: bool = False
 ) -> dict[ItemKey, Item]:
     """BatchGetItem a known list of keys (one call per 100 keys when nothing is throttled).
+
+    ``consistent`` asks for strongly consistent reads (twice the read units): the writer needs the
+    sketch version it reads to be the latest, or its conditional write fails for nothing.
 
     Missing items are simply absent from the result. ``UnprocessedKeys`` are retried with backoff;
     if some remain after the last try a ``RuntimeError`` is raised (a partial answer would lie).
@@ -231,7 +234,7 @@ def get_items(
     found: dict[ItemKey, Item] = {}
     unique = list({key_tuple(k): k for k in item_keys}.values())
     for chunk in chunked(unique, BATCH_GET_MAX):
-        pending: dict[str, Any] = {table_name: {"Keys": list(chunk)}}
+        pending: dict[str, Any] = {table_name: {"Keys": list(chunk), "ConsistentRead": consistent}}
         for attempt in range(backoff.attempts):
             try:
                 response = client.batch_get_item(RequestItems=pending)

@@ -226,7 +226,8 @@ class BatchWriter:
 
     def _get(self, item_keys: Sequence[ItemKey]) -> dict[ItemKey, dict[str, Any]] | None:
         try:
-            return store.get_items(self.table_name, [aggregates.key_dict(k) for k in item_keys], self.backoff)
+            requested = [aggregates.key_dict(k) for k in item_keys]
+            return store.get_items(self.table_name, requested, self.backoff, consistent=True)
         except (ClientError, BotoCoreError, RuntimeError) as exc:
             logger.warning("Could not read aggregates", extra={"error": store.error_code(exc), "items": len(item_keys)})
             return None

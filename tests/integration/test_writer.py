@@ -339,6 +339,10 @@ def test_a_lasting_transaction_failure_counts_nothing_then_redelivery_counts_onc
 def test_dynamodb_calls_per_100_records(pipeline_resources: PipelineResources) -> None:
     # GIVEN two batches of 100 visits (each message received normally)
     counter = CallCounter(aws_clients.dynamodb())
+    reads: list[dict[str, Any]] = []
+    counter.client.meta.events.register(
+        "before-parameter-build.dynamodb.BatchGetItem", lambda params, **_: reads.append(params)
+    )
     calls = []
     for round_ in range(2):
         send_visits(
@@ -360,6 +364,8 @@ def test_dynamodb_calls_per_100_records(pipeline_resources: PipelineResources) -
     assert calls[0] == {"BatchWriteItem": 4, "TransactWriteItems": 2, "BatchGetItem": 1}
     assert calls[1] == {"BatchWriteItem": 4, "TransactWriteItems": 2, "BatchGetItem": 1}
     assert all(sum(c.values()) <= 8 for c in calls)
+    # (strongly consistent: a stale sketch version would only make the conditional write fail)
+    assert all(t["ConsistentRead"] for r in reads for t in r["RequestItems"].values())
     assert n(day_item(pipeline_resources), "visits") == 200
     assert uniques(pipeline_resources) == 200
 
