@@ -202,7 +202,11 @@ def get_or_create_salt(settings: Settings, day: str) -> bytes:
             raise
         existing = exc.response.get("Item")
     if not existing or SALT_ATTRIBUTE not in existing:
-        existing = client.get_item(TableName=settings.table_name, Key=keys.salt_key(day), ConsistentRead=True)["Item"]
+        existing = client.get_item(TableName=settings.table_name, Key=keys.salt_key(day), ConsistentRead=True).get(
+            "Item", {}
+        )
+    if SALT_ATTRIBUTE not in existing:  # expired between the check and the read: no hashes this time
+        raise ClientError({"Error": {"Code": "SaltUnavailable", "Message": "the day's salt vanished"}}, "GetItem")
     return _salt_bytes(existing[SALT_ATTRIBUTE]["B"])
 
 

@@ -8,10 +8,34 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from functions.common.definitions import VISIT_SCHEMA_VERSION
+from functions.common.definitions import (
+    MAX_PATH_LENGTH,
+    MAX_REFERRER_LENGTH,
+    MAX_USER_AGENT_LENGTH,
+    VISIT_SCHEMA_VERSION,
+)
+
+# Limits the writer enforces on what it did not produce itself (a message can be hand-made or
+# corrupted): a record over them fails alone instead of breaking a DynamoDB call for its batch mates.
+MAX_VISIT_ID_LENGTH = 128
+MAX_IP_LENGTH = 64
+MAX_VISITOR_LENGTH = 64
+_FIELD_LIMITS = {
+    "visit_id": MAX_VISIT_ID_LENGTH,
+    "timestamp": 40,
+    "user_agent": MAX_USER_AGENT_LENGTH,
+    "path": MAX_PATH_LENGTH,
+    "ip": MAX_IP_LENGTH,
+    "referrer": MAX_REFERRER_LENGTH,
+    "visitor": MAX_VISITOR_LENGTH,
+}
+# Visits older than this cannot be in a queue (4 days) or a DLQ (14 days) any more; newer than
+# "now + a day" are clock garbage. Both would also overflow date arithmetic at the extremes.
+MAX_VISIT_AGE = timedelta(days=30)
+MAX_CLOCK_SKEW = timedelta(days=1)
 
 
 class InvalidVisit(ValueError):
@@ -50,7 +74,8 @@ class Visit:
     def from_dict(cls, data: Any) -> Visit:
         if not isinstance(data, dict):
             raise InvalidVisit("body is not a JSON object")
-        if data.get("schema_version") != VISIT_SCHEMA_VERSION:
+        version = data.get("schema_version")
+        if type(version) is not int or version != VISIT_SCHEMA_VERSION:  # True == 1 in Python
             raise InvalidVisit(f"unknown schema_version {data.get('schema_version')!r}")
         required_str = ("visit_id", "timestamp", "user_agent", "path")
         optional_str = ("ip", "referrer", "visitor")
@@ -63,10 +88,19 @@ class Visit:
         for name in ("is_bot", "counted"):
             if not isinstance(data.get(name), bool):
                 raise InvalidVisit(f"field {name!r} must be a boolean")
+        for name, limit in _FIELD_LIMITS.items():
+            value = data.get(name)
+            if isinstance(value, str) and len(value) > limit:
+                raise InvalidVisit(f"field {name!r} is longer than {limit} characters")
+        if "#" in data["visit_id"]:
+            raise InvalidVisit("field 'visit_id' must not contain '#'")
         try:
-            parse_timestamp(data["timestamp"])
-        except ValueError as exc:
+            when = parse_timestamp(data["timestamp"])
+        except (ValueError, OverflowError) as exc:
             raise InvalidVisit(f"bad timestamp {data['timestamp']!r}") from exc
+        now = utc_now()
+        if not now - MAX_VISIT_AGE <= when <= now + MAX_CLOCK_SKEW:
+            raise InvalidVisit(f"timestamp {data['timestamp']!r} is outside the accepted window")
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
             raise InvalidVisit(f"unknown field(s): {', '.join(sorted(unknown))}")

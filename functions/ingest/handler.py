@@ -38,8 +38,15 @@ def _log_context(context: Any) -> None:
     _cold_start = False
 
 
+VISIT_PATHS = ("/", "")
+
+
 def _answer(request: Request, settings: Settings) -> dict[str, Any]:
     cors = cors_headers(settings, request)
+    if request.path not in VISIT_PATHS:
+        # A Lambda function URL sends every path here (no gateway routing): /favicon.ico, /robots.txt
+        # and scanners' probes are not visits.
+        return error_response(404, "not found", headers=cors)
     if request.method == "OPTIONS":
         return preflight_response(settings, request, methods=ALLOWED_METHODS)
     if request.method != "GET":

@@ -132,3 +132,14 @@ def test_ref_parameter_is_the_referrer_and_an_empty_one_means_direct(ingest: Ing
     referrers = [visit.referrer for visit in ingest.queued()]
     expected = ["https://news.example/item", None, "https://my.site/blog/post"]
     assert sorted(referrers, key=str) == sorted(expected, key=str)
+
+
+@pytest.mark.parametrize("path", ["/favicon.ico", "/robots.txt", "/wp-login.php", "/status"])
+def test_a_function_url_path_other_than_the_root_is_404_and_not_counted(ingest: Ingest, path: str) -> None:
+    # GIVEN a Lambda function URL, which sends every path to ingest (no gateway routing)
+    result = ingest(http_v2_event(path, function_url=True))
+    # THEN only / is a visit: the rest is a 404 JSON error, nothing counted or queued
+    assert result.status == 404
+    assert "error" in result.body
+    assert ingest(http_v2_event("/", function_url=True)).body == {"visitor_count": 1}
+    assert len(ingest.queued()) == 1

@@ -583,3 +583,23 @@ def test_an_earlier_layout_uniques_set_is_folded_into_the_sketch_and_removed(
     item = sketch_item(pipeline_resources)
     assert "visitors" not in item and item["version"] == {"N": "1"}
     assert uniques(pipeline_resources) == 33
+
+
+def test_crafted_records_fail_alone_and_their_batch_mates_are_written(pipeline_resources: PipelineResources) -> None:
+    # GIVEN good visits and crafted ones that would break a DynamoDB call or date arithmetic
+    good = [make_visit(visit_id=f"good-{n}") for n in range(5)]
+    send_visits(pipeline_resources, good)
+    crafted = json.loads(make_visit(visit_id="crafted").to_json())
+    bad_ids = [
+        send_raw(pipeline_resources, json.dumps({**crafted, "timestamp": "9999-12-31T23:59:59.000Z"})),
+        send_raw(pipeline_resources, json.dumps({**crafted, "schema_version": True})),
+        send_raw(pipeline_resources, json.dumps({**crafted, "visit_id": "v" * 2000})),
+        send_raw(pipeline_resources, json.dumps({**crafted, "path": "/" + "p" * 450_000})),
+    ]
+    # WHEN the writer takes them in one batch
+    messages = receive_batch(pipeline_resources)
+    assert len(messages) == 9
+    response = deliver(pipeline_resources, handler, messages)
+    # THEN exactly the crafted records fail, and every good visit is logged
+    assert {f["itemIdentifier"] for f in response["batchItemFailures"]} == set(bad_ids)
+    assert {item["visit_id"]["S"] for item in log_items(pipeline_resources.table_name)} == {v.visit_id for v in good}

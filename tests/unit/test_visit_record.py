@@ -6,14 +6,15 @@ import json
 
 import pytest
 
+from functions.common.definitions import MAX_PATH_LENGTH
 from functions.common.settings import ConfigError, load_settings
-from functions.common.visit import InvalidVisit, Visit
+from functions.common.visit import InvalidVisit, Visit, format_timestamp, utc_now
 
 
 def make_visit(**overrides: object) -> Visit:
     fields: dict = dict(
         visit_id="req-1",
-        timestamp="2026-11-26T13:05:09.123Z",
+        timestamp=format_timestamp(utc_now()),
         ip="203.0.113.7",
         user_agent="Mozilla/5.0",
         path="/about",
@@ -41,6 +42,14 @@ def test_round_trip_keeps_every_field() -> None:
         json.dumps({**json.loads(make_visit().to_json()), "timestamp": "yesterday"}),
         json.dumps({**json.loads(make_visit().to_json()), "extra": 1}),
         json.dumps({k: v for k, v in json.loads(make_visit().to_json()).items() if k != "visit_id"}),
+        # crafted records that would otherwise break a DynamoDB call (or date arithmetic) for a batch
+        json.dumps({**json.loads(make_visit().to_json()), "schema_version": True}),
+        json.dumps({**json.loads(make_visit().to_json()), "timestamp": "9999-12-31T23:59:59.000Z"}),
+        json.dumps({**json.loads(make_visit().to_json()), "timestamp": "2001-01-01T00:00:00.000Z"}),
+        json.dumps({**json.loads(make_visit().to_json()), "visit_id": "x" * 2000}),
+        json.dumps({**json.loads(make_visit().to_json()), "visit_id": "a#b"}),
+        json.dumps({**json.loads(make_visit().to_json()), "path": "/" + "p" * MAX_PATH_LENGTH}),
+        json.dumps({**json.loads(make_visit().to_json()), "user_agent": "u" * 100_000}),
     ],
 )
 def test_malformed_bodies_are_rejected(body: str) -> None:
