@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.common import http
-from functions.common.observability import logger
+from functions.common.observability import logger, tracer
 from functions.common.settings import ConfigError, Settings, get_settings
 from functions.status import page, service
 
@@ -49,6 +49,7 @@ def dashboard_response() -> http.Response:
     return http.html_response(200, dashboard.html, headers=headers, cache_control="max-age=60")
 
 
+@tracer.capture_lambda_handler
 def handler(event: Any, context: Any) -> http.Response:
     """The Lambda entry point (REST API, HTTP API or function URL payload; any context, even None)."""
     logger.append_keys(
