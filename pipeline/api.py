@@ -6,6 +6,7 @@ Each ingress construct exposes the same small surface (``api_url``, ``status_url
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from aws_cdk import Duration, Fn, RemovalPolicy, Stack
@@ -18,7 +19,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from functions.common.definitions import CORS_ALLOW_METHODS, CORS_MAX_AGE_SECONDS
+from functions.common.definitions import CORS_ALLOW_METHODS, CORS_MAX_AGE_SECONDS, NOT_FOUND_BODY
 from pipeline.nag import acknowledge
 
 STAGE_NAME = "prod"
@@ -138,18 +139,28 @@ class RestIngress(Ingress):
             + (", the API key and the usage plan." if key_for_ingest else " (and WAF / api_key=all if enabled)."),
         )
         status_integration = apigw.LambdaIntegration(status)
-        for path in ("status", "dashboard"):
-            method = self.api.root.add_resource(path).add_method(
-                "GET", status_integration, request_validator=validator, api_key_required=key_for_status
-            )
-            _acknowledge_open_method(
-                method,
-                f"GET /{path} requires an API key (context api_key={api_keys.mode}) metered by a usage plan; "
-                "a single site owner needs no Cognito user pool."
-                if key_for_status
-                else f"GET /{path} serves aggregate, non-personal counts and is public by default; "
-                "set context api_key=status to require an API key.",
-            )
+        status_method = self.api.root.add_resource("status").add_method(
+            "GET", status_integration, request_validator=validator, api_key_required=key_for_status
+        )
+        _acknowledge_open_method(
+            status_method,
+            f"GET /status requires an API key (context api_key={api_keys.mode}) metered by a usage plan; "
+            "a single site owner needs no Cognito user pool."
+            if key_for_status
+            else "GET /status serves aggregate, non-personal counts and is public by default; "
+            "set context api_key=status to require an API key.",
+        )
+        # The dashboard page is static HTML with no data in it: it is never keyed, because a browser
+        # opening it cannot send x-api-key. The page asks for the key once and sends it to /status,
+        # which holds the data and is keyed (api_key=status|all).
+        dashboard_method = self.api.root.add_resource("dashboard").add_method(
+            "GET", status_integration, request_validator=validator
+        )
+        _acknowledge_open_method(
+            dashboard_method,
+            "GET /dashboard is a static page without data (the numbers come from /status, keyed when "
+            "api_key is status or all); a browser navigating to it cannot send an API key.",
+        )
         cloud_watch_role = self.api.node.try_find_child("CloudWatchRole")
         if cloud_watch_role is not None:
             acknowledge(
@@ -178,7 +189,16 @@ class RestIngress(Ingress):
         self.server_errors = self.api.metric_server_error(period=Duration.minutes(5), statistic="Sum")
 
     def _add_cors_to_gateway_errors(self, origins: tuple[str, ...]) -> None:
-        """Let browsers read API Gateway's own 4xx/5xx (throttled, missing key) when any origin is allowed."""
+        """An unknown path or method is a 404 JSON error, as in local mode (API Gateway's own answer
+        would be a 403 "Missing Authentication Token"); browsers may read the gateway's own 4xx/5xx
+        (throttled, missing key) when any origin is allowed."""
+        self.api.add_gateway_response(
+            "NotFound",
+            type=apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+            status_code="404",
+            templates={"application/json": json.dumps(NOT_FOUND_BODY)},
+            response_headers={"Access-Control-Allow-Origin": "'*'"} if "*" in origins else None,
+        )
         if "*" not in origins:
             return
         headers = {"Access-Control-Allow-Origin": "'*'"}

@@ -9,7 +9,7 @@ then plays the two AWS pieces the handlers rely on:
   API Gateway would send (``visitor_tracker.events``) and calls the real handler:
   ``/`` -> ingest, ``/status`` and ``/dashboard`` -> status, anything else -> 404 JSON.
   OPTIONS gets the CORS preflight the deployed REST API answers itself (``ALLOWED_ORIGINS``);
-  every other method goes to the function, which answers 405s itself.
+  any other method than GET/OPTIONS is the REST API's 404 gateway response, as deployed.
 - the SQS event source mapping of the writer (``visitor_tracker.esm``).
 
 Locally the queue's visibility timeout is ``LOCAL_VISIBILITY_TIMEOUT_SECONDS`` (10 s) instead of
@@ -42,6 +42,7 @@ from functions.common.definitions import (
     CORS_ALLOW_METHODS,
     CORS_MAX_AGE_SECONDS,
     METRICS_NAMESPACE,
+    NOT_FOUND_BODY,
     POWERTOOLS_SERVICE_NAME,
 )
 from visitor_tracker.events import (
@@ -118,8 +119,9 @@ class LocalGateway:
     def dispatch(self, request: Request) -> ProxyResult:
         """Route one request to its function and convert the answer, as API Gateway does."""
         function = self._routes.get(request.path)
-        if function is None:
-            return json_result(404, {"error": f"not found: {request.path}"})
+        if function is None or request.method not in CORS_ALLOW_METHODS:
+            # as the deployed REST API: no route for this path or method -> its 404 gateway response
+            return json_result(404, dict(NOT_FOUND_BODY))
         if request.method == "OPTIONS" and self._cors_origins is not None:
             return rest_api_preflight(
                 self._cors_origins,
@@ -366,6 +368,7 @@ def serve(
             _say(f"Queue drained in {time.monotonic() - started:.1f} s.")
         else:
             sys.stderr.write("warning: stopped before the queue was empty; queued visits were not written\n")
+            return 1  # visits were left unwritten: say so to scripts too
         return 0
     finally:
         stopper.restore()

@@ -35,6 +35,9 @@ COUNTER_CACHE_SECONDS: Final = 1.0
 SALT_TTL_DAYS: Final = 2
 # CORS preflights (OPTIONS) are answered by the API itself (the REST API's mock integration), not by
 # a function: the methods and cache time it announces. Local mode answers preflights the same way.
+# What the deployed REST API (a gateway response) and local mode answer for a path or method with
+# no route: one body, defined once.
+NOT_FOUND_BODY: Final = {"error": "not found"}
 CORS_ALLOW_METHODS: Final = ("GET", "OPTIONS")
 CORS_MAX_AGE_SECONDS: Final = 3600
 

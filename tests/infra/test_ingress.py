@@ -115,7 +115,8 @@ def test_rest_no_api_keys_by_default(rest: Synth) -> None:
 def test_rest_api_key_status_mode_keys_only_the_read_routes(rest_keyed: Synth) -> None:
     methods = _methods(rest_keyed)
     assert methods[("GET", "status")]["ApiKeyRequired"] is True
-    assert methods[("GET", "dashboard")]["ApiKeyRequired"] is True
+    # the dashboard page holds no data and a browser cannot send a key to open it: never keyed
+    assert methods[("GET", "dashboard")].get("ApiKeyRequired", False) is False
     assert methods[("GET", "")].get("ApiKeyRequired", False) is False
     # CORS preflights never need a key (browsers cannot send one on OPTIONS)
     assert all(not p.get("ApiKeyRequired", False) for (verb, _), p in methods.items() if verb == "OPTIONS")
@@ -123,7 +124,20 @@ def test_rest_api_key_status_mode_keys_only_the_read_routes(rest_keyed: Synth) -
 
 def test_rest_api_key_all_mode_keys_every_get(rest_all: Synth) -> None:
     methods = _methods(rest_all)
-    assert all(p["ApiKeyRequired"] is True for (verb, _), p in methods.items() if verb == "GET")
+    gets = {path: p for (verb, path), p in methods.items() if verb == "GET"}
+    assert all(p["ApiKeyRequired"] is True for path, p in gets.items() if path != "dashboard")
+    assert methods[("GET", "dashboard")].get("ApiKeyRequired", False) is False
+
+
+def test_rest_unknown_paths_and_methods_are_a_404_json_error(rest: Synth) -> None:
+    # API Gateway answers a path or method it has no route for with MISSING_AUTHENTICATION_TOKEN (403)
+    (response,) = [
+        r["Properties"]
+        for r in rest.of_type("AWS::ApiGateway::GatewayResponse").values()
+        if r["Properties"]["ResponseType"] == "MISSING_AUTHENTICATION_TOKEN"
+    ]
+    assert response["StatusCode"] == "404"
+    assert response["ResponseTemplates"] == {"application/json": '{"error": "not found"}'}
 
 
 @pytest.mark.parametrize("variant_name", ["rest_keyed", "rest_all"])
@@ -285,7 +299,10 @@ def test_rest_gateway_errors_are_readable_cross_origin_when_any_origin_is_allowe
         r["Properties"]["ResponseType"]: r["Properties"]
         for r in rest.of_type("AWS::ApiGateway::GatewayResponse").values()
     }
-    assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
+    assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX", "MISSING_AUTHENTICATION_TOKEN"}
     for props in responses.values():
         assert props["ResponseParameters"] == {"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"}
-    assert not rest_all.of_type("AWS::ApiGateway::GatewayResponse")  # specific origins: nothing to echo safely
+    # specific origins: nothing to echo safely, only the 404 for unknown paths
+    (only,) = rest_all.of_type("AWS::ApiGateway::GatewayResponse").values()
+    assert only["Properties"]["ResponseType"] == "MISSING_AUTHENTICATION_TOKEN"
+    assert "ResponseParameters" not in only["Properties"]

@@ -369,7 +369,8 @@ def test_gateway_unknown_path_is_404_json_and_a_raising_function_is_502() -> Non
 
     missing = client.get("/nope")
     assert missing.status_code == 404
-    assert missing.json == {"error": "not found: /nope"}
+    assert missing.json == {"error": "not found"}
+    assert client.post("/").status_code == 404
     failed = client.get("/")
     assert failed.status_code == 502
     assert failed.json == {"message": "Internal server error"}
