@@ -16,11 +16,14 @@ from botocore.exceptions import ClientError
 from moto.core.botocore_stubber import BotocoreStubber
 
 from functions.common import aws as aws_clients
+from functions.common import store
 from functions.common.observability import logger as powertools_logger
 from functions.common.settings import get_settings
 from functions.common.visit import Visit
 from functions.ingest import handler as ingest_handler
 from functions.ingest import service as ingest_service
+from functions.writer import batch as writer_batch
+from tests.pipeline_helpers import fast_moto
 from visitor_tracker.resources import PipelineResources
 
 
@@ -186,3 +189,14 @@ def log_lines() -> Iterator[_Records]:
     std_logger.addHandler(handler)
     yield handler
     std_logger.removeHandler(handler)
+
+
+@pytest.fixture
+def writer_sleeps(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
+    """For writer tests: no real sleeping between retries (the delays are recorded), no name cache
+    across tests, and moto's costs that grow with the data worked around (tests/pipeline_helpers)."""
+    sleeps: list[float] = []
+    monkeypatch.setattr(store, "sleep", sleeps.append)
+    writer_batch.KNOWN.clear()
+    with fast_moto():
+        yield sleeps

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -11,7 +10,6 @@ import pytest
 
 from functions.common import store
 from functions.status.handler import handler as status_handler
-from functions.writer import batch as writer_batch
 from functions.writer.handler import handler as writer_handler
 from tests.events import http_v2_event, rest_event
 from tests.integration.conftest import Ingest
@@ -19,7 +17,6 @@ from tests.pipeline_helpers import (
     BOT_UA,
     FakeContext,
     drain_queue,
-    fast_moto,
     log_items,
     receive_batch,
     send_raw,
@@ -27,13 +24,7 @@ from tests.pipeline_helpers import (
 )
 from visitor_tracker.resources import PipelineResources
 
-
-@pytest.fixture(autouse=True)
-def _fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(store, "sleep", lambda _: None)
-    writer_batch.KNOWN.clear()
-    with fast_moto():
-        yield
+pytestmark = pytest.mark.usefixtures("writer_sleeps")
 
 
 def status() -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +18,6 @@ from functions.common.hll import Sketch
 from functions.common.logitem import to_log_item
 from functions.common.visit import Visit, parse_timestamp
 from functions.status.handler import handler as status_handler
-from functions.writer import batch as writer_batch
 from tests.events import rest_event
 from tests.integration.conftest import Ingest
 from tests.pipeline_helpers import (
@@ -27,20 +25,13 @@ from tests.pipeline_helpers import (
     FIREFOX_UA,
     CallCounter,
     drain_queue,
-    fast_moto,
     make_visit,
     send_raw,
     send_visits,
 )
 from visitor_tracker.resources import PipelineResources
 
-
-@pytest.fixture(autouse=True)
-def _fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(store, "sleep", lambda _: None)
-    writer_batch.KNOWN.clear()
-    with fast_moto():
-        yield
+pytestmark = pytest.mark.usefixtures("writer_sleeps")
 
 
 def get_status() -> dict[str, Any]:

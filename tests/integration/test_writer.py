@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -25,7 +25,6 @@ from tests.pipeline_helpers import (
     FakeContext,
     deliver,
     drain_queue,
-    fast_moto,
     log_items,
     make_visit,
     queue_depth,
@@ -39,14 +38,7 @@ from visitor_tracker.resources import PipelineResources
 NOW = datetime.now(UTC).replace(second=30, microsecond=0)
 
 
-@pytest.fixture(autouse=True)
-def _fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
-    """No real sleeping between retries (the delays are recorded), no name cache across tests."""
-    sleeps: list[float] = []
-    monkeypatch.setattr(store, "sleep", sleeps.append)
-    writer_batch.KNOWN.clear()
-    with fast_moto():
-        yield sleeps
+pytestmark = pytest.mark.usefixtures("writer_sleeps")
 
 
 def get(table: str, key: keys.Key) -> dict[str, Any]:
@@ -247,7 +239,7 @@ def install(monkeypatch: pytest.MonkeyPatch, faulty: FaultyDynamoDB) -> None:
 
 
 def test_throttling_unprocessed_items_and_conflicts_are_retried_without_loss_or_double_count(
-    pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch, _fresh: list[float]
+    pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch, writer_sleeps: list[float]
 ) -> None:
     # GIVEN 60 visits and a table that throttles, leaves items unprocessed and conflicts
     visits = [make_visit(when=NOW, path=f"/t{i % 3}", visitor=f"v{i}") for i in range(60)]
@@ -271,7 +263,7 @@ def test_throttling_unprocessed_items_and_conflicts_are_retried_without_loss_or_
 
     # THEN every fault happened and was retried after a backoff pause, nothing failed
     assert faulty.faults == {"batch_write_item": 4, "transact_write_items": 3}
-    assert len(_fresh) >= 7
+    assert len(writer_sleeps) >= 7
     assert report.failures == []
     # AND every visit is logged once and counted once
     assert len(log_items(pipeline_resources.table_name)) == 60
@@ -514,7 +506,7 @@ def test_the_uniques_item_keeps_a_fixed_size_and_counts_repeat_visitors_once(
 
 
 def test_a_concurrent_sketch_update_is_re_read_and_both_writers_visitors_are_kept(
-    pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch, _fresh: list[float]
+    pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch, writer_sleeps: list[float]
 ) -> None:
     # GIVEN a batch of 5 visitors, and another writer that adds 3 other visitors to today's sketch
     # between this writer's read and its transaction
@@ -535,7 +527,7 @@ def test_a_concurrent_sketch_update_is_re_read_and_both_writers_visitors_are_kep
 
     # THEN its first transaction lost the race (the version moved), it re-read after a pause and
     # retried: nothing failed, the visits counted once, and both writers' visitors are in the sketch
-    assert faulty.faults["transact_write_items"] == 1 and len(_fresh) == 1
+    assert faulty.faults["transact_write_items"] == 1 and len(writer_sleeps) == 1
     assert report.failures == []
     assert n(day_item(pipeline_resources), "visits") == 5
     assert uniques(pipeline_resources) == 8
@@ -544,7 +536,7 @@ def test_a_concurrent_sketch_update_is_re_read_and_both_writers_visitors_are_kep
 
 
 def test_a_sketch_that_keeps_changing_fails_the_records_after_bounded_retries(
-    pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch, _fresh: list[float]
+    pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch, writer_sleeps: list[float]
 ) -> None:
     # GIVEN a sketch whose version moves before every transaction
     send_visits(pipeline_resources, [make_visit(when=NOW, visitor=f"v{i}") for i in range(2)])
@@ -561,7 +553,7 @@ def test_a_sketch_that_keeps_changing_fails_the_records_after_bounded_retries(
 
     # THEN the records fail (SQS redelivers them) after the bounded tries, and nothing was counted
     assert len(response["batchItemFailures"]) == 2
-    assert len(_fresh) == store.DEFAULT_BACKOFF.attempts - 1
+    assert len(writer_sleeps) == store.DEFAULT_BACKOFF.attempts - 1
     assert day_item(pipeline_resources) == {}
 
 
