@@ -23,7 +23,8 @@ if __package__ in (None, ""):
 from botocore.stub import Stubber  # noqa: E402
 
 from bench import harness  # noqa: E402
-from bench.harness import LambdaContext, Result, emit, median, percentile, table  # noqa: E402
+from bench.harness import Result, emit, median, percentile, table  # noqa: E402
+from visitor_tracker.events import LambdaContext  # noqa: E402
 
 harness.setup_env()
 

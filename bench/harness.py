@@ -209,25 +209,6 @@ def item_size(item: dict[str, dict[str, Any]]) -> int:
     return sum(len(name.encode()) + attribute_value_size(value) for name, value in item.items())
 
 
-# --- Lambda stand-ins -------------------------------------------------------------------------
-
-
-@dataclass
-class LambdaContext:
-    """The attributes of a Lambda context object that Powertools and handlers read."""
-
-    function_name: str = "bench-function"
-    memory_limit_in_mb: int = 256
-    function_version: str = "$LATEST"
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:bench-function"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = "/aws/lambda/bench-function"
-    log_stream_name: str = "2026/11/26/[$LATEST]bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 5_000
-
-
 def bench_visit(i: int, *, when: datetime | None = None, bot: bool = False, visitors: int = 500) -> Any:
     """A valid visit record (the writer's input); ``visitors`` distinct visitor hashes cycle."""
     from functions.common.visit import Visit, format_timestamp

@@ -24,6 +24,7 @@ from functions.common.definitions import QUEUE
 from functions.common.visit import Visit, format_timestamp
 from functions.ingest.queue import CORRELATION_ID_ATTRIBUTE
 from visitor_tracker.emulator import patch_transaction_snapshots
+from visitor_tracker.events import LambdaContext
 from visitor_tracker.resources import PipelineResources
 
 IN_FLIGHT_SECONDS = 300
@@ -33,20 +34,9 @@ FIREFOX_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/1
 BOT_UA = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
 
-@dataclass
-class FakeContext:
-    """The attributes Powertools reads from a Lambda context."""
-
-    function_name: str = "writer"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:writer"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_version: str = "$LATEST"
-    log_group_name: str = "/aws/lambda/writer"
-    log_stream_name: str = "stream"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+def FakeContext(function_name: str = "writer") -> LambdaContext:  # noqa: N802 - reads like the class it was
+    """A Lambda context for handler calls in tests: local mode's stand-in."""
+    return LambdaContext(function_name, memory_limit_in_mb=256)
 
 
 def make_visit(

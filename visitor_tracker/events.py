@@ -211,9 +211,10 @@ def rest_api_preflight(
 
 @dataclass
 class LambdaContext:
-    """The attributes of Lambda's context object that handlers and Powertools read."""
+    """The attributes of Lambda's context object that handlers and Powertools read (local mode,
+    the tests and the benches all use this one)."""
 
-    function_name: str
+    function_name: str = "visitor-tracker"
     timeout_seconds: int = 30
     memory_limit_in_mb: int = 256
     function_version: str = "$LATEST"
