@@ -28,6 +28,16 @@ LOG_BUCKETS = 16
 
 Key = dict[str, dict[str, str]]
 
+# Partition-key patterns of each item family, as IAM's ``dynamodb:LeadingKeys`` condition takes them
+# (``*`` matches any characters): the stack grants each function only the families it touches.
+FAMILY_LEADING_KEYS: dict[str, tuple[str, ...]] = {
+    "counter": ("COUNTER#*",),
+    "salt": ("SALT",),
+    "log": ("LOG#*",),
+    "aggregates": ("AGG#*",),
+    "failure": ("FAILURE",),
+}
+
 
 def _key(pk: str, sk: str) -> Key:
     return {PK: {"S": pk}, SK: {"S": sk}}
