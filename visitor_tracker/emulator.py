@@ -1,51 +1,142 @@
-"""The embedded AWS emulator of local mode: moto's ThreadedMotoServer, made safe for concurrent callers.
+"""The embedded AWS emulator of local mode: moto's ThreadedMotoServer for SQS (and CloudWatch), made safe
+for concurrent callers, with DynamoDB forwarded to DynamoDB Local.
 
-Two moto gaps (moto 5.2) break local mode under load, so both are worked around here, for the
-embedded emulator only (deployed code and the unit tests' ``mock_aws`` are untouched):
+DynamoDB lives in DynamoDB Local (``visitor_tracker.dynamodb_local``): exact under concurrency and
+with real transactions, so moto's DynamoDB needs no workaround any more. ``forward_dynamodb`` makes
+this one endpoint also answer DynamoDB calls by passing them to DynamoDB Local untouched, so the
+state file's single AWS endpoint serves the CLI and tests; the handlers call DynamoDB Local directly.
 
-1. moto's backends are not thread-safe, and its threaded server calls them from many threads:
-   ``TransactWriteItems`` deep-copies the table while another request's ``UpdateItem`` mutates it
-   (``RuntimeError: dictionary changed size during iteration`` -> HTTP 500). ``SerializedApp``
-   runs emulator requests one at a time - the GIL serialises this pure-Python work anyway - except
-   SQS ``ReceiveMessage``, whose long poll would otherwise hold everyone up for seconds.
-2. ``TransactWriteItems`` deep-copies the whole table once PER ACTION as its rollback snapshot:
-   a 100-action transaction on a 1,000-item table took over 10 s (about 0.1 s per copy here),
-   so the writer's transactions timed out. ``patch_transaction_snapshots`` makes it take one
-   snapshot per table per transaction - the same rollback, a hundredth of the work.
-3. SQS is quadratic in the backlog: every received message re-computes ALL queue attributes
+What SQS on moto (5.2) still needs, for the embedded emulator only (deployed code and the unit
+tests' ``mock_aws`` are untouched):
+
+1. moto's backends are not thread-safe and its threaded server calls them from many threads:
+   ``DeleteMessage`` rebuilds a queue's message list without a lock, so a ``SendMessage`` landing
+   at the same moment is lost (a counted visit never logged). ``SerializedApp`` runs emulator
+   requests one at a time - the GIL serialises this pure-Python work anyway - except SQS
+   ``ReceiveMessage``, whose long poll would otherwise hold everyone up for a second (local mode's
+   event source mapping is its only receiver and deletes on the same thread).
+2. SQS is quadratic in the backlog: every received message re-computes ALL queue attributes
    (counting every message, each check building datetimes) just to read the retention period,
    and every SendMessage does the same. With a few hundred visits queued, 60 % of local mode's
    CPU went there. ``patch_sqs_speed`` reads the retention period directly and gives moto's SQS
    module a float clock (``time.time()``) instead of datetime arithmetic: the same values.
+
+Without Java (no DynamoDB Local) the same server also serves DynamoDB from moto, serialized like
+the rest: correct, in memory, and slower on large tables.
 """
 
 from __future__ import annotations
 
+import http.client
+import io
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 
 from moto.server import ThreadedMotoServer
 
 # X-Amz-Target of the one call that may block (long poll): it must not hold the lock.
 _UNLOCKED_TARGETS = frozenset({"AmazonSQS.ReceiveMessage"})
+DYNAMODB_TARGET_PREFIX = "DynamoDB_20120810."
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "host", "content-length"})
+
+# Called inside the lock after a successful SQS call it asked for: (target, request body, response body).
+SqsObserver = Callable[[str, bytes, bytes], None]
+
+
+def _request_body(environ: dict[str, Any]) -> bytes:
+    """Read the request body once and put it back, so the wrapped app can still read it."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+class _Forwarder:
+    """Passes DynamoDB requests to DynamoDB Local (thread-safe itself: no lock), one connection per thread."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self._host, self._port = parts.hostname or "127.0.0.1", parts.port or 80
+        self._local = threading.local()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = http.client.HTTPConnection(self._host, self._port, timeout=30)
+            self._local.connection = connection
+        return connection
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        body = _request_body(environ)
+        headers = {
+            key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")
+        }
+        headers = {k: v for k, v in headers.items() if k.lower() not in _HOP_BY_HOP}
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = environ["CONTENT_TYPE"]
+        for attempt in (1, 2):  # a keep-alive connection the other side closed: reconnect once
+            connection = self._connection()
+            try:
+                connection.request(environ["REQUEST_METHOD"], environ.get("PATH_INFO") or "/", body, headers)
+                response = connection.getresponse()
+                payload = response.read()
+                break
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                self._local.connection = None
+                if attempt == 2:
+                    start_response("502 Bad Gateway", [("Content-Type", "text/plain")])
+                    return [b"DynamoDB Local is not answering"]
+        reply = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP]
+        start_response(f"{response.status} {response.reason}", [*reply, ("Content-Length", str(len(payload)))])
+        return [payload]
 
 
 class SerializedApp:
-    """WSGI middleware: one emulator request at a time, long polls excepted."""
+    """WSGI middleware: one emulator request at a time (long polls excepted), DynamoDB forwarded."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+    def __init__(self, app: Callable[..., Iterable[bytes]], *, forward_dynamodb: str | None = None) -> None:
         self._app = app
         self._lock = threading.Lock()
+        self._forward = _Forwarder(forward_dynamodb) if forward_dynamodb else None
+        self._observed: frozenset[str] = frozenset()
+        self._observer: SqsObserver | None = None
+
+    def observe(self, targets: Iterable[str], observer: SqsObserver) -> None:
+        """Call ``observer`` after each successful call to one of ``targets`` (e.g. AmazonSQS.SendMessage)."""
+        self._observed = frozenset(targets)
+        self._observer = observer
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("HTTP_X_AMZ_TARGET") in _UNLOCKED_TARGETS:
+        target = environ.get("HTTP_X_AMZ_TARGET") or ""
+        if self._forward is not None and target.startswith(DYNAMODB_TARGET_PREFIX):
+            return self._forward(environ, start_response)
+        if target in _UNLOCKED_TARGETS:
             return self._app(environ, start_response)
+        if target not in self._observed or self._observer is None:
+            with self._lock:
+                # Materialise the body inside the lock: moto builds it eagerly, but be sure.
+                return list(self._app(environ, start_response))
+        request = _request_body(environ)
+        status: list[str] = []
+
+        def capture(code: str, headers: Any, *args: Any) -> Any:
+            status.append(code)
+            return start_response(code, headers, *args)
+
         with self._lock:
-            # Materialise the body inside the lock: moto builds it eagerly, but be sure.
-            return list(self._app(environ, start_response))
+            chunks = list(self._app(environ, capture))
+            if status and status[0].startswith("200"):
+                self._observer(target, request, b"".join(chunks))
+        return chunks
+
+
+_patch_lock = threading.Lock()
 
 
 class _OneSnapshotPerTable:
@@ -74,11 +165,13 @@ class _OneSnapshotPerTable:
         return snapshots[id(obj)][1]
 
 
-_patch_lock = threading.Lock()
-
-
 def patch_transaction_snapshots() -> Callable[[], None]:
-    """Make moto's TransactWriteItems snapshot each table once; returns the undo function."""
+    """Make in-process moto's TransactWriteItems snapshot each table once; returns the undo function.
+
+    Local mode no longer needs this (its table is in DynamoDB Local); the in-process moto users do:
+    ``tests.pipeline_helpers.fast_moto`` and ``bench.harness``. A 100-action transaction otherwise
+    deep-copies the table 100 times (over 10 s on a 1,000-item table).
+    """
     from moto.dynamodb import models
     from moto.dynamodb.models.table import Table
 
@@ -148,23 +241,14 @@ def patch_sqs_speed() -> Callable[[], None]:
     return undo
 
 
-def patch_moto() -> Callable[[], None]:
-    """Every workaround of this module; returns one undo function."""
-    undos = [patch_transaction_snapshots(), patch_sqs_speed()]
-
-    def undo() -> None:
-        for one in reversed(undos):
-            one()
-
-    return undo
-
-
 class EmbeddedEmulator(ThreadedMotoServer):
-    """ThreadedMotoServer whose app is wrapped in ``SerializedApp``, with moto patched (``patch_moto``)."""
+    """ThreadedMotoServer whose app is a ``SerializedApp``, with moto's SQS patched (``patch_sqs_speed``)."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, *, forward_dynamodb: str | None = None) -> None:
         super().__init__(ip_address="127.0.0.1", port=port, verbose=False)
         self._undo: Callable[[], None] | None = None
+        self._forward_dynamodb = forward_dynamodb
+        self.app: SerializedApp | None = None
 
     def _server_entry(self) -> None:
         from moto.moto_server.werkzeug_app import (
@@ -174,13 +258,15 @@ class EmbeddedEmulator(ThreadedMotoServer):
         )
         from werkzeug.serving import make_server
 
-        app = SerializedApp(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        self.app = SerializedApp(
+            DomainDispatcherApplication(create_backend_app), forward_dynamodb=self._forward_dynamodb
+        )
+        self._server = make_server(self._ip_address, self._port, self.app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
 
     def start(self) -> None:
-        self._undo = patch_moto()
+        self._undo = patch_sqs_speed()
         super().start()
 
     def stop(self) -> None:
@@ -188,6 +274,13 @@ class EmbeddedEmulator(ThreadedMotoServer):
         if self._undo is not None:
             self._undo()
             self._undo = None
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """No emulator request runs meanwhile (ReceiveMessage excepted): for consistent in-process reads."""
+        assert self.app is not None, "start() first"
+        with self.app._lock:
+            yield
 
     @property
     def url(self) -> str:

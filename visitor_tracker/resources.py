@@ -65,11 +65,13 @@ def create_resources(
     try:
         dynamodb.create_table(**table_spec(table_name))
     except dynamodb.exceptions.ResourceInUseException:
-        pass
-    dynamodb.update_time_to_live(
-        TableName=table_name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": TABLE.ttl_attribute},
-    )
+        pass  # kept from an earlier run (DynamoDB Local's data directory)
+    ttl = dynamodb.describe_time_to_live(TableName=table_name)["TimeToLiveDescription"]
+    if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+        dynamodb.update_time_to_live(
+            TableName=table_name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": TABLE.ttl_attribute},
+        )
     dlq_url = sqs.create_queue(
         QueueName=f"{prefix}-dlq",
         Attributes={"MessageRetentionPeriod": str(QUEUE.dlq_retention_days * 86400)},
