@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import botocore.exceptions
@@ -149,14 +150,34 @@ def local(
     port: Annotated[int, typer.Option(min=0, max=65535, help="HTTP port of the local API (0: any free port).")] = 8080,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     aws_endpoint: Annotated[
-        str | None, typer.Option(help="Use this AWS emulator (e.g. LocalStack) instead of the embedded moto server.")
+        str | None, typer.Option(help="Use this AWS emulator (e.g. LocalStack) instead of the embedded ones.")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="Less output.")] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where the table and queues are kept (default: ~/.visitor-tracker/data).")
+    ] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Delete the kept data first (asks; --yes skips).")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before --reset.")] = False,
+    in_memory: Annotated[bool, typer.Option("--in-memory", help="Keep nothing (no DynamoDB Local).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No status line: only warnings and errors.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="A line per request and the functions' JSON logs.")
+    ] = False,
 ) -> None:
-    """Run the whole pipeline locally: API, writer, dashboard, against an embedded AWS emulator."""
-    from visitor_tracker.local import serve  # imported here: it is heavy and only this command needs it
+    """Run the whole pipeline locally: API, writer, dashboard; the data is kept between runs."""
+    from visitor_tracker.local import DataDirBusy, default_data_dir, reset_data, serve  # heavy: only this command
 
-    code = serve(port=port, host=host, aws_endpoint=aws_endpoint, quiet=quiet)
+    if reset:
+        path = data_dir or default_data_dir()
+        if not yes and not typer.confirm(f"Delete all local data in {path}?"):
+            raise typer.Exit(EXIT_CANCELLED)
+        try:
+            reset_data(path)
+        except DataDirBusy as exc:
+            raise CliError(str(exc)) from exc
+    code = serve(
+        port=port, host=host, aws_endpoint=aws_endpoint, data_dir=data_dir, in_memory=in_memory,
+        quiet=quiet, verbose=verbose,
+    )
     raise typer.Exit(code)
 
 

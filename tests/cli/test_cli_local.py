@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +30,49 @@ def test_local_passes_its_options_to_serve_and_exits_with_its_code(monkeypatch: 
     result = CliRunner().invoke(app, ["local", "--port", "9123", "--aws-endpoint", "http://127.0.0.1:4566"])
 
     assert result.exit_code == 3
-    assert calls == [{"port": 9123, "host": "127.0.0.1", "aws_endpoint": "http://127.0.0.1:4566", "quiet": False}]
+    assert calls == [
+        {
+            "port": 9123,
+            "host": "127.0.0.1",
+            "aws_endpoint": "http://127.0.0.1:4566",
+            "data_dir": None,
+            "in_memory": False,
+            "quiet": False,
+            "verbose": False,
+        }
+    ]
+
+
+def test_reset_asks_first_and_keeps_the_data_when_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import visitor_tracker.local as local
+
+    monkeypatch.setattr(local, "serve", lambda **kwargs: 0)
+    data = tmp_path / "data"
+    (data / "dynamodb").mkdir(parents=True)
+
+    refused = CliRunner().invoke(app, ["local", "--reset", "--data-dir", str(data)], input="n\n")
+    assert refused.exit_code == 1 and "Delete all local data" in refused.output
+    assert (data / "dynamodb").is_dir()
+
+    accepted = CliRunner().invoke(app, ["local", "--reset", "--yes", "--data-dir", str(data)])
+    assert accepted.exit_code == 0, accepted.output
+    assert not data.exists()
+
+
+def test_reset_refuses_while_a_local_mode_uses_the_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import os
+
+    import visitor_tracker.local as local
+
+    monkeypatch.setattr(local, "serve", lambda **kwargs: 0)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "owner.json").write_text(json.dumps({"pid": os.getppid(), "started_at": "now"}))  # a live process
+
+    result = CliRunner().invoke(app, ["local", "--reset", "--yes", "--data-dir", str(data)])
+
+    assert result.exit_code == 2 and "in use by another local mode" in result.output
+    assert data.exists()
 
 
 def test_the_other_commands_do_not_import_local_mode() -> None:
