@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 
 import boto3
@@ -11,7 +12,9 @@ from moto import mock_aws
 
 from functions.common import aws as aws_clients
 from functions.common.settings import get_settings
+from functions.ingest.service import reset_state as reset_ingest_state
 from functions.status.service import reset_age_cache
+from functions.writer.batch import reset_state as reset_writer_state
 from visitor_tracker.resources import PipelineResources, create_resources
 
 pytest_plugins = ["tests.dynamodb_local"]  # the dynamodb_local_url fixture
@@ -35,6 +38,8 @@ def _reset_caches() -> None:
     aws_clients.reset_clients()
     get_settings.cache_clear()
     reset_age_cache()
+    reset_writer_state()
+    reset_ingest_state()
 
 
 @pytest.fixture
@@ -46,11 +51,34 @@ def aws() -> Iterator[None]:
     _reset_caches()
 
 
+@pytest.fixture(params=["moto"])
+def dynamodb_backend(request: pytest.FixtureRequest) -> str:
+    """Which DynamoDB the pipeline fixtures use: moto in-process (default) or AWS's DynamoDB Local.
+
+    A module opts in to both with
+    ``pytestmark = pytest.mark.parametrize("dynamodb_backend", BOTH_BACKENDS, indirect=True)``.
+    """
+    return str(request.param)
+
+
+BOTH_BACKENDS = ["moto", "dynamodb-local"]
+
+
 @pytest.fixture
-def pipeline_resources(aws: None, monkeypatch: pytest.MonkeyPatch) -> PipelineResources:
-    """Table, queue and DLQ built from the shared definitions; the functions' env points at them."""
+def pipeline_resources(
+    aws: None, dynamodb_backend: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> PipelineResources:
+    """Table, queue and DLQ built from the shared definitions; the functions' env points at them.
+
+    On DynamoDB Local (one server per session) each test gets its own table; SQS stays on moto,
+    which lets requests to DynamoDB Local's 127.0.0.1 endpoint through.
+    """
+    prefix = "test"
+    if dynamodb_backend == "dynamodb-local":
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", request.getfixturevalue("dynamodb_local_url"))
+        prefix = f"test-{uuid.uuid4().hex[:12]}"
     resources = create_resources(
-        boto3.client("dynamodb"), boto3.client("sqs"), prefix="test", visibility_timeout=0
+        boto3.client("dynamodb"), boto3.client("sqs"), prefix=prefix, visibility_timeout=0
     )
     for name, value in resources.environment().items():
         monkeypatch.setenv(name, value)

@@ -23,7 +23,6 @@ from moto.sqs.models import SQSBackend
 from functions.common.definitions import QUEUE
 from functions.common.visit import Visit, format_timestamp
 from functions.ingest.queue import CORRELATION_ID_ATTRIBUTE
-from visitor_tracker.emulator import patch_transaction_snapshots
 from visitor_tracker.events import LambdaContext
 from visitor_tracker.resources import PipelineResources
 
@@ -251,17 +250,12 @@ def _retention_check(self: Any, queue_name: str, message: Any) -> bool:
 
 @contextmanager
 def fast_moto() -> Iterator[None]:
-    """Work around two moto costs that grow with the data and made these tests slow, same semantics:
-
-    - TransactWriteItems deep-copies the whole table once per action (its rollback snapshot): local
-      mode's emulator patch takes one snapshot per table per transaction instead;
-    - ReceiveMessage recomputes all queue attributes for every message it returns (quadratic).
-    """
-    undo = patch_transaction_snapshots()
+    """Work around a moto SQS cost that grows with the backlog (same semantics): ReceiveMessage
+    recomputes all queue attributes for every message it returns (quadratic). SQS has no AWS-made
+    emulator to run instead; DynamoDB does, and the tests that need its real costs use it."""
     original = SQSBackend.is_message_valid_based_on_retention_period
     SQSBackend.is_message_valid_based_on_retention_period = _retention_check  # type: ignore[method-assign]
     try:
         yield
     finally:
         SQSBackend.is_message_valid_based_on_retention_period = original  # type: ignore[method-assign]
-        undo()

@@ -327,7 +327,7 @@ def visits_recent(
 ) -> None:
     """The newest logged visits, newest first."""
     from functions.common.bots import browser_of
-    from functions.common.store import recent_visits
+    from functions.common.visitlog import recent_visits
 
     pipeline = _pipeline(ctx)
     visits = recent_visits(limit, table_name=pipeline.table_name, client=pipeline.client("dynamodb"))

@@ -1,34 +1,35 @@
 """Aggregates: fold a batch of visits into per-item deltas, and turn aggregate items into the status summary.
 
 Pure functions only (no boto3): the writer turns the deltas into one ``ADD`` update per aggregate
-item (and one sketch write per uniques item), the status function reads a fixed list of items and
-calls ``summarize``.
+item inside its exactly-once transaction, the status function reads a fixed set of items and calls
+``summarize``.
 
-Aggregate items (keys in ``functions.common.keys``):
+Aggregate items (keys in ``functions.common.keys``), each small, so that a batch pays write units
+for what it touches and never for what the day already holds:
 
-- day ``AGG#DAY/<day>``: ``visits`` (human visits), ``bots``, ``h00``..``h23`` (human visits per hour),
-  ``p:<path>`` / ``r:<referrer host>`` / ``b:<browser family>`` tallies of human visits.
+- day ``AGG#DAY/<day>``: ``visits`` (human visits), ``bots``, ``h00``..``h23`` (human visits per
+  hour) and ``c:<class>`` (automated visits per class: crawler, monitor, ...). Under 1 KB.
 - hour ``AGG#HOUR/<day>T<hh>``: ``visits``, ``bots``, ``m00``..``m59`` (human visits per minute).
-- uniques ``AGG#UNIQ/<day>``: ``registers`` (B), a HyperLogLog sketch of the day's visitor hashes
-  (``functions.common.hll``: at most 2 KB whatever the traffic; exact up to 255 visitors, about
-  2.3 % standard error beyond a few thousand), and ``version`` (N), bumped by every write so that
-  writers racing on the item notice (optimistic locking). A merge is a register-wise max, so
-  adding the same visitors again never double counts. Items of the earlier layout hold a string
-  set ``visitors`` instead: it is folded into the sketch when read, and removed by the next write.
+- name tallies ``AGG#N#<day>/<dim>#<name>``: ``visits`` of one page (``p``), referrer host (``r``),
+  browser family (``b``) or automated agent (``a``, bot visits) that day. About 100 bytes each; one
+  partition per day, so one Query reads a day's tallies.
+- uniques ``AGG#N#<day>/u#<shard>``: a HyperLogLog sketch of visitor hashes (``registers``, at
+  most 2 KB, ``functions.common.hll``) and ``version`` (N, for optimistic locking). ``UNIQUES_SHARDS``
+  sketches a day, written outside the counting transaction: the union of the shards is the day's
+  sketch (a merge is a register-wise max, so re-adding visitors never double counts). They live in
+  the day's name partition, so the one Query that reads the tallies reads them too.
 
-Bounded item size (a DynamoDB item is at most 400 KB): paths and hosts are truncated
-(``MAX_*_CHARS``) and each tally family is capped at ``CAPS`` distinct names per day; visits to
-names beyond the cap are tallied under ``<prefix>(other)``. The cap needs to know which names the
-day item already holds: the writer passes them in (``known``), see ``apply_caps``. With the caps
-below and at most ``QUEUE.max_concurrency`` writers racing past a cap by at most one batch each,
-a day item stays well under 100 KB. The uniques item has a fixed size (see above), so a busy day
-costs the same write units per batch as a quiet one.
+Caps: at most ``CAPS[dim]`` distinct names per day and dimension; visits to names beyond it are
+tallied under ``(other)``. They bound what ``/status`` reads (one Query page, see ``NAMES_READ_MAX``)
+and what a flood of made-up paths can cost. The writer decides with the names it knows
+(``functions.writer.batch.KnownNames``); several writers racing past a cap overshoot it by at most
+one batch each.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,38 +39,45 @@ from functions.common import keys
 from functions.common.hll import InvalidSketch, Sketch
 from functions.common.visit import Visit
 
-PAGE_PREFIX = "p:"
-REFERRER_PREFIX = "r:"
-BROWSER_PREFIX = "b:"
+PAGE = "p"
+REFERRER = "r"
+BROWSER = "b"
+AGENT = "a"
+UNIQUES = "u"  # the sort-key prefix of the sketches in a day's name partition
+DIMENSIONS = (PAGE, REFERRER, BROWSER, AGENT)
+CAPS: Mapping[str, int] = {PAGE: 1000, REFERRER: 500, BROWSER: 50, AGENT: 200}
 OTHER = "(other)"
 MAX_PATH_CHARS = 100
 MAX_HOST_CHARS = 100
-MAX_BROWSER_CHARS = 40
+MAX_LABEL_CHARS = 40
 VISITOR_HASH_CHARS = 16
-CAPS: Mapping[str, int] = {PAGE_PREFIX: 300, REFERRER_PREFIX: 150, BROWSER_PREFIX: 40}
-TALLY_PREFIXES = tuple(CAPS)
+CLASS_PREFIX = "c:"
 _HOST_RE = re.compile(r"^[a-z0-9._:\[\]-]+$", re.IGNORECASE)
 
 DAY_TTL_DAYS = 400
 HOUR_TTL_DAYS = 3
+NAMES_TTL_DAYS = 400
 UNIQUES_TTL_DAYS = 35
+UNIQUES_SHARDS = 8
 
 VISITS = "visits"
 BOTS = "bots"
-VISITORS = "visitors"  # the earlier layout's string set of visitor hashes (read, never written)
 REGISTERS = "registers"
 VERSION = "version"
 
 TOP_N = 10
 HOURS_IN_SUMMARY = 24
 DAYS_READ = 8  # today and the 7 days before it: enough for a rolling 7 x 24 hours window
+# The most items a day's name partition can hold (the caps, one "(other)" per dimension, the
+# sketches): about 250 KB at most, under a Query page's 1 MB, so one Query reads them all.
+NAMES_READ_MAX = sum(CAPS.values()) + len(CAPS) + UNIQUES_SHARDS
 
 ItemKey = tuple[str, str]  # (pk, sk)
 AttrValue = dict[str, Any]
 Item = dict[str, AttrValue]
 
 
-def key_tuple(key: keys.Key) -> ItemKey:
+def key_tuple(key: Mapping[str, Any]) -> ItemKey:
     return key[keys.PK]["S"], key[keys.SK]["S"]
 
 
@@ -79,32 +87,27 @@ def key_dict(key: ItemKey) -> keys.Key:
 
 @dataclass
 class Delta:
-    """What one aggregate item gains from a group of visits: counter increments and set members."""
+    """What one aggregate item gains from a group of visits: counter increments."""
 
     key: ItemKey
     expires_at: int
     counters: dict[str, int] = field(default_factory=dict)
-    members: set[str] = field(default_factory=set)
 
     def add(self, name: str, amount: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + amount
-
-    def size(self) -> int:
-        """How many terms the item's update expression will have."""
-        return len(self.counters) + (1 if self.members else 0)
 
 
 # --- name normalisation ---------------------------------------------------------------------
 
 
 def page_name(path: str) -> str:
-    """``p:<path>`` without query string or fragment, truncated."""
+    """The path without query string or fragment, truncated."""
     clean = path.split("?", 1)[0].split("#", 1)[0] or "/"
-    return PAGE_PREFIX + clean[:MAX_PATH_CHARS]
+    return clean[:MAX_PATH_CHARS]
 
 
 def referrer_name(referrer: str | None) -> str | None:
-    """``r:<host>`` of the referrer URL (lower case, no port), or None when there is no usable host."""
+    """The referrer URL's host (lower case, no port), or None when there is no usable host."""
     if not referrer:
         return None
     try:
@@ -113,11 +116,11 @@ def referrer_name(referrer: str | None) -> str | None:
         return None
     if not host or not _HOST_RE.match(host):
         return None
-    return REFERRER_PREFIX + host.lower()[:MAX_HOST_CHARS]
+    return host.lower()[:MAX_HOST_CHARS]
 
 
-def browser_name(family: str) -> str:
-    return BROWSER_PREFIX + (family.strip() or "Other")[:MAX_BROWSER_CHARS]
+def label(value: str) -> str:
+    return (value.strip() or "Other")[:MAX_LABEL_CHARS]
 
 
 def visitor_member(visitor: str) -> str:
@@ -128,90 +131,116 @@ def _epoch(ts: datetime) -> int:
     return int(ts.timestamp())
 
 
+# --- name items -----------------------------------------------------------------------------
+
+
+def name_item_key(day: str, dim: str, name: str) -> ItemKey:
+    return key_tuple(keys.name_key(day, dim, name))
+
+
+def split_name_key(key: ItemKey) -> tuple[str, str, str] | None:
+    """(day, dim, name) of a name item key, None for any other aggregate item."""
+    prefix = keys.names_pk("")
+    if not key[0].startswith(prefix) or "#" not in key[1]:
+        return None
+    dim, name = key[1].split("#", 1)
+    if dim not in DIMENSIONS:
+        return None
+    return key[0][len(prefix) :], dim, name
+
+
+def is_name_key(key: ItemKey) -> bool:
+    return split_name_key(key) is not None
+
+
 # --- folding (writer) -----------------------------------------------------------------------
 
 
-def fold(visits: Iterable[Visit], browser_of: Callable[[str], str]) -> dict[ItemKey, Delta]:
-    """Fold visits into one ``Delta`` per aggregate item they touch (uncapped names)."""
+def fold(
+    visits: Iterable[Visit],
+    browser_of: Callable[[str], str],
+    agent_of: Callable[[str], str],
+) -> dict[ItemKey, Delta]:
+    """Fold visits into one ``Delta`` per aggregate item they touch (uncapped names, no uniques)."""
     deltas: dict[ItemKey, Delta] = {}
 
-    def delta(key: keys.Key, expires: datetime) -> Delta:
-        k = key_tuple(key)
-        if k not in deltas:
-            deltas[k] = Delta(k, _epoch(expires))
-        return deltas[k]
+    def delta(key: ItemKey, expires: datetime) -> Delta:
+        if key not in deltas:
+            deltas[key] = Delta(key, _epoch(expires))
+        return deltas[key]
 
     for visit in visits:
         when = visit.when
+        day = keys.day_of(when)
         day_start = when.replace(hour=0, minute=0, second=0, microsecond=0)
         hour_start = day_start.replace(hour=when.hour)
-        day = delta(keys.day_agg_key(keys.day_of(when)), day_start + timedelta(days=DAY_TTL_DAYS))
-        hour = delta(keys.hour_agg_key(keys.hour_of(when)), hour_start + timedelta(days=HOUR_TTL_DAYS))
+        day_item = delta(key_tuple(keys.day_agg_key(day)), day_start + timedelta(days=DAY_TTL_DAYS))
+        hour_item = delta(key_tuple(keys.hour_agg_key(keys.hour_of(when))), hour_start + timedelta(days=HOUR_TTL_DAYS))
+        names_expire = day_start + timedelta(days=NAMES_TTL_DAYS)
         if visit.is_bot:
-            day.add(BOTS)
-            hour.add(BOTS)
-        else:
-            day.add(VISITS)
-            day.add(f"h{when.hour:02d}")
-            hour.add(VISITS)
-            hour.add(f"m{when.minute:02d}")
-            day.add(page_name(visit.path))
-            ref = referrer_name(visit.referrer)
-            if ref:
-                day.add(ref)
-            day.add(browser_name(browser_of(visit.user_agent)))
-            if visit.visitor:
-                uniq = delta(keys.uniques_key(keys.day_of(when)), day_start + timedelta(days=UNIQUES_TTL_DAYS))
-                uniq.members.add(visitor_member(visit.visitor))
+            day_item.add(BOTS)
+            hour_item.add(BOTS)
+            day_item.add(CLASS_PREFIX + (visit.bot_class or "other"))
+            delta(name_item_key(day, AGENT, label(agent_of(visit.user_agent))), names_expire).add(VISITS)
+            continue
+        day_item.add(VISITS)
+        day_item.add(f"h{when.hour:02d}")
+        hour_item.add(VISITS)
+        hour_item.add(f"m{when.minute:02d}")
+        delta(name_item_key(day, PAGE, page_name(visit.path)), names_expire).add(VISITS)
+        ref = referrer_name(visit.referrer)
+        if ref:
+            delta(name_item_key(day, REFERRER, ref), names_expire).add(VISITS)
+        delta(name_item_key(day, BROWSER, label(browser_of(visit.user_agent))), names_expire).add(VISITS)
     return deltas
 
 
-def tally_names(delta: Delta) -> set[str]:
-    return {name for name in delta.counters if name.startswith(TALLY_PREFIXES)}
+def capped(delta: Delta, admitted: Callable[[str, str, str], bool]) -> Delta:
+    """The delta itself, or the same visits moved to its dimension's ``(other)`` item.
 
-
-def apply_caps(delta: Delta, known: set[str]) -> Delta:
-    """Redirect tallies of names the day item does not hold yet to ``(other)`` once a family is full.
-
-    ``known`` is the set of tally names the day item already holds (as last read); it is updated
-    in place with the names this delta adds, so consecutive batches share one view.
+    ``admitted(day, dim, name)`` says whether the day may hold that name (the writer's caps).
     """
-    counts = {prefix: sum(1 for n in known if n.startswith(prefix)) for prefix in TALLY_PREFIXES}
-    capped = Delta(delta.key, delta.expires_at, members=set(delta.members))
-    # Most visited names first, so the cap keeps the popular ones.
-    for name, amount in sorted(delta.counters.items(), key=lambda kv: (-kv[1], kv[0])):
-        prefix = next((p for p in TALLY_PREFIXES if name.startswith(p)), None)
-        if prefix is None or name in known or name == prefix + OTHER:
-            capped.add(name, amount)
-        elif counts[prefix] < CAPS[prefix]:
-            counts[prefix] += 1
-            known.add(name)
-            capped.add(name, amount)
-        else:
-            capped.add(prefix + OTHER, amount)
-    return capped
+    parts = split_name_key(delta.key)
+    if parts is None or parts[2] == OTHER or admitted(*parts):
+        return delta
+    day, dim, _ = parts
+    return Delta(name_item_key(day, dim, OTHER), delta.expires_at, dict(delta.counters))
 
 
-def is_day_key(key: ItemKey) -> bool:
-    return key[0] == keys.day_agg_key("")[keys.PK]["S"]
+def merge_deltas(deltas: Iterable[Delta]) -> list[Delta]:
+    """Deltas of the same item added together (capping can send several names to one ``(other)``)."""
+    merged: dict[ItemKey, Delta] = {}
+    for d in deltas:
+        into = merged.setdefault(d.key, Delta(d.key, d.expires_at))
+        for name, amount in d.counters.items():
+            into.add(name, amount)
+    return list(merged.values())
 
 
-def is_uniques_key(key: ItemKey) -> bool:
-    return key[0] == keys.uniques_key("")[keys.PK]["S"]
+def visitors_by_day(visits: Iterable[Visit]) -> dict[str, set[str]]:
+    """The visitor hashes of human visits, per day (for the uniques sketches)."""
+    days: dict[str, set[str]] = {}
+    for visit in visits:
+        if visit.visitor and not visit.is_bot:
+            days.setdefault(keys.day_of(visit.when), set()).add(visitor_member(visit.visitor))
+    return days
+
+
+def uniques_expires_at(day: str) -> int:
+    start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC)
+    return _epoch(start + timedelta(days=UNIQUES_TTL_DAYS))
 
 
 @dataclass(frozen=True)
 class Uniques:
-    """A uniques item as read: its sketch, the version to condition the next write on (0: none
-    stored yet) and whether it still holds the earlier layout's string set (to remove on write)."""
+    """A uniques item as read: its sketch and the version to condition the next write on (0: none)."""
 
     sketch: Sketch = field(default_factory=Sketch)
     version: int = 0
-    legacy: bool = False
 
 
 def read_uniques(item: Mapping[str, AttrValue] | None) -> Uniques:
-    """The uniques item's sketch, with any earlier-layout members folded in (missing item: empty).
+    """The uniques item's sketch (missing item: empty).
 
     Unreadable registers count as empty: the writer's version condition still keeps it from
     losing a concurrent write, and /status must not fail on one bad item.
@@ -223,10 +252,7 @@ def read_uniques(item: Mapping[str, AttrValue] | None) -> Uniques:
         sketch = Sketch.from_bytes(bytes(raw) if raw else None)
     except InvalidSketch:
         sketch = Sketch()
-    legacy = item.get(VISITORS, {}).get("SS")
-    if legacy:
-        sketch.update(legacy)
-    return Uniques(sketch=sketch, version=_n(item, VERSION), legacy=bool(legacy))
+    return Uniques(sketch=sketch, version=_n(item, VERSION))
 
 
 # --- summary (status) -----------------------------------------------------------------------
@@ -238,21 +264,16 @@ class StatusKeys:
 
     days: tuple[str, ...]  # today first
     hours: tuple[str, ...]  # current hour first, then the previous one
-    uniques: str  # today's uniques key day
 
     def item_keys(self) -> list[keys.Key]:
-        return (
-            [keys.day_agg_key(d) for d in self.days]
-            + [keys.hour_agg_key(h) for h in self.hours]
-            + [keys.uniques_key(self.uniques)]
-        )
+        return [keys.day_agg_key(d) for d in self.days] + [keys.hour_agg_key(h) for h in self.hours]
 
 
 def status_keys(now: datetime) -> StatusKeys:
     now = now.astimezone(UTC)
     days = tuple(keys.day_of(now - timedelta(days=i)) for i in range(DAYS_READ))
     hours = (keys.hour_of(now), keys.hour_of(now - timedelta(hours=1)))
-    return StatusKeys(days=days, hours=hours, uniques=days[0])
+    return StatusKeys(days=days, hours=hours)
 
 
 def _n(item: Mapping[str, AttrValue] | None, name: str) -> int:
@@ -261,20 +282,31 @@ def _n(item: Mapping[str, AttrValue] | None, name: str) -> int:
     return int(float(item[name]["N"]))
 
 
-def _top(item: Mapping[str, AttrValue] | None, prefix: str, label: str, n: int = TOP_N) -> list[dict[str, Any]]:
-    if not item:
-        return []
-    tallies = [(name[len(prefix) :], _n(item, name)) for name in item if name.startswith(prefix)]
+def top_names(name_items: Sequence[Mapping[str, AttrValue]], dim: str, n: int = TOP_N) -> list[tuple[str, int]]:
+    """The ``n`` most visited names of a dimension among a day's name items (ties by name)."""
+    prefix = dim + "#"
+    tallies = [
+        (item[keys.SK]["S"][len(prefix) :], _n(item, VISITS))
+        for item in name_items
+        if item.get(keys.SK, {}).get("S", "").startswith(prefix)
+    ]
     tallies.sort(key=lambda t: (-t[1], t[0]))
-    return [{label: name, "visits": count} for name, count in tallies[:n] if count > 0]
+    return [(name, count) for name, count in tallies[:n] if count > 0]
 
 
 def _hour_visits(days: Mapping[str, Mapping[str, AttrValue] | None], ts: datetime) -> int:
     return _n(days.get(keys.day_of(ts)), f"h{ts.hour:02d}")
 
 
-def summarize(items: Mapping[ItemKey, Item], now: datetime) -> dict[str, Any]:
-    """The traffic part of the status JSON from the items of ``status_keys(now)`` (missing = zero).
+def _top(name_items: Sequence[Mapping[str, AttrValue]], dim: str, field_name: str) -> list[dict[str, Any]]:
+    return [{field_name: name, "visits": count} for name, count in top_names(name_items, dim)]
+
+
+def summarize(
+    items: Mapping[ItemKey, Item], name_items: Sequence[Mapping[str, AttrValue]], now: datetime
+) -> dict[str, Any]:
+    """The traffic part of the status JSON from the items of ``status_keys(now)`` and today's name
+    partition (tallies and uniques sketches; missing = zero).
 
     Human visits only in the windows and tallies; ``bot_share`` is today's bots / (bots + humans).
     ``hourly`` is the last 24 hours, oldest first, ending with the current (partial) hour.
@@ -299,17 +331,25 @@ def summarize(items: Mapping[ItemKey, Item], now: datetime) -> dict[str, Any]:
     humans_today = _n(today, VISITS)
     bots_today = _n(today, BOTS)
     seen = humans_today + bots_today
-    unique_today = read_uniques(items.get(key_tuple(keys.uniques_key(sk.uniques)))).sketch.estimate()
+    sketch = Sketch()
+    for item in name_items:
+        if item.get(keys.SK, {}).get("S", "").startswith(UNIQUES + "#"):
+            sketch = sketch.merge(read_uniques(item).sketch)
+    classes = {
+        name[len(CLASS_PREFIX) :]: _n(today, name) for name in (today or {}) if name.startswith(CLASS_PREFIX)
+    }
     return {
         "visits_last_hour": last_hour,
         "visits_last_24h": sum(h["visits"] for h in hourly),
         "visits_last_7d": last_7d,
         "visits_today": humans_today,
-        "unique_visitors_today": unique_today,
+        "unique_visitors_today": sketch.estimate(),
         "bots_today": bots_today,
         "bot_share": round(bots_today / seen, 4) if seen else 0.0,
-        "top_pages": _top(today, PAGE_PREFIX, "path"),
-        "top_referrers": _top(today, REFERRER_PREFIX, "referrer"),
-        "browsers": _top(today, BROWSER_PREFIX, "browser"),
+        "bots_by_class": dict(sorted(((c, v) for c, v in classes.items() if v > 0), key=lambda cv: (-cv[1], cv[0]))),
+        "top_pages": _top(name_items, PAGE, "path"),
+        "top_referrers": _top(name_items, REFERRER, "referrer"),
+        "browsers": _top(name_items, BROWSER, "browser"),
+        "top_bots": _top(name_items, AGENT, "agent"),
         "hourly": hourly,
     }

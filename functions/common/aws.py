@@ -1,33 +1,54 @@
-"""AWS clients, created once per execution environment and only when first needed.
+"""AWS clients, created once per execution environment and only when first needed, one retry policy each.
 
-Warm invocations reuse them; tests under moto call ``reset_clients()`` so a new mock is picked up.
-``AWS_ENDPOINT_URL`` (read by botocore itself) points them at local mode's emulator.
+Retries are botocore's standard mode, configured per client profile; the code adds loops only where
+botocore cannot help (``UnprocessedItems``/``UnprocessedKeys``, transaction cancellation reasons).
+Every call a function makes is safe to repeat, which is what lets the SDK retry freely:
 
-The clients come straight from a botocore session, not from boto3: they are the same low-level
-clients (boto3.client is a thin wrapper over botocore's), but ``import boto3`` also imports s3transfer
-and its dependencies, about 30 ms of every cold start that the functions never use
-(bench/3_cold_start.py measures it).
+- ``REQUEST_PATH`` (ingest, status): a visitor waits, so fail fast — 1 s to connect, 2 s to read,
+  2 attempts. Ingest's calls are reads, a conditional salt put, a SendMessage (a duplicate message
+  is dropped by the writer's exactly-once transaction) and a recovery transaction conditional on
+  the log item: a retry of an attempt that had in fact been applied changes nothing.
+- ``WRITER``: nobody waits, so be patient — 8 attempts with standard mode's exponential backoff
+  and longer timeouts; a record that still fails is redelivered by SQS.
+
+``AWS_ENDPOINT_URL`` (read by botocore itself) points them at local mode's emulator. The clients
+come straight from a botocore session, not from boto3: ``import boto3`` also imports s3transfer, about
+30 ms of every cold start that the functions never use (bench/3_cold_start.py measures it).
 """
 
 from __future__ import annotations
 
+from enum import Enum
 from functools import cache
 from typing import Any
 
 import botocore.session
 from botocore.config import Config
 
-# Fail fast in the request path: a visitor waits on these calls. Standard retry mode backs off on
-# throttling and retries transient errors: 2 attempts in all. A call's worst case is then about
-# 2 x (1 s + 2 s) + one backoff (< 1 s) = 7 s, and ingest's worst path (counter, send, recovery put)
-# about 21 s: ingest's Lambda timeout (pipeline/functions.py) is above that, so the recovery write
-# always runs before Lambda would stop the function, and below API Gateway's 29 s.
-CALL_WORST_CASE_SECONDS = 7
-_CONFIG = Config(
+
+class Profile(Enum):
+    REQUEST_PATH = "request-path"
+    WRITER = "writer"
+
+
+REQUEST_PATH = Profile.REQUEST_PATH
+WRITER = Profile.WRITER
+
+REQUEST_PATH_CONFIG = Config(
     connect_timeout=1,
     read_timeout=2,
     retries={"total_max_attempts": 2, "mode": "standard"},
 )
+WRITER_CONFIG = Config(
+    connect_timeout=2,
+    read_timeout=5,
+    retries={"total_max_attempts": 8, "mode": "standard"},
+)
+CONFIGS = {REQUEST_PATH: REQUEST_PATH_CONFIG, WRITER: WRITER_CONFIG}
+
+# Ingest's longest path, in AWS calls: counter read, salt PutItem + GetItem (first visit of a day),
+# SendMessage, and the recovery TransactWriteItems when SendMessage failed.
+INGEST_WORST_PATH_CALLS = 5
 
 
 @cache
@@ -37,21 +58,21 @@ def _session() -> Any:
 
 
 @cache
-def dynamodb() -> Any:
+def dynamodb(profile: Profile = REQUEST_PATH) -> Any:
     """The low-level DynamoDB client (no resource layer: cheaper to import and to call)."""
-    return _session().create_client("dynamodb", config=_CONFIG)
+    return _session().create_client("dynamodb", config=CONFIGS[profile])
 
 
 @cache
 def sqs() -> Any:
-    """The SQS client."""
-    return _session().create_client("sqs", config=_CONFIG)
+    """The SQS client (ingest's SendMessage, status's queue attributes)."""
+    return _session().create_client("sqs", config=REQUEST_PATH_CONFIG)
 
 
 @cache
 def cloudwatch() -> Any:
     """The CloudWatch client (status reads the queue's oldest-message age, a metric only)."""
-    return _session().create_client("cloudwatch", config=_CONFIG)
+    return _session().create_client("cloudwatch", config=REQUEST_PATH_CONFIG)
 
 
 def reset_clients() -> None:

@@ -4,9 +4,10 @@ Items (``pk`` / ``sk``):
 
 - counter shard:   ``COUNTER#<n>``        / ``COUNTER``          attribute ``visits`` (N)
 - visit log item:  ``LOG#<day>#<bucket>`` / ``<iso ts>#<visit_id>``  has ``expires_at`` (TTL)
-- day aggregate:   ``AGG#DAY``            / ``<day>``            visits, bots, hour counters, pages...
+- day aggregate:   ``AGG#DAY``            / ``<day>``            visits, bots, hour counters, bot classes
 - hour aggregate:  ``AGG#HOUR``           / ``<day>T<hh>``       visits, bots, minute counters
-- unique visitors: ``AGG#UNIQ``           / ``<day>``            HyperLogLog sketch of visitor hashes
+- name tally:      ``AGG#N#<day>``        / ``<dim>#<name>``     ``visits`` of one page, referrer, browser...
+- unique visitors: ``AGG#N#<day>``        / ``u#<shard>``        HyperLogLog sketch of visitor hashes
 - daily salt:      ``SALT``               / ``<day>``            random secret for hashed visitors
 - failure reason:  ``FAILURE``            / ``<sqs message id>`` attribute ``reason`` (S), for the CLI
 
@@ -77,8 +78,18 @@ def hour_agg_key(hour: str) -> Key:
     return _key("AGG#HOUR", hour)
 
 
-def uniques_key(day: str) -> Key:
-    return _key("AGG#UNIQ", day)
+def names_pk(day: str) -> str:
+    """One partition per day holds every name tally of the day: one Query reads them all."""
+    return f"AGG#N#{day}"
+
+
+def name_key(day: str, dim: str, name: str) -> Key:
+    return _key(names_pk(day), f"{dim}#{name}")
+
+
+def uniques_key(day: str, shard: int) -> Key:
+    """In the day's name partition, so the Query that reads the tallies reads the sketches too."""
+    return _key(names_pk(day), f"u#{shard}")
 
 
 def salt_key(day: str) -> Key:

@@ -36,6 +36,8 @@ def to_log_item(visit: Visit, ttl_days: int, *, recovered: bool = False) -> Item
         item["referrer"] = {"S": visit.referrer}
     if visit.visitor:
         item["visitor"] = {"S": visit.visitor}
+    if visit.bot_class:
+        item["bot_class"] = {"S": visit.bot_class}
     if recovered:
         item["recovered"] = {"BOOL": True}
     return item
@@ -58,5 +60,6 @@ def from_log_item(item: Item) -> Visit:
         is_bot=item["is_bot"]["BOOL"],
         counted=item["counted"]["BOOL"],
         visitor=s("visitor"),
+        bot_class=s("bot_class"),
         schema_version=int(item["schema_version"]["N"]),
     )

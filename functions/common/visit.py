@@ -31,6 +31,7 @@ _FIELD_LIMITS = {
     "ip": MAX_IP_LENGTH,
     "referrer": MAX_REFERRER_LENGTH,
     "visitor": MAX_VISITOR_LENGTH,
+    "bot_class": 16,
 }
 # Visits older than this cannot be in a queue (4 days) or a DLQ (14 days) any more; newer than
 # "now + a day" are clock garbage. Both would also overflow date arithmetic at the extremes.
@@ -53,6 +54,7 @@ class Visit:
     is_bot: bool
     counted: bool  # whether this visit incremented the counter
     visitor: str | None = None  # daily-salted hash for unique-visitor counts; None with IP_MODE=none
+    bot_class: str | None = None  # functions.common.bots.CLASSES for automated traffic, None for a browser
     schema_version: int = VISIT_SCHEMA_VERSION
 
     @property
@@ -78,7 +80,7 @@ class Visit:
         if type(version) is not int or version != VISIT_SCHEMA_VERSION:  # True == 1 in Python
             raise InvalidVisit(f"unknown schema_version {data.get('schema_version')!r}")
         required_str = ("visit_id", "timestamp", "user_agent", "path")
-        optional_str = ("ip", "referrer", "visitor")
+        optional_str = ("ip", "referrer", "visitor", "bot_class")
         for name in required_str:
             if not isinstance(data.get(name), str) or (name != "user_agent" and not data[name]):
                 raise InvalidVisit(f"field {name!r} must be a non-empty string")

@@ -53,7 +53,7 @@ def _answer(request: Request, settings: Settings) -> dict[str, Any]:
         return method_not_allowed(ALLOWED_METHODS, headers=cors)
     try:
         recorded = service.record_visit(request, settings)
-    except service.CounterUnavailable:
+    except (service.CounterUnavailable, service.VisitNotRecorded):
         return error_response(503, "the visitor counter is unavailable, please retry", headers=cors)
     logger.debug(  # debug: one INFO line per visit would cost more in CloudWatch Logs than the rest
         "visit",

@@ -102,7 +102,7 @@ def build_visit(
     now: datetime,
     ip_mode: str,
     salt: bytes | None,
-    is_bot: bool,
+    bot_class: str | None,
     counted: bool,
 ) -> Visit:
     """The visit record for a request (``salt`` is the day's salt, None in ``none`` mode or if unavailable)."""
@@ -114,7 +114,8 @@ def build_visit(
         user_agent=user_agent,
         path=page_of(request),
         referrer=referrer_of(request),
-        is_bot=is_bot,
+        is_bot=bot_class is not None,
         counted=counted,
         visitor=visitor_id(ip_mode, request.source_ip, user_agent, salt),
+        bot_class=bot_class,
     )

@@ -1,12 +1,22 @@
-"""Recording one visit: count it, describe it, hand it to the queue - and never lose a counted visit.
+"""Recording one visit: read the count, describe the visit, hand it to the queue - never count it twice.
 
-Steady state, two AWS calls per visit: the counter (UpdateItem; a bot: one read) and SendMessage.
-Once a day per execution environment, one more call fetches or creates the day's salt.
+Ingest does not increment the counter: the writer does, in the same transaction that logs the visit
+under a condition on its log item, so each visit id is counted exactly once however often SQS or
+the SDK repeat themselves. Ingest answers with the count it read plus this visit:
+``max(stored + 1, last answered here + 1)`` for a counted visit (a bot: without the +1). So the
+number shown never exceeds the true count, and it is exact when no other visit is still on its way
+(the pipeline folds visits in within about a second or two).
 
-If SendMessage still fails after the SDK's retries, the log item is written straight into the table
-(the writer's item plus ``recovered: true``, ``Recoveries`` metric): the visit is safe in the log but
-the /status aggregates never see it. If that write fails too, the whole record goes into one
-``visit recovery`` error log line (``RecoveryFailures`` metric), from which it can be replayed.
+Steady state, two AWS calls per visit: the counter read and SendMessage. Once a day per execution
+environment, one more call fetches or creates the day's salt.
+
+If SendMessage still fails after the SDK's retries, ingest logs and counts the visit itself with
+one transaction (``recovery``): the log item (``recovered: true``) conditional on its key, and the
+counter increment; a delivery of the same visit that did reach the queue then fails the writer's
+condition and is not counted again. Recovered visits are in the count and the log, not in the
+/status aggregates (``Recoveries`` metric). If that transaction fails too, the whole record goes into
+one ``visit recovery`` error log line (``RecoveryFailures`` metric), from which it can be replayed,
+and the visitor gets a 503: a 200 always means the visit is counted or on its way to be.
 """
 
 from __future__ import annotations
@@ -15,33 +25,61 @@ import threading
 from dataclasses import asdict, dataclass
 
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.exceptions import BotoCoreError, ClientError
 
-from functions.common import bots, counter, keys
+from functions.common import aws, bots, counter, keys, salt, store, visitlog
 from functions.common.http import Request
+from functions.common.logitem import to_log_item
 from functions.common.observability import logger, metrics
 from functions.common.privacy import DailySalt
 from functions.common.settings import Settings
 from functions.common.visit import Visit, utc_now
 from functions.ingest import logic, queue
 
-AWS_ERRORS = (BotoCoreError, ClientError)
-
-# Per execution environment: warm invocations reuse the shard cache and the day's salt.
-COUNTER = counter.ShardedCounter()
-SALT = DailySalt()
+AWS_ERRORS = store.AWS_ERRORS
 _metrics_lock = threading.Lock()
 
 
 class CounterUnavailable(RuntimeError):
-    """The counter could not be updated (or read): the visit is not recorded at all."""
+    """The count could not be read and none is known here: the visit is not recorded at all."""
+
+
+class VisitNotRecorded(RuntimeError):
+    """Neither the queue nor the recovery transaction took the visit (it is in the logs only)."""
+
+
+class LastCount:
+    """Per execution environment: the last count answered, so consecutive visits never go backwards."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value: int | None = None
+
+    def known(self) -> bool:
+        return self._value is not None
+
+    def answer(self, stored: int | None, counted: bool) -> int:
+        step = 1 if counted else 0
+        with self._lock:
+            candidates = [v + step for v in (stored, self._value) if v is not None]
+            value = max(candidates) if candidates else step
+            self._value = value
+            return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._value = None
+
+
+# Per execution environment: warm invocations reuse the last count and the day's salt.
+LAST_COUNT = LastCount()
+SALT = DailySalt()
 
 
 @dataclass(frozen=True)
 class Recorded:
     count: int
     visit: Visit
-    delivery: str  # "queued", "recovered" or "logged"
+    delivery: str  # "queued" or "recovered"
 
 
 def _add_metrics(*names: str) -> None:
@@ -51,7 +89,8 @@ def _add_metrics(*names: str) -> None:
 
 
 def flush_metrics() -> None:
-    """Emit this invocation's metrics (EMF on stdout) if there are any."""
+    """Emit this invocation's metrics (EMF on stdout) if there are any: only on the rare recovery
+    paths, so a normal visit prints no metrics line (the writer counts visits per batch)."""
     with _metrics_lock:
         if metrics.metric_set:
             metrics.flush_metrics()
@@ -62,53 +101,74 @@ def _salt(settings: Settings, day: str) -> bytes | None:
     if settings.ip_mode == "none":
         return None
     try:
-        return SALT.for_day(day, lambda d: counter.get_or_create_salt(settings, d))
+        return SALT.for_day(day, lambda d: salt.get_or_create_salt(settings, d))
     except AWS_ERRORS:
         logger.warning("daily salt unavailable: visit recorded without ip hash / visitor id", exc_info=True)
         return None
 
 
+def recover(settings: Settings, visit: Visit) -> None:
+    """Log and count the visit in one transaction, conditional on its log item not existing yet."""
+    actions = [visitlog.put_new_action(settings.table_name, to_log_item(visit, settings.log_ttl_days, recovered=True))]
+    if visit.counted:
+        actions.append(counter.increment_action(settings.table_name, 0, 1))
+    codes = store.transact(actions, profile=aws.REQUEST_PATH)
+    if codes is not None and codes[0] != store.CONDITION_FAILED:
+        # A failed condition means it is already in: an earlier attempt of this call, or the writer.
+        raise VisitNotRecorded(f"recovery transaction cancelled: {', '.join(codes)}")
+
+
 def deliver(settings: Settings, visit: Visit) -> str:
-    """Queue the visit; on failure write it to the log directly; on failure of that, log it whole."""
+    """Queue the visit; on failure log and count it directly; on failure of that, log it whole and raise."""
     try:
         queue.send_visit(settings, visit)
         return "queued"
     except AWS_ERRORS:
-        logger.warning("SendMessage failed: writing the visit straight to the table", exc_info=True)
+        logger.warning("SendMessage failed: recording the visit straight in the table", exc_info=True)
     try:
-        counter.write_recovered_visit(settings, visit)
-        _add_metrics("Recoveries")
-        return "recovered"
-    except AWS_ERRORS:
+        recover(settings, visit)
+    except (*AWS_ERRORS, VisitNotRecorded) as exc:
         _add_metrics("RecoveryFailures")
         logger.error("visit recovery", extra={"recovery_record": asdict(visit)}, exc_info=True)
-        return "logged"
+        raise VisitNotRecorded(str(exc)) from exc
+    _add_metrics("Recoveries")
+    return "recovered"
+
+
+def _classify(user_agent: str | None) -> str | None:
+    classify = getattr(bots, "classify", None)  # TEMPORARY until the new detector lands
+    if classify is not None:
+        result: str | None = classify(user_agent)
+        return result
+    return "other" if bots.is_bot(user_agent) else None
 
 
 def record_visit(request: Request, settings: Settings) -> Recorded:
-    """Count (unless an uncounted bot), build the visit record and deliver it."""
-    is_bot = bots.is_bot(request.user_agent)
-    counted = settings.count_bots or not is_bot
+    """Read the count, build the visit record and deliver it (the writer counts it)."""
+    bot_class = _classify(request.user_agent)
+    counted = settings.count_bots or bot_class is None
     try:
-        count = COUNTER.count_visit(settings) if counted else COUNTER.current(settings)
-    except AWS_ERRORS as exc:
-        logger.exception("counter unavailable: visit not recorded")
-        raise CounterUnavailable(str(exc)) from exc
+        stored: int | None = counter.read_total(settings, consistent=False)
+    except (*AWS_ERRORS, counter.CounterReadIncomplete):
+        if not LAST_COUNT.known():
+            logger.exception("counter unavailable: visit not recorded")
+            raise CounterUnavailable("the count cannot be read") from None
+        logger.warning("counter unavailable: answering from the last count", exc_info=True)
+        stored = None
     now = utc_now()
     visit = logic.build_visit(
         request,
         now=now,
         ip_mode=settings.ip_mode,
         salt=_salt(settings, keys.day_of(now)),
-        is_bot=is_bot,
+        bot_class=bot_class,
         counted=counted,
     )
     delivery = deliver(settings, visit)
-    _add_metrics(*(["VisitsCounted"] if counted else []), *(["BotVisits"] if is_bot else []))
-    return Recorded(count, visit, delivery)
+    return Recorded(LAST_COUNT.answer(stored, counted), visit, delivery)
 
 
 def reset_state() -> None:
-    """Forget the shard cache and the salt (tests: a fresh table)."""
-    COUNTER.clear()
+    """Forget the last count and the salt (tests: a fresh table)."""
+    LAST_COUNT.clear()
     SALT.clear()

@@ -1,16 +1,18 @@
 """The status summary: a fixed set of reads, whatever the traffic.
 
-One ``BatchGetItem`` of a known list of keys (counter shards, 8 day items, 2 hour items, today's
-uniques) and one ``GetQueueAttributes`` per queue: 3 calls and at most 11 + COUNTER_SHARDS items,
-at 10 visits or 10 million. Log items are never read.
+One ``BatchGetItem`` of a known list of keys (counter shards, 8 day items, 2 hour items), one Query
+of today's name partition (its tallies, bounded by the caps, and its uniques sketches) and one
+``GetQueueAttributes`` per queue: 4 calls, and items bounded by COUNTER_SHARDS and the caps, at 10
+visits or 10 million. Log items are never read.
 
 The body (flat, read by the dashboard and ``visitor-tracker status``): ``visitor_count`` (sum of
 the counter shards), ``visits_last_hour`` / ``visits_last_24h`` / ``visits_last_7d`` /
 ``visits_today`` (human visits; rolling windows from the minute and hour counters),
-``unique_visitors_today`` (estimated from today's HyperLogLog sketch, a fixed 2 KB item: exact up
+``unique_visitors_today`` (estimated from the union of today's HyperLogLog sketch shards: exact up
 to 255 visitors, about 2.3 % standard error beyond; see ``functions.common.hll``), ``bots_today``,
-``bot_share`` (0..1, today), ``top_pages`` / ``top_referrers`` / ``browsers`` (today, top 10,
-``[{"path"|"referrer"|"browser": x, "visits": n}]``),
+``bot_share`` (0..1, today), ``bots_by_class`` (today, ``{"crawler": n, ...}``), ``top_pages`` /
+``top_referrers`` / ``browsers`` / ``top_bots`` (today, top 10,
+``[{"path"|"referrer"|"browser"|"agent": x, "visits": n}]``),
 ``hourly`` (last 24 hours, oldest first, ``[{"hour": "YYYY-MM-DDTHH", "visits": n}]``),
 ``queue_depth`` / ``queue_in_flight`` / ``queue_delayed``, ``dlq_depth`` (null without DLQ_URL),
 ``oldest_message_age_seconds`` and ``generated_at``.
@@ -32,7 +34,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from functions.common import aggregates, aws, keys, store
+from functions.common import aggregates, aggstore, aws, keys, store
 from functions.common.aggregates import key_tuple
 from functions.common.counter import VISITS_ATTRIBUTE
 from functions.common.observability import logger
@@ -112,6 +114,7 @@ def build_status(settings: Settings, now: datetime | None = None) -> dict[str, A
     """The /status body. AWS errors propagate (the handler answers 503)."""
     now = now or utc_now()
     items = store.get_items(settings.table_name, read_keys(settings, now))
+    names = aggstore.read_names(settings.table_name, keys.day_of(now))
     visitor_count = sum(
         int(items.get(key_tuple(keys.counter_key(n)), {}).get(VISITS_ATTRIBUTE, {}).get("N", "0"))
         for n in range(settings.counter_shards)
@@ -120,7 +123,7 @@ def build_status(settings: Settings, now: datetime | None = None) -> dict[str, A
     dlq = queue_numbers(settings.dlq_url) if settings.dlq_url else None
     return {
         "visitor_count": visitor_count,
-        **aggregates.summarize(items, now),
+        **aggregates.summarize(items, names, now),
         "queue_depth": queue["ApproximateNumberOfMessages"],
         "queue_in_flight": queue["ApproximateNumberOfMessagesNotVisible"],
         "queue_delayed": queue["ApproximateNumberOfMessagesDelayed"],

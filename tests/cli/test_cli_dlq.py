@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from functions.common import keys
 from functions.common.definitions import QUEUE
-from functions.common.store import recent_visits
+from functions.common.visitlog import recent_visits
 from tests.cli.conftest import Env, make_visit
 from visitor_tracker import discovery
 

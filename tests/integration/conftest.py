@@ -197,6 +197,6 @@ def writer_sleeps(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
     across tests, and moto's costs that grow with the data worked around (tests/pipeline_helpers)."""
     sleeps: list[float] = []
     monkeypatch.setattr(store, "sleep", sleeps.append)
-    writer_batch.KNOWN.clear()
+    writer_batch.reset_state()
     with fast_moto():
         yield sleeps
