@@ -140,9 +140,9 @@ def _normalised(user_agent: str | None) -> str:
     return (user_agent or "")[:MAX_CLASSIFIED_LENGTH].strip()
 
 
-def _upstream_match(low: str) -> str | None:
+def _upstream_match(low: str, tables: _Tables | None = None) -> str | None:
     """The text of the first upstream pattern that matches ``low`` once browser tokens are cut out."""
-    tables = _TABLES
+    tables = tables or _TABLES
     rest = tables.exclusions.sub("", low)
     if not rest:
         return None
