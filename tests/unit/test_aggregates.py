@@ -1,104 +1,184 @@
-"""Folding visits into aggregate deltas, the caps, and the status summary (pure functions)."""
+"""Folding visits into per-item deltas, the caps, and the status summary (pure functions)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from functions.common import aggregates as agg
 from functions.common import keys
 from functions.common.aggregates import Delta, fold, key_tuple, summarize
-from functions.common.bots import browser_of
 from functions.common.hll import Sketch
+from functions.common.visit import Visit
 from tests.pipeline_helpers import BOT_UA, FIREFOX_UA, make_visit
 
 NOW = datetime(2026, 11, 26, 13, 30, 15, tzinfo=UTC)
-DAY = key_tuple(keys.day_agg_key("2026-11-26"))
+TODAY = "2026-11-26"
+DAY = key_tuple(keys.day_agg_key(TODAY))
 HOUR = key_tuple(keys.hour_agg_key("2026-11-26T13"))
-UNIQ = key_tuple(keys.uniques_key("2026-11-26"))
 
 
-def test_fold_counts_humans_bots_hours_minutes_pages_referrers_browsers_and_uniques() -> None:
+def browser_of(user_agent: str) -> str:
+    """A stand-in for bots.browser_of: the tallies only need a stable label per user agent."""
+    return "Firefox" if "Firefox" in user_agent else "Chrome"
+
+
+def agent_of(user_agent: str) -> str:
+    return "Googlebot" if "Googlebot" in user_agent else "other bot"
+
+
+def bot(when: datetime, bot_class: str = "crawler", path: str = "/", visitor: str | None = "bot") -> Visit:
+    """An automated visit as ingest records it (classified)."""
+    return replace(
+        make_visit(when=when, path=path, user_agent=BOT_UA, is_bot=True, visitor=visitor), bot_class=bot_class
+    )
+
+
+def name(dim: str, value: str, day: str = TODAY) -> agg.ItemKey:
+    return agg.name_item_key(day, dim, value)
+
+
+def deltas_of(visits: Sequence[Visit]) -> dict[agg.ItemKey, Delta]:
+    return fold(visits, browser_of, agent_of)
+
+
+def test_fold_touches_one_small_item_per_day_hour_and_name() -> None:
     visits = [
         make_visit(when=NOW, path="/a?utm=1", referrer="https://News.Example.com:443/x", visitor="v1"),
         make_visit(when=NOW + timedelta(minutes=1), path="/a", user_agent=FIREFOX_UA, visitor="v2"),
         make_visit(when=NOW, path="/b", referrer="https://www.google.com/", visitor="v1"),
-        make_visit(when=NOW, path="/robots.txt", user_agent=BOT_UA, is_bot=True, visitor="bot"),
+        bot(NOW, path="/robots.txt"),
     ]
 
-    deltas = fold(visits, browser_of)
+    deltas = deltas_of(visits)
 
-    assert set(deltas) == {DAY, HOUR, UNIQ}
-    day = deltas[DAY].counters
-    assert day["visits"] == 3 and day["bots"] == 1 and day["h13"] == 3
-    assert day["p:/a"] == 2 and day["p:/b"] == 1 and "p:/robots.txt" not in day
-    assert day["r:news.example.com"] == 1 and day["r:www.google.com"] == 1
-    assert day["b:Chrome"] == 2 and day["b:Firefox"] == 1
-    hour = deltas[HOUR].counters
-    assert hour == {"visits": 3, "bots": 1, "m30": 2, "m31": 1}
-    assert len(deltas[UNIQ].members) == 2  # v1 twice, v2; the bot is not a unique visitor
-    assert all(len(m) == agg.VISITOR_HASH_CHARS for m in deltas[UNIQ].members)
-    # TTLs: hour items live days, day items a year and more.
+    assert set(deltas) == {
+        DAY,
+        HOUR,
+        name(agg.PAGE, "/a"),
+        name(agg.PAGE, "/b"),
+        name(agg.REFERRER, "news.example.com"),
+        name(agg.REFERRER, "www.google.com"),
+        name(agg.BROWSER, "Chrome"),
+        name(agg.BROWSER, "Firefox"),
+        name(agg.AGENT, "Googlebot"),
+    }
+    assert deltas[DAY].counters == {"visits": 3, "h13": 3, "bots": 1, "c:crawler": 1}
+    assert deltas[HOUR].counters == {"visits": 3, "bots": 1, "m30": 2, "m31": 1}
+    assert deltas[name(agg.PAGE, "/a")].counters == {"visits": 2}
+    assert deltas[name(agg.BROWSER, "Chrome")].counters == {"visits": 2}
+    assert deltas[name(agg.AGENT, "Googlebot")].counters == {"visits": 1}  # the bot's page is not a page tally
+    # TTLs: hour items live days, day and name items a year and more.
     assert deltas[HOUR].expires_at == int(datetime(2026, 11, 29, 13, tzinfo=UTC).timestamp())
     assert deltas[DAY].expires_at > int((NOW + timedelta(days=399)).timestamp())
+    assert deltas[name(agg.PAGE, "/a")].expires_at == deltas[DAY].expires_at
 
 
-def test_visits_on_both_sides_of_midnight_touch_two_days() -> None:
+def test_a_bot_without_a_class_is_tallied_as_other() -> None:
+    deltas = deltas_of([make_visit(when=NOW, user_agent=BOT_UA, is_bot=True)])
+    assert deltas[DAY].counters == {"bots": 1, "c:other": 1}
+
+
+def test_visits_on_both_sides_of_midnight_touch_two_days_and_two_name_partitions() -> None:
     late = datetime(2026, 11, 25, 23, 59, 59, tzinfo=UTC)
-    deltas = fold([make_visit(when=late), make_visit(when=late + timedelta(seconds=2))], browser_of)
-    days = sorted(k[1] for k in deltas if k[0] == "AGG#DAY")
-    assert days == ["2026-11-25", "2026-11-26"]
+    deltas = deltas_of([make_visit(when=late), make_visit(when=late + timedelta(seconds=2))])
+    assert sorted(k[1] for k in deltas if k[0] == "AGG#DAY") == ["2026-11-25", "2026-11-26"]
+    assert {k[0] for k in deltas if agg.is_name_key(k)} == {keys.names_pk("2026-11-25"), keys.names_pk(TODAY)}
 
 
 def test_names_are_normalised_and_truncated() -> None:
-    assert agg.page_name("/x" * 200).startswith("p:/x") and len(agg.page_name("/x" * 200)) == 2 + agg.MAX_PATH_CHARS
-    assert agg.page_name("?q=1") == "p:/"
-    assert agg.referrer_name("HTTPS://WWW.Example.ORG/path?q") == "r:www.example.org"
-    assert agg.referrer_name("example.net/page") == "r:example.net"
+    assert agg.page_name("/x" * 200) == ("/x" * 200)[: agg.MAX_PATH_CHARS]
+    assert agg.page_name("?q=1") == "/" and agg.page_name("/a#frag") == "/a"
+    assert agg.referrer_name("HTTPS://WWW.Example.ORG/path?q") == "www.example.org"
+    assert agg.referrer_name("example.net/page") == "example.net"
     assert agg.referrer_name("not a url at all") is None
     assert agg.referrer_name("") is None and agg.referrer_name(None) is None
     assert agg.referrer_name("http://[::1") is None  # malformed IPv6: ignored, not an error
+    assert agg.label("   ") == "Other" and len(agg.label("B" * 100)) == agg.MAX_LABEL_CHARS
 
 
-def test_caps_send_new_names_to_other_once_a_family_is_full() -> None:
-    # GIVEN a day item that already holds the maximum number of page names
-    cap = agg.CAPS[agg.PAGE_PREFIX]
-    known = {f"p:/old{i}" for i in range(cap)}
-    delta = Delta(DAY, 0, counters={"visits": 3, "p:/old1": 1, "p:/new": 2, "r:a.example": 1})
-
-    # WHEN the cap is applied
-    capped = agg.apply_caps(delta, known)
-
-    # THEN known names keep their tally, the new page goes to (other), other families are untouched
-    assert capped.counters == {"visits": 3, "p:/old1": 1, "p:(other)": 2, "r:a.example": 1}
-    assert "p:/new" not in known and "r:a.example" in known
+def test_name_keys_split_back_and_other_items_are_not_names() -> None:
+    key = name(agg.PAGE, "/a#b")  # a '#' inside the name survives the split
+    assert agg.split_name_key(key) == (TODAY, agg.PAGE, "/a#b")
+    assert agg.split_name_key(DAY) is None and agg.split_name_key(HOUR) is None
+    assert agg.split_name_key(key_tuple(keys.uniques_key(TODAY, 3))) is None  # a sketch, not a tally
+    assert not agg.is_name_key(key_tuple(keys.counter_key(0)))
 
 
-def test_caps_admit_the_most_visited_new_names_first() -> None:
-    cap = agg.CAPS[agg.BROWSER_PREFIX]
-    known = {f"b:B{i}" for i in range(cap - 1)}  # room for one more
-    capped = agg.apply_caps(Delta(DAY, 0, counters={"b:Rare": 1, "b:Popular": 5}), known)
-    assert capped.counters == {"b:Popular": 5, "b:(other)": 1}
+def test_capped_names_go_to_other_and_merge_there() -> None:
+    # GIVEN a batch with two new pages the day has no room for, and one it already holds
+    deltas = deltas_of([make_visit(when=NOW, path=p) for p in ("/new1", "/new2", "/new2", "/known")])
+    held = {"/known"}
+
+    def admitted(day: str, dim: str, value: str) -> bool:
+        return dim != agg.PAGE or value in held
+
+    # WHEN the caps are applied and the deltas merged
+    merged = {d.key: d for d in agg.merge_deltas(agg.capped(d, admitted) for d in deltas.values())}
+
+    # THEN the held page keeps its tally, the new ones add up under (other), other items are untouched
+    assert merged[name(agg.PAGE, "/known")].counters == {"visits": 1}
+    assert merged[name(agg.PAGE, agg.OTHER)].counters == {"visits": 3}
+    assert name(agg.PAGE, "/new1") not in merged and name(agg.PAGE, "/new2") not in merged
+    assert merged[DAY].counters == deltas[DAY].counters
+    assert merged[name(agg.BROWSER, "Chrome")].counters == {"visits": 4}
 
 
-def _items(deltas: dict[agg.ItemKey, Delta]) -> dict[agg.ItemKey, agg.Item]:
-    """What the table would hold after these deltas were applied to empty items."""
+def test_capping_never_asks_about_other_itself_or_non_name_items() -> None:
+    asked: list[tuple[str, str, str]] = []
+
+    def admitted(day: str, dim: str, value: str) -> bool:
+        asked.append((day, dim, value))
+        return False
+
+    other = Delta(name(agg.REFERRER, agg.OTHER), 0, {"visits": 2})
+    assert agg.capped(other, admitted) is other
+    day = Delta(DAY, 0, {"visits": 2})
+    assert agg.capped(day, admitted) is day
+    assert asked == []
+
+
+def test_visitors_by_day_keeps_human_hashes_truncated() -> None:
+    visits = [
+        make_visit(when=NOW, visitor="v1"),
+        make_visit(when=NOW, visitor="v1"),
+        make_visit(when=NOW - timedelta(days=1), visitor="v2"),
+        make_visit(when=NOW, visitor=None),
+        bot(NOW, visitor="crawler"),
+    ]
+    days = agg.visitors_by_day(visits)
+    assert sorted(days) == ["2026-11-25", TODAY]
+    assert len(days[TODAY]) == 1 and len(days["2026-11-25"]) == 1
+    assert all(len(m) == agg.VISITOR_HASH_CHARS for members in days.values() for m in members)
+
+
+def table_after(
+    deltas: dict[agg.ItemKey, Delta], visits: Sequence[Visit] = ()
+) -> tuple[dict[agg.ItemKey, agg.Item], list[agg.Item]]:
+    """What the table would hold after these deltas (and the visitors' sketches) were applied to
+    empty items: the status BatchGetItem's items, and today's name partition as its Query returns it."""
     items: dict[agg.ItemKey, agg.Item] = {}
     for key, delta in deltas.items():
-        item: agg.Item = {name: {"N": str(n)} for name, n in delta.counters.items()}
-        if delta.members:
-            item[agg.REGISTERS] = {"B": Sketch.of(delta.members).to_bytes()}
-        items[key] = item
-    return items
+        item: agg.Item = {attr: {"N": str(n)} for attr, n in delta.counters.items()}
+        items[key] = {**agg.key_dict(key), **item}
+    names = [item for key, item in items.items() if key[0] == keys.names_pk(TODAY)]
+    members = agg.visitors_by_day(visits).get(TODAY, set())
+    # Split over two shards, as two writer environments would.
+    for shard, part in enumerate((sorted(members)[::2], sorted(members)[1::2])):
+        if part:
+            names.append({**keys.uniques_key(TODAY, shard), agg.REGISTERS: {"B": Sketch.of(part).to_bytes()}})
+    return items, names
 
 
 def test_summary_windows_hour_day_week_and_hourly_series() -> None:
     # GIVEN visits 10 min ago, 50 min ago, 70 min ago, 23 h ago, 25 h ago, 6 days ago and 8 days ago
     ago = [10, 50, 70, 23 * 60, 25 * 60, 6 * 24 * 60, 8 * 24 * 60]
     visits = [make_visit(when=NOW - timedelta(minutes=m), visitor=f"v{m}") for m in ago]
-    visits.append(make_visit(when=NOW, user_agent=BOT_UA, is_bot=True))
+    visits.append(bot(NOW))
 
     # WHEN the summary is computed from the items status reads
-    summary = summarize(_items(fold(visits, browser_of)), NOW)
+    summary = summarize(*table_after(deltas_of(visits), visits), NOW)
 
     # THEN each window counts what it covers
     assert summary["visits_last_hour"] == 2
@@ -109,54 +189,83 @@ def test_summary_windows_hour_day_week_and_hourly_series() -> None:
     assert len(hourly) == 24 and hourly[-1]["hour"] == "2026-11-26T13" and hourly[0]["hour"] == "2026-11-25T14"
     assert sum(h["visits"] for h in hourly) == 4
     assert summary["bots_today"] == 1 and summary["bot_share"] == 0.25  # 1 bot among 4 visits today
+    assert summary["bots_by_class"] == {"crawler": 1}
+    assert summary["top_bots"] == [{"agent": "Googlebot", "visits": 1}]
+    assert summary["unique_visitors_today"] == 3
 
 
 def test_summary_of_nothing_is_all_zero() -> None:
-    summary = summarize({}, NOW)
+    summary = summarize({}, [], NOW)
     windows = ("visits_last_hour", "visits_last_24h", "visits_last_7d", "visits_today", "unique_visitors_today")
     assert [summary[w] for w in windows] == [0] * len(windows)
     assert summary["top_pages"] == [] and summary["browsers"] == [] and summary["bot_share"] == 0.0
-    assert len(summary["hourly"]) == 24
+    assert summary["bots_by_class"] == {} and len(summary["hourly"]) == 24
 
 
-def test_summary_top_lists_are_sorted_and_bounded() -> None:
-    visits = [make_visit(when=NOW, path=f"/p{i}") for i in range(15) for _ in range(i + 1)]
-    summary = summarize(_items(fold(visits, browser_of)), NOW)
+def test_summary_top_lists_are_sorted_bounded_and_read_from_the_name_items() -> None:
+    visits = [
+        make_visit(when=NOW, path=f"/p{i}", referrer=f"https://r{i % 3}.example/")
+        for i in range(15)
+        for _ in range(i + 1)
+    ]
+    summary = summarize(*table_after(deltas_of(visits)), NOW)
     top = summary["top_pages"]
     assert len(top) == agg.TOP_N
     assert top[0] == {"path": "/p14", "visits": 15}
     assert [t["visits"] for t in top] == sorted((t["visits"] for t in top), reverse=True)
+    assert [r["referrer"] for r in summary["top_referrers"]] == ["r2.example", "r1.example", "r0.example"]
+    assert summary["browsers"] == [{"browser": "Chrome", "visits": sum(range(1, 16))}]
+
+
+def test_top_names_break_ties_by_name_and_skip_zero_tallies() -> None:
+    items = [
+        {**keys.name_key(TODAY, agg.PAGE, n), "visits": {"N": str(v)}}
+        for n, v in (("/b", 2), ("/a", 2), ("/c", 0), ("/d", 5))
+    ]
+    items.append({**keys.name_key(TODAY, agg.BROWSER, "/a"), "visits": {"N": "9"}})  # another dimension
+    assert agg.top_names(items, agg.PAGE) == [("/d", 5), ("/a", 2), ("/b", 2)]
 
 
 def test_status_keys_are_a_fixed_list() -> None:
     sk = agg.status_keys(NOW)
-    assert len(sk.item_keys()) == agg.DAYS_READ + 2 + 1
-    assert sk.days[0] == "2026-11-26" and sk.hours == ("2026-11-26T13", "2026-11-26T12")
+    assert len(sk.item_keys()) == agg.DAYS_READ + 2
+    assert sk.days[0] == TODAY and sk.days[-1] == "2026-11-19"
+    assert sk.hours == ("2026-11-26T13", "2026-11-26T12")
 
 
-def test_summary_estimates_unique_visitors_from_the_sketch() -> None:
+def test_one_query_page_holds_a_full_name_partition() -> None:
+    # Every capped name, one (other) per dimension and every sketch: the limit status queries with.
+    assert agg.NAMES_READ_MAX == sum(agg.CAPS.values()) + len(agg.DIMENSIONS) + agg.UNIQUES_SHARDS
+
+
+def test_summary_estimates_unique_visitors_from_the_union_of_the_shards() -> None:
     # GIVEN 1,000 visits today from 40 visitors, and 1,000 from 600 (past the sketch's exact range)
     for visitors, tolerance in ((40, 0), (600, 0.03 * 600)):
         visits = [make_visit(when=NOW - timedelta(seconds=i), visitor=f"u{i % visitors}") for i in range(1000)]
         # WHEN the summary is computed
-        summary = summarize(_items(fold(visits, browser_of)), NOW)
+        summary = summarize(*table_after(deltas_of(visits), visits), NOW)
         # THEN unique visitors are exact while few, within 3 % beyond
         assert abs(summary["unique_visitors_today"] - visitors) <= tolerance
         assert summary["visits_today"] == 1000
 
 
-def test_uniques_of_the_earlier_layout_and_unreadable_registers() -> None:
-    # A string set item (before the sketch) still counts; a sketch plus a set counts their union
+def test_the_same_visitors_in_several_shards_count_once() -> None:
+    members = {f"{i:016x}" for i in range(30)}
+    names = [{**keys.uniques_key(TODAY, s), agg.REGISTERS: {"B": Sketch.of(members).to_bytes()}} for s in range(3)]
+    assert summarize({}, names, NOW)["unique_visitors_today"] == 30
+
+
+def test_uniques_items_read_and_unreadable_registers() -> None:
     members = [f"{i:016x}" for i in range(12)]
-    legacy = agg.read_uniques({agg.VISITORS: {"SS": members}})
-    assert legacy.sketch.estimate() == 12 and legacy.legacy and legacy.version == 0
-    both = agg.read_uniques(
-        {
-            agg.VISITORS: {"SS": members[:5]},
-            agg.REGISTERS: {"B": Sketch.of(members[3:]).to_bytes()},
-            "version": {"N": "7"},
-        }
-    )
-    assert both.sketch.estimate() == 12 and both.version == 7
+    read = agg.read_uniques({agg.REGISTERS: {"B": Sketch.of(members).to_bytes()}, agg.VERSION: {"N": "7"}})
+    assert read.sketch.estimate() == 12 and read.version == 7
+    assert agg.read_uniques(None) == agg.Uniques()
     # Unreadable registers count as none rather than failing /status
-    assert summarize({UNIQ: {agg.REGISTERS: {"B": b"junk"}}}, NOW)["unique_visitors_today"] == 0
+    junk: agg.Item = {**keys.uniques_key(TODAY, 0), agg.REGISTERS: {"B": b"junk"}, agg.VERSION: {"N": "2"}}
+    assert agg.read_uniques(junk).version == 2
+    assert summarize({}, [junk], NOW)["unique_visitors_today"] == 0
+
+
+def test_uniques_expire_a_fixed_time_after_their_day() -> None:
+    start = datetime(2026, 11, 26, tzinfo=UTC)
+    assert agg.uniques_expires_at(TODAY) == int((start + timedelta(days=agg.UNIQUES_TTL_DAYS)).timestamp())
