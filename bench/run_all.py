@@ -35,6 +35,7 @@ FIGURES = (
     "6_end_to_end",
     "7_sharding_sim",
     "8_cost",
+    "9_bots",
 )
 
 
