@@ -5,7 +5,6 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8080
-CDK_CLI_VERSION := 2.1148.1
 CDK_OUTDIR ?= cdk.out
 PYTEST_ARGS ?=
 DDB_LOCAL := tools/dynamodb-local
@@ -50,9 +49,17 @@ unit: install
 synth: install
 	CDK_OUTDIR=$(CDK_OUTDIR) $(PY) app.py
 
-## deploy: cdk deploy through the pinned npm CLI (needs AWS credentials)
+## deploy: cdk deploy through the locked CLI (deploy/package-lock.json), refused on a toolchain mismatch
 deploy: install
-	npx --yes aws-cdk@$(CDK_CLI_VERSION) deploy --app "$(PY) app.py" $(CDK_ARGS)
+	npm ci --prefix deploy --no-audit --no-fund --silent
+	$(PY) deploy/check_toolchain.py
+	deploy/node_modules/.bin/cdk deploy --app "$(PY) app.py" $(CDK_ARGS)
+
+## bootstrap: once per account and region, with the same locked CLI
+bootstrap: install
+	npm ci --prefix deploy --no-audit --no-fund --silent
+	$(PY) deploy/check_toolchain.py
+	deploy/node_modules/.bin/cdk bootstrap --app "$(PY) app.py" $(CDK_ARGS)
 
 ## bots-data: regenerate functions/common/bots_data.json from the installed crawlerdetect patterns
 bots-data: install

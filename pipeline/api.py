@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from aws_cdk import Duration, Fn, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
@@ -24,6 +24,27 @@ from pipeline.nag import acknowledge
 
 STAGE_NAME = "prod"
 
+# The gateway's own error answers that get CORS headers besides the 404 (DEFAULT_4XX/5XX cover every
+# other type that is not customized; the named ones are the errors a visitor's browser can meet).
+GATEWAY_ERROR_RESPONSES: dict[str, apigw.ResponseType] = {
+    "Default4xx": apigw.ResponseType.DEFAULT_4_XX,
+    "Default5xx": apigw.ResponseType.DEFAULT_5_XX,
+    "Throttled": apigw.ResponseType.THROTTLED,  # 429, stage or usage-plan throttle
+    "QuotaExceeded": apigw.ResponseType.QUOTA_EXCEEDED,  # 429, usage-plan quota
+    "AccessDenied": apigw.ResponseType.ACCESS_DENIED,  # 403, e.g. a WAF block
+    "InvalidApiKey": apigw.ResponseType.INVALID_API_KEY,  # 403, missing or wrong x-api-key
+    "IntegrationTimeout": apigw.ResponseType.INTEGRATION_TIMEOUT,  # 504
+}
+
+
+def gateway_cors_headers(origins: tuple[str, ...]) -> dict[str, str]:
+    """Gateway response headers (API Gateway's quoted-literal / mapping syntax) for CORS on errors."""
+    if "*" in origins:
+        return {"Access-Control-Allow-Origin": "'*'"}
+    if len(origins) == 1:
+        return {"Access-Control-Allow-Origin": f"'{origins[0]}'", "Vary": "'Origin'"}
+    return {"Access-Control-Allow-Origin": "method.request.header.Origin", "Vary": "'Origin'"}
+
 
 @dataclass(frozen=True)
 class IngressSettings:
@@ -35,6 +56,8 @@ class IngressSettings:
     log_retention: logs.RetentionDays
     retain_logs: bool
     log_client_ip: bool
+    # REST only: none | existing | create (what the stack does with API Gateway's account-wide role).
+    logging_role: str = "none"
 
 
 @dataclass(frozen=True)
@@ -53,6 +76,9 @@ class Ingress(Construct):
     api_url: str
     status_url: str
     server_errors: cloudwatch.IMetric | None = None
+    # Where a CloudFront front door sends requests: the origin's host name and path prefix.
+    origin_domain: str
+    origin_path: str = ""
 
 
 def _access_log_group(scope: Construct, settings: IngressSettings) -> logs.LogGroup:
@@ -83,25 +109,17 @@ class RestIngress(Ingress):
         waf_rate_limit: int | None,
     ) -> None:
         super().__init__(scope, construct_id)
-        access_logs = _access_log_group(self, settings)
-        self.api = apigw.RestApi(
-            self,
-            "RestApi",
-            # API names are console labels, not unique identifiers: the stack name keeps them apart.
-            rest_api_name=f"{Stack.of(self).stack_name}-api",
-            description="visitor tracker",
-            endpoint_types=[apigw.EndpointType.REGIONAL],
-            cloud_watch_role=True,  # execution logging needs the account-level CloudWatch role
-            deploy_options=apigw.StageOptions(
-                stage_name=STAGE_NAME,
-                throttling_rate_limit=settings.throttle_rate_limit,
-                throttling_burst_limit=settings.throttle_burst_limit,
-                tracing_enabled=True,
-                logging_level=apigw.MethodLoggingLevel.ERROR,
-                data_trace_enabled=False,  # would log request/response bodies: visitor data
-                metrics_enabled=False,  # per-method metrics are billed; the API-level ones are free
-                access_log_destination=apigw.LogGroupLogDestination(access_logs),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+        # Access and execution logs both need the region's API Gateway CloudWatch role. "create"
+        # makes the stack set it (replacing any role already set: opt-in); "existing" relies on the
+        # one already set; "none" turns both logs off so a deployment never depends on it.
+        logging_on = settings.logging_role != "none"
+        access_logs = _access_log_group(self, settings) if logging_on else None
+        log_options: dict[str, object] = {}
+        if access_logs is not None:
+            log_options = {
+                "logging_level": apigw.MethodLoggingLevel.ERROR,
+                "access_log_destination": apigw.LogGroupLogDestination(access_logs),
+                "access_log_format": apigw.AccessLogFormat.json_with_standard_fields(
                     caller=False,
                     http_method=True,
                     ip=settings.log_client_ip,
@@ -112,6 +130,25 @@ class RestIngress(Ingress):
                     status=True,
                     user=False,
                 ),
+            }
+        self.api = apigw.RestApi(
+            self,
+            "RestApi",
+            # API names are console labels, not unique identifiers: the stack name keeps them apart.
+            rest_api_name=f"{Stack.of(self).stack_name}-api",
+            description="visitor tracker",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=settings.logging_role == "create",
+            # Retained on stack deletion: the account setting would otherwise point at a deleted role.
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if settings.logging_role == "create" else None,
+            deploy_options=apigw.StageOptions(
+                stage_name=STAGE_NAME,
+                throttling_rate_limit=settings.throttle_rate_limit,
+                throttling_burst_limit=settings.throttle_burst_limit,
+                tracing_enabled=True,
+                data_trace_enabled=False,  # would log request/response bodies: visitor data
+                metrics_enabled=False,  # per-method metrics are billed; the API-level ones are free
+                **log_options,  # type: ignore[arg-type]
             ),
             default_cors_preflight_options=apigw.CorsOptions(
                 allow_origins=list(settings.allowed_origins),
@@ -170,6 +207,22 @@ class RestIngress(Ingress):
                 "API Gateway's account-level logging role: AmazonAPIGatewayPushToCloudWatchLogs is the "
                 "policy AWS documents for it, assumable only by apigateway.amazonaws.com.",
             )
+        self.execution_logs: logs.LogGroup | None = None
+        if logging_on:
+            self._own_execution_log_group(settings)
+        else:
+            acknowledge(
+                self.api.deployment_stage,
+                "AwsSolutions-APIG1",
+                "Access logging is off because context api_gateway_logging_role=none: REST access logs need "
+                "the region's API Gateway CloudWatch role, which this stack does not take over unless told to "
+                "(existing | create). Function logs and the per-visit log items remain.",
+            )
+            acknowledge(
+                self.api.deployment_stage,
+                "AwsSolutions-APIG6",
+                "Execution logging is off for the same reason (api_gateway_logging_role=none).",
+            )
         self._add_cors_to_gateway_errors(settings.allowed_origins)
         self.api_key: apigw.IApiKey | None = None
         if api_keys.mode != "none":
@@ -187,23 +240,39 @@ class RestIngress(Ingress):
         self.api_url = self.api.url
         self.status_url = self.api.url_for_path("/status")
         self.server_errors = self.api.metric_server_error(period=Duration.minutes(5), statistic="Sum")
+        self.origin_domain = f"{self.api.rest_api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}"
+        self.origin_path = f"/{STAGE_NAME}"
+
+    def _own_execution_log_group(self, settings: IngressSettings) -> None:
+        """API Gateway writes execution logs to ``API-Gateway-Execution-Logs_<api id>/<stage>`` and would
+        create that group itself, with no retention; the stack creates it first, with retention."""
+        self.execution_logs = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            log_group_name=f"API-Gateway-Execution-Logs_{self.api.rest_api_id}/{STAGE_NAME}",
+            retention=settings.log_retention,
+            removal_policy=RemovalPolicy.RETAIN if settings.retain_logs else RemovalPolicy.DESTROY,
+        )
+        self.api.deployment_stage.node.add_dependency(self.execution_logs)
 
     def _add_cors_to_gateway_errors(self, origins: tuple[str, ...]) -> None:
-        """An unknown path or method is a 404 JSON error, as in local mode (API Gateway's own answer
-        would be a 403 "Missing Authentication Token"); browsers may read the gateway's own 4xx/5xx
-        (throttled, missing key) when any origin is allowed."""
+        """Every error the gateway makes itself (unknown path, missing key, throttled, quota, WAF block,
+        integration failure) carries the CORS headers, so a browser shows the error, not a CORS failure.
+
+        An unknown path or method is a 404 JSON error, as in local mode (API Gateway's own answer would
+        be a 403 "Missing Authentication Token"). With several allowed origins the request's Origin is
+        echoed (error bodies hold no data), with ``Vary: Origin``.
+        """
+        headers = gateway_cors_headers(origins)
         self.api.add_gateway_response(
             "NotFound",
             type=apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
             status_code="404",
             templates={"application/json": json.dumps(NOT_FOUND_BODY)},
-            response_headers={"Access-Control-Allow-Origin": "'*'"} if "*" in origins else None,
+            response_headers=headers,
         )
-        if "*" not in origins:
-            return
-        headers = {"Access-Control-Allow-Origin": "'*'"}
-        self.api.add_gateway_response("Default4xx", type=apigw.ResponseType.DEFAULT_4_XX, response_headers=headers)
-        self.api.add_gateway_response("Default5xx", type=apigw.ResponseType.DEFAULT_5_XX, response_headers=headers)
+        for name, response_type in GATEWAY_ERROR_RESPONSES.items():
+            self.api.add_gateway_response(name, type=response_type, response_headers=headers)
 
     def _add_usage_plan(self, api_keys: ApiKeySettings) -> None:
         plan = self.api.add_usage_plan(
@@ -305,6 +374,20 @@ class HttpIngress(Ingress):
                     f"GET {path} serves aggregate, non-personal counts; HTTP APIs have no API keys, so "
                     "deployments that must hide them use ingress=rest with api_key=status.",
                 )
+        # Unknown paths go to the status function, whose 404 carries the CORS headers: HTTP APIs have
+        # no gateway responses, and their own 404 "Not Found" would carry none.
+        default_route = apigwv2.HttpRoute(
+            self,
+            "DefaultRoute",
+            http_api=self.api,
+            route_key=apigwv2.HttpRouteKey.DEFAULT,
+            integration=status_integration,
+        )
+        acknowledge(
+            default_route,
+            "AwsSolutions-APIG4",
+            "$default answers unknown paths with a 404 JSON error (status function); it exposes no data.",
+        )
         stage = self.api.default_stage
         if stage is None:  # pragma: no cover - create_default_stage defaults to True
             raise RuntimeError("the HTTP API has no default stage")
@@ -336,13 +419,14 @@ class HttpIngress(Ingress):
         self.api_url = self.api.api_endpoint + "/"
         self.status_url = self.api.api_endpoint + "/status"
         self.server_errors = self.api.metric_server_error(period=Duration.minutes(5), statistic="Sum")
+        self.origin_domain = f"{self.api.api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}"
 
 
 class FunctionUrlIngress(Ingress):
     """Lambda function URLs: no gateway at all. Ingest is public; status requires SigV4 (AWS_IAM).
 
-    Nothing throttles a public function URL except the function's reserved concurrency, which the
-    stack therefore always sets on ingest in this mode.
+    Nothing throttles a public function URL except the function's reserved concurrency (opt-in:
+    ``ingest_reserved_concurrency``, which needs account quota; see docs/deploy.md).
     """
 
     def __init__(
@@ -366,3 +450,4 @@ class FunctionUrlIngress(Ingress):
         self.status_function_url = status.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
         self.api_url = self.ingest_url.url
         self.status_url = self.status_function_url.url + "status"
+        self.origin_domain = Fn.select(2, Fn.split("/", self.ingest_url.url))  # https://<host>/

@@ -19,6 +19,10 @@ from functions.common import definitions as d
 INGRESS_OPTIONS: Final = ("rest", "http", "function-url")
 API_KEY_MODES: Final = ("none", "status", "all")
 REMOVAL_POLICIES: Final = ("retain", "destroy")
+# What the stack does with API Gateway's account-wide CloudWatch role (one per account and region).
+LOGGING_ROLE_MODES: Final = ("none", "existing", "create")
+FRONT_DOORS: Final = ("none", "cloudfront")
+_PATH_PREFIX = re.compile(r"^/[a-z0-9][a-z0-9_-]{0,31}$")
 # The retention periods CloudWatch Logs accepts (days).
 LOG_RETENTION_DAYS: Final = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -43,7 +47,6 @@ class TrackerConfig:
     ingress: str = "rest"
     removal_policy: str = "retain"
     # Functions
-    powertools_layer_version: int = 38
     log_retention_days: int = 30
     log_ttl_days: int = d.DEFAULT_LOG_TTL_DAYS
     allowed_origins: tuple[str, ...] = (d.DEFAULT_ALLOWED_ORIGINS,)
@@ -63,6 +66,12 @@ class TrackerConfig:
     usage_plan_burst_limit: int = 100
     usage_plan_quota_per_day: int = 1_000_000
     waf_rate_limit: int | None = None
+    api_gateway_logging_role: str = "none"
+    # First-party front door
+    front_door: str = "none"
+    front_door_path: str = "/vt"
+    front_door_waf_rate_limit: int | None = None
+    front_door_web_acl_arn: str | None = None
     # Monitoring
     alarm_email: str | None = None
     oldest_message_alarm_seconds: int = 600
@@ -72,6 +81,29 @@ class TrackerConfig:
         _check_choice("removal_policy", self.removal_policy, REMOVAL_POLICIES)
         _check_choice("api_key", self.api_key, API_KEY_MODES)
         _check_choice("ip_mode", self.ip_mode, d.IP_MODES)
+        _check_choice("api_gateway_logging_role", self.api_gateway_logging_role, LOGGING_ROLE_MODES)
+        _check_choice("front_door", self.front_door, FRONT_DOORS)
+        if not _PATH_PREFIX.match(self.front_door_path):
+            raise ContextError(
+                f"front_door_path must look like /vt (one lowercase segment), got {self.front_door_path!r}"
+            )
+        if self.front_door == "none" and (
+            self.front_door_waf_rate_limit is not None or self.front_door_web_acl_arn is not None
+        ):
+            raise ContextError("front_door_waf_rate_limit / front_door_web_acl_arn need front_door=cloudfront")
+        if self.front_door_waf_rate_limit is not None and self.front_door_web_acl_arn is not None:
+            raise ContextError("set front_door_waf_rate_limit or front_door_web_acl_arn, not both")
+        if self.front_door_web_acl_arn is not None and not re.match(
+            r"^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global/webacl/[^/]+/[0-9a-f-]+$", self.front_door_web_acl_arn
+        ):
+            raise ContextError(
+                "front_door_web_acl_arn must be a CLOUDFRONT-scope AWS WAF web ACL ARN "
+                f"(arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>), got {self.front_door_web_acl_arn!r}"
+            )
+        if self.ingress != "rest" and self.api_gateway_logging_role != "none":
+            raise ContextError(
+                "api_gateway_logging_role is for ingress=rest (HTTP APIs and function URLs do not use it)"
+            )
         if not _STACK_NAME.match(self.stack_name):
             raise ContextError(f"stack_name must match {_STACK_NAME.pattern}, got {self.stack_name!r}")
         if self.log_retention_days not in LOG_RETENTION_DAYS:
@@ -102,10 +134,14 @@ class TrackerConfig:
 
     @property
     def ingest_concurrency_ceiling(self) -> int | None:
-        """Reserved concurrency of ingest: explicit value, else 10 for function URLs (their only ceiling)."""
-        if self.ingest_reserved_concurrency is not None:
-            return self.ingest_reserved_concurrency
-        return 10 if self.ingress == "function-url" else None
+        """Reserved concurrency of ingest: opt-in only. Reserving N needs an account concurrency quota of
+        at least N + 100 (Lambda keeps 100 unreserved); new accounts often have a quota of 10."""
+        return self.ingest_reserved_concurrency
+
+    @property
+    def rest_logging(self) -> bool:
+        """REST access and execution logs need the account's API Gateway CloudWatch role to exist."""
+        return self.ingress == "rest" and self.api_gateway_logging_role != "none"
 
     def function_environment(self) -> dict[str, str]:
         """The non-resource environment variables, named by definitions.py (resource names come later)."""
@@ -202,7 +238,6 @@ _PARSERS: Final[dict[str, Any]] = {
     "stack_name": _str,
     "ingress": _str,
     "removal_policy": _str,
-    "powertools_layer_version": _int(1, 10_000),
     "log_retention_days": _int(1, 3653),
     "log_ttl_days": _int(1, 3650),
     "allowed_origins": _origins,
@@ -220,6 +255,11 @@ _PARSERS: Final[dict[str, Any]] = {
     "usage_plan_burst_limit": _int(1, 5_000),
     "usage_plan_quota_per_day": _int(1, 1_000_000_000),
     "waf_rate_limit": _optional_int(10, 2_000_000_000),
+    "api_gateway_logging_role": _str,
+    "front_door": _str,
+    "front_door_path": _str,
+    "front_door_waf_rate_limit": _optional_int(10, 2_000_000_000),
+    "front_door_web_acl_arn": _optional_str,
     "alarm_email": _optional_str,
     "oldest_message_alarm_seconds": _int(60, 1_209_600),
 }

@@ -1,8 +1,10 @@
 """The three Lambda functions: ingest, writer and status.
 
 All three share one asset (the ``functions`` package and nothing else), one runtime, arm64 and the
-public Powertools layer. Each has its own IAM role with no managed policy: log permissions are
-granted on its own log group only, and the stack grants data access action by action.
+public Powertools layer of the exact Powertools release the tests run (pinned in pyproject.toml),
+its ARN resolved in the target region by CloudFormation from AWS's public SSM parameter. Each has
+its own IAM role with no managed policy: log permissions are granted on its own log group only, and
+the stack grants data access action by action and key family by key family.
 """
 
 from __future__ import annotations
@@ -11,19 +13,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from aws_cdk import Aws, Duration, IgnoreMode, RemovalPolicy
+from aws_cdk import CfnParameter, Duration, IgnoreMode, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from functions.common.definitions import QUEUE
+from pipeline import budget, toolchain
 
 # Python 3.14 is the newest Lambda runtime in aws-cdk-lib 2.275, and the Powertools layer is
 # published for it (AWSLambdaPowertoolsPythonV3-python314-arm64).
 RUNTIME: Final = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE: Final = lambda_.Architecture.ARM_64
-POWERTOOLS_ACCOUNT: Final = "017000801446"
+# The CloudFormation parameter (type AWS::SSM::Parameter::Value<String>) holding the layer ARN.
+POWERTOOLS_LAYER_PARAMETER_ID: Final = "PowertoolsLayerArn"
 
 HANDLERS: Final = {
     "ingest": "functions.ingest.handler.handler",
@@ -46,27 +50,25 @@ class FunctionSizing:
 
 
 # ingest sits on the visitor's request path: 256 MB buys a faster cold start (CPU scales with
-# memory) for an UpdateItem + SendMessage. Its timeout covers the worst path — counter, send, then
-# the recovery PutItem, each bounded by functions/common/aws.py's client settings (about 7 s a
-# call) — so a counted visit is never cut off before it is queued or written; API Gateway's own
-# limit is 29 s. Normal visits take tens of milliseconds.
+# memory). Its timeout is computed (pipeline/budget.py) from the botocore settings of its clients
+# and the number of calls on its worst path, so a counted visit is never cut off before it is
+# queued or written. Normal visits take tens of milliseconds.
 # writer handles batches of up to QUEUE.batch_size visits: 512 MB for the concurrent writes, and
 # the timeout from definitions so the queue's visibility timeout stays >= 6x it.
 # status answers small reads, cached in memory: 256 MB, 10 s.
 SIZING: Final = {
-    "ingest": FunctionSizing(memory_mb=256, timeout_seconds=25),
+    "ingest": FunctionSizing(memory_mb=256, timeout_seconds=budget.ingest_timeout_seconds()),
     "writer": FunctionSizing(memory_mb=512, timeout_seconds=QUEUE.writer_timeout_seconds),
     "status": FunctionSizing(memory_mb=256, timeout_seconds=10),
 }
 
 
-def powertools_layer_arn(version: int) -> str:
-    """Public Powertools v3 layer ARN in the stack's region, matching RUNTIME and ARCHITECTURE."""
-    python = RUNTIME.name.replace(".", "")  # python3.14 -> python314
-    arch = "arm64" if ARCHITECTURE.name == "arm64" else "x86_64"
-    return (
-        f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{POWERTOOLS_ACCOUNT}:layer:"
-        f"AWSLambdaPowertoolsPythonV3-{python}-{arch}:{version}"
+def powertools_layer_parameter_name(version: str | None = None) -> str:
+    """The public SSM parameter of the Powertools layer for RUNTIME, ARCHITECTURE and the pinned version."""
+    return toolchain.powertools_layer_parameter(
+        architecture="arm64" if ARCHITECTURE.name == "arm64" else "x86_64",
+        python=RUNTIME.name,
+        version=version or toolchain.powertools_version(),
     )
 
 
@@ -79,16 +81,21 @@ class TrackerFunctions(Construct):
         construct_id: str,
         *,
         environment: dict[str, str],
-        powertools_layer_version: int,
         log_retention: logs.RetentionDays,
         ingest_reserved_concurrency: int | None,
         retain_logs: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         code = lambda_.Code.from_asset(str(PROJECT_ROOT), exclude=ASSET_EXCLUDE, ignore_mode=IgnoreMode.DOCKER)
-        layer = lambda_.LayerVersion.from_layer_version_arn(
-            self, "PowertoolsLayer", powertools_layer_arn(powertools_layer_version)
+        # Resolved by CloudFormation at deploy time, in the stack's region: no AWS call at synthesis.
+        layer_arn = CfnParameter(
+            Stack.of(self),
+            POWERTOOLS_LAYER_PARAMETER_ID,
+            type="AWS::SSM::Parameter::Value<String>",
+            default=powertools_layer_parameter_name(),
+            description="AWS's public SSM parameter naming the Powertools layer of the pinned release",
         )
+        layer = lambda_.LayerVersion.from_layer_version_arn(self, "PowertoolsLayer", layer_arn.value_as_string)
         self.log_groups: dict[str, logs.LogGroup] = {}
         built: dict[str, lambda_.Function] = {}
         for name, handler in HANDLERS.items():

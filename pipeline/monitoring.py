@@ -13,11 +13,45 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from functions.common.definitions import METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME
+
 PERIOD = Duration.minutes(5)
+
+# What to do when each alarm fires: the alarm description, and docs/deploy.md "When an alarm fires".
+RUNBOOK: dict[str, str] = {
+    "DlqNotEmpty": "Visits failed processing 5 times and wait in the DLQ: `visitor-tracker dlq list`, fix the "
+    "cause, then `visitor-tracker dlq redrive`.",
+    "QueueBacklog": "The writer is not keeping up: the oldest queued visit is getting old. Check WriterErrors/"
+    "WriterThrottles and DynamoDB throttling; raise writer_max_concurrency if the queue only grows.",
+    "WriterErrors": "The writer function failed whole invocations: read its log group; records are retried "
+    "by SQS and reach the DLQ after max_receive_count receives.",
+    "WriterThrottles": "The writer was throttled: account concurrency is exhausted. Lower other functions' use "
+    "or request a higher Lambda concurrency quota.",
+    "IngestErrors": "The ingest function failed invocations (timeouts, crashes): those visits are lost. Read "
+    "its log group for the error.",
+    "IngestThrottles": "Ingest was throttled (reserved concurrency or account quota): visitors got 429/502 and "
+    "those visits were not counted. Raise ingest_reserved_concurrency or the account's quota.",
+    "Recoveries": "SQS refused visits and ingest wrote them straight to the table: they are logged but not in "
+    "the /status aggregates. Check the SQS service health and the queue policy.",
+    "RecoveryFailures": "A visit exists only as a `visit recovery` log line (SQS and DynamoDB both failed): "
+    "find the lines in ingest's log group (field recovery_record) and replay them; check DynamoDB health.",
+    "Api5xx": "The API answered 5xx to visitors: check IngestErrors, IngestThrottles and the API's logs.",
+}
+
+
+def ingest_metric(name: str) -> cloudwatch.Metric:
+    """A metric ingest emits through Powertools (EMF): namespace and ``service`` dimension as it sets them."""
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": POWERTOOLS_SERVICE_NAME},
+        period=PERIOD,
+        statistic="Sum",
+    )
 
 
 class Monitoring(Construct):
-    """One alarm per failure mode (DLQ not empty, queue backing up, writer errors/throttles, API 5xx)."""
+    """One alarm per way a visit can be lost or delayed, each described with what to do when it fires."""
 
     def __init__(
         self,
@@ -44,38 +78,46 @@ class Monitoring(Construct):
                 period=Duration.minutes(1), statistic="Maximum"
             ),
             threshold=0,
-            description="Visits failed processing 5 times and wait in the DLQ: inspect, then redrive.",
+            description=RUNBOOK["DlqNotEmpty"],
         )
         self._alarm(
             "QueueBacklog",
             queue.metric_approximate_age_of_oldest_message(period=Duration.minutes(1), statistic="Maximum"),
             threshold=oldest_message_alarm_seconds,
-            description="The writer is not keeping up: the oldest queued visit is getting old.",
+            description=RUNBOOK["QueueBacklog"],
         )
         self._alarm(
             "WriterErrors",
             writer.metric_errors(period=PERIOD, statistic="Sum"),
             threshold=0,
-            description="The writer function failed whole invocations.",
+            description=RUNBOOK["WriterErrors"],
         )
         self._alarm(
             "WriterThrottles",
             writer.metric_throttles(period=PERIOD, statistic="Sum"),
             threshold=0,
-            description="The writer was throttled: account concurrency is exhausted.",
+            description=RUNBOOK["WriterThrottles"],
         )
         self._alarm(
             "IngestErrors",
             ingest.metric_errors(period=PERIOD, statistic="Sum"),
             threshold=0,
-            description="The ingest function failed invocations: visits are being lost.",
+            description=RUNBOOK["IngestErrors"],
         )
+        self._alarm(
+            "IngestThrottles",
+            ingest.metric_throttles(period=PERIOD, statistic="Sum"),
+            threshold=0,
+            description=RUNBOOK["IngestThrottles"],
+        )
+        for name in ("Recoveries", "RecoveryFailures"):
+            self._alarm(name, ingest_metric(name), threshold=0, description=RUNBOOK[name])
         if api_server_errors is not None:
             self._alarm(
                 "Api5xx",
                 api_server_errors,
                 threshold=0,
-                description="The API answered 5xx to visitors.",
+                description=RUNBOOK["Api5xx"],
             )
         self.dashboard = self._dashboard(ingest, writer, status, queue, dead_letter_queue, api_server_errors)
 
@@ -123,7 +165,9 @@ class Monitoring(Construct):
             cloudwatch.GraphWidget(
                 title="Errors / throttles",
                 left=[fn.metric_errors(period=PERIOD, label=f"{name} errors") for name, fn in functions.items()]
-                + [writer.metric_throttles(period=PERIOD, label="writer throttles")],
+                + [writer.metric_throttles(period=PERIOD, label="writer throttles")]
+                + [ingest.metric_throttles(period=PERIOD, label="ingest throttles")],
+                right=[ingest_metric("Recoveries"), ingest_metric("RecoveryFailures")],
             ),
             cloudwatch.GraphWidget(
                 title="Duration p99 (ms)",

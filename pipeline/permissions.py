@@ -1,29 +1,107 @@
-"""Least privilege, action by action, per function.
+"""Least privilege down to the key: per function, which DynamoDB actions on which item families.
 
-Kept free of CDK imports so the integration tests can check these sets against the AWS calls the
-functions really make (tests/integration/test_least_privilege.py), and tests/infra against the
-synthesized template. TransactWriteItems is not an IAM action: a transaction is authorized per
-contained action (UpdateItem, PutItem, ConditionCheckItem).
+Kept free of CDK imports: the stack turns these grants into IAM statements, tests/infra checks the
+synthesized template against them, and tests/integration/test_least_privilege.py evaluates the
+functions' real requests against the same statements (pipeline/iam_eval.py).
+
+A grant is ``family -> actions``; a family is a set of partition-key patterns
+(``functions.common.keys.FAMILY_LEADING_KEYS``) that IAM checks with ``dynamodb:LeadingKeys``
+(``ForAllValues:StringLike``: every partition key a request touches must match one pattern).
+Statements are grouped by action, so a batch that mixes two granted families (the writer's
+``BatchWriteItem`` of log items and failure reasons) is allowed as one request.
+
+``TransactWriteItems`` is not an IAM action: a transaction is authorized per contained action
+(``Put`` -> ``PutItem``, ``Update`` -> ``UpdateItem``, ``ConditionCheck`` -> ``ConditionCheckItem``),
+each against its own item's key. No function is granted ``Scan``: it names no partition key, and
+``ForAllValues`` on an absent key is true, so a Scan grant would bypass the key condition.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
-INGEST_TABLE_ACTIONS: Final = (
-    "dynamodb:UpdateItem",  # atomic counter increment
-    "dynamodb:GetItem",  # a bot's count (one shard) / today's daily salt
-    "dynamodb:BatchGetItem",  # all counter shards in one request (COUNTER_SHARDS > 1)
-    "dynamodb:PutItem",  # recovery path (the queue refused the visit) + daily salt creation
-)
+from functions.common.keys import FAMILY_LEADING_KEYS
+
+TableGrants = Mapping[str, tuple[str, ...]]
+
+# Ingest: reads the counter (a bot, the shard cache) and increments it (today directly; after
+# issue 11 only inside its recovery transaction); creates/reads the day's salt; writes a log item
+# on the recovery path (the queue refused the visit). Never aggregates or failure reasons.
+INGEST_TABLE_GRANTS: Final[TableGrants] = {
+    "counter": ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem"),
+    "salt": ("dynamodb:PutItem", "dynamodb:GetItem"),
+    "log": ("dynamodb:PutItem",),
+}
+# Writer: log items (batch writes, the exactly-once mark inside transactions), aggregates (read for
+# the caps, updated inside transactions), the counter (incremented inside the writer's transaction
+# after issue 11) and failure reasons for the CLI. Never the salt.
+WRITER_TABLE_GRANTS: Final[TableGrants] = {
+    "log": ("dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+    "aggregates": ("dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
+    "counter": ("dynamodb:UpdateItem",),
+    "failure": ("dynamodb:BatchWriteItem", "dynamodb:PutItem"),
+}
+# Status: reads only; never log items (they hold visitor IPs) nor the salt.
+STATUS_TABLE_GRANTS: Final[TableGrants] = {
+    "counter": ("dynamodb:BatchGetItem", "dynamodb:GetItem"),
+    "aggregates": ("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"),
+}
+TABLE_GRANTS: Final[Mapping[str, TableGrants]] = {
+    "ingest": INGEST_TABLE_GRANTS,
+    "writer": WRITER_TABLE_GRANTS,
+    "status": STATUS_TABLE_GRANTS,
+}
+
 INGEST_QUEUE_ACTIONS: Final = ("sqs:SendMessage",)
-WRITER_TABLE_ACTIONS: Final = (
-    "dynamodb:BatchWriteItem",  # log items and recorded failure reasons, 25 a call
-    "dynamodb:UpdateItem",  # aggregates and the log items' aggregated mark, inside transactions
-    "dynamodb:BatchGetItem",  # the names already kept in an aggregate item (bounded top-N keys)
-)
-STATUS_TABLE_ACTIONS: Final = ("dynamodb:BatchGetItem",)  # one fixed set of keys per /status
 STATUS_QUEUE_ACTIONS: Final = ("sqs:GetQueueAttributes",)
 # ApproximateAgeOfOldestMessage is a CloudWatch metric only; GetMetricData has no resource-level
 # permissions, so this one statement has Resource "*" (acknowledged in the stack with that reason).
 STATUS_METRIC_ACTIONS: Final = ("cloudwatch:GetMetricData",)
+
+
+def table_actions(grants: TableGrants) -> tuple[str, ...]:
+    """Every DynamoDB action of a function, whatever the family (sorted, no duplicates)."""
+    return tuple(sorted({action for actions in grants.values() for action in actions}))
+
+
+# Flat views, for readers that only care about actions.
+INGEST_TABLE_ACTIONS: Final = table_actions(INGEST_TABLE_GRANTS)
+WRITER_TABLE_ACTIONS: Final = table_actions(WRITER_TABLE_GRANTS)
+STATUS_TABLE_ACTIONS: Final = table_actions(STATUS_TABLE_GRANTS)
+
+
+def leading_keys(families: tuple[str, ...] | list[str]) -> list[str]:
+    """The ``dynamodb:LeadingKeys`` patterns of some families (unknown family: KeyError, on purpose)."""
+    return sorted({pattern for family in families for pattern in FAMILY_LEADING_KEYS[family]})
+
+
+def grouped(grants: TableGrants) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """``[(families, actions)]``: actions that share exactly the same families, one group each."""
+    by_action: dict[str, set[str]] = {}
+    for family, actions in grants.items():
+        if family not in FAMILY_LEADING_KEYS:
+            raise KeyError(f"unknown item family {family!r}")
+        for action in actions:
+            by_action.setdefault(action, set()).add(family)
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for action, families in by_action.items():
+        groups.setdefault(tuple(sorted(families)), []).append(action)
+    return sorted((families, tuple(sorted(actions))) for families, actions in groups.items())
+
+
+def table_policy_statements(grants: TableGrants, table_arn: Any) -> list[dict[str, Any]]:
+    """IAM policy statements (JSON) granting ``grants`` on one table, each limited to its families' keys.
+
+    ``table_arn`` is whatever the caller's document uses for the table: a CloudFormation
+    expression in the stack, a plain ARN in tests.
+    """
+    return [
+        {
+            "Effect": "Allow",
+            "Action": list(actions),
+            "Resource": table_arn,
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": leading_keys(families)}},
+        }
+        for families, actions in grouped(grants)
+    ]

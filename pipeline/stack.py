@@ -7,6 +7,7 @@ from typing import Any, Final
 import aws_cdk as cdk
 from aws_cdk import Duration, Validations
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from cdk_nag import AwsSolutionsChecks
@@ -15,21 +16,24 @@ from constructs import Construct
 from functions.common import definitions as d
 from pipeline.api import ApiKeySettings, FunctionUrlIngress, HttpIngress, Ingress, IngressSettings, RestIngress
 from pipeline.config import TrackerConfig, cdk_json_context
+from pipeline.front_door import FrontDoor, FrontDoorSettings
 from pipeline.functions import TrackerFunctions
 from pipeline.monitoring import Monitoring
 from pipeline.nag import acknowledge
 from pipeline.permissions import (
     INGEST_QUEUE_ACTIONS,
-    INGEST_TABLE_ACTIONS,
     STATUS_METRIC_ACTIONS,
     STATUS_QUEUE_ACTIONS,
-    STATUS_TABLE_ACTIONS,
-    WRITER_TABLE_ACTIONS,
+    TABLE_GRANTS,
+    TableGrants,
+    table_policy_statements,
 )
 from pipeline.queueing import Queueing
 from pipeline.storage import Storage
 
 OUTPUT_API_KEY_ID: Final = "ApiKeyId"
+OUTPUT_FRONT_DOOR_URL: Final = "FrontDoorUrl"
+OUTPUT_FRONT_DOOR_DOMAIN: Final = "FrontDoorDomain"
 
 _RETENTION_NAMES: Final = {
     1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS", 30: "ONE_MONTH",
@@ -71,16 +75,14 @@ class VisitorTrackerStack(cdk.Stack):
             self,
             "Functions",
             environment=environment,
-            powertools_layer_version=config.powertools_layer_version,
             log_retention=log_retention,
             ingest_reserved_concurrency=config.ingest_concurrency_ceiling,
             retain_logs=not config.destroy_on_delete,
         )
         fns = self.functions
-        table.grant(fns.ingest, *INGEST_TABLE_ACTIONS)
+        for name, fn in (("ingest", fns.ingest), ("writer", fns.writer), ("status", fns.status)):
+            self._grant_table(fn, TABLE_GRANTS[name], table.table_arn)
         queue.grant(fns.ingest, *INGEST_QUEUE_ACTIONS)
-        table.grant(fns.writer, *WRITER_TABLE_ACTIONS)
-        table.grant(fns.status, *STATUS_TABLE_ACTIONS)
         queue.grant(fns.status, *STATUS_QUEUE_ACTIONS)
         dlq.grant(fns.status, *STATUS_QUEUE_ACTIONS)
         fns.status.add_to_role_policy(
@@ -99,6 +101,25 @@ class VisitorTrackerStack(cdk.Stack):
         )
 
         self.ingress = self._ingress(config, log_retention)
+        if config.ingress == "function-url" and config.ingest_concurrency_ceiling is None:
+            cdk.Annotations.of(fns.ingest).add_warning_v2(
+                "visitor-tracker:unthrottled-function-url",
+                "ingress=function-url without ingest_reserved_concurrency: nothing caps ingest's concurrency "
+                "(abuse = cost). Reserve some once the account's concurrency quota allows it (docs/deploy.md).",
+            )
+        self.front_door: FrontDoor | None = None
+        if config.front_door == "cloudfront":
+            self.front_door = FrontDoor(
+                self,
+                "FrontDoor",
+                origin_domain=self.ingress.origin_domain,
+                origin_path=self.ingress.origin_path,
+                settings=FrontDoorSettings(
+                    path_prefix=config.front_door_path,
+                    waf_rate_limit=config.front_door_waf_rate_limit,
+                    web_acl_arn=config.front_door_web_acl_arn,
+                ),
+            )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -117,6 +138,16 @@ class VisitorTrackerStack(cdk.Stack):
         cdk.CfnOutput(self, d.OUTPUT_TABLE_NAME, value=table.table_name)
         cdk.CfnOutput(self, d.OUTPUT_QUEUE_URL, value=queue.queue_url)
         cdk.CfnOutput(self, d.OUTPUT_DLQ_URL, value=dlq.queue_url)
+        if self.front_door is not None:
+            cdk.CfnOutput(
+                self,
+                OUTPUT_FRONT_DOOR_URL,
+                value=self.front_door.url,
+                description="The tracker through CloudFront (serve it on your site's domain: docs/deploy.md)",
+            )
+            cdk.CfnOutput(
+                self, OUTPUT_FRONT_DOOR_DOMAIN, value=self.front_door.distribution.distribution_domain_name
+            )
         if isinstance(self.ingress, RestIngress) and self.ingress.api_key is not None:
             cdk.CfnOutput(
                 self,
@@ -126,6 +157,16 @@ class VisitorTrackerStack(cdk.Stack):
             )
         self._acknowledge_nag_findings()
 
+    @staticmethod
+    def _grant_table(fn: lambda_.Function, grants: TableGrants, table_arn: str) -> None:
+        """One statement per group of actions sharing the same item families, keyed by dynamodb:LeadingKeys."""
+        for statement in table_policy_statements(grants, table_arn):
+            fn.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=statement["Action"], resources=[statement["Resource"]], conditions=statement["Condition"]
+                )
+            )
+
     def _ingress(self, config: TrackerConfig, log_retention: logs.RetentionDays) -> Ingress:
         settings = IngressSettings(
             allowed_origins=config.allowed_origins,
@@ -134,6 +175,7 @@ class VisitorTrackerStack(cdk.Stack):
             log_retention=log_retention,
             retain_logs=not config.destroy_on_delete,
             log_client_ip=config.ip_mode == "full",
+            logging_role=config.api_gateway_logging_role,
         )
         fns = self.functions
         if config.ingress == "http":

@@ -29,11 +29,23 @@ _DUMMY_ENV = {
 }
 
 
+EDGE_ACL_ARN = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/site/0123abcd-4567-89ab-cdef-0123456789ab"
+INGRESS_VARIANTS = ("rest", "rest_keyed", "rest_all", "http", "http_front_door", "function_url", "function_url_reserved")
+
 VARIANTS: dict[str, dict[str, Any]] = {
     # The defaults of cdk.json, nothing overridden.
     "rest": {},
     # REST with keys on the read routes, WAF and e-mail alarms.
-    "rest_keyed": {"api_key": "status", "waf_rate_limit": 500, "alarm_email": "ops@example.com"},
+    # + REST logs through the account's existing API Gateway role, and the CloudFront front door
+    # with its own edge WAF.
+    "rest_keyed": {
+        "api_key": "status",
+        "waf_rate_limit": 500,
+        "alarm_email": "ops@example.com",
+        "api_gateway_logging_role": "existing",
+        "front_door": "cloudfront",
+        "front_door_waf_rate_limit": 1000,
+    },
     # REST with every route keyed and most tunables changed from their defaults.
     "rest_all": {
         "api_key": "all",
@@ -48,10 +60,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "counter_shards": 4,
         "throttle_rate_limit": 20,
         "throttle_burst_limit": 40,
-        "powertools_layer_version": 40,
+        "api_gateway_logging_role": "create",
+        "front_door": "cloudfront",
+        "front_door_path": "/stats",
+        "front_door_web_acl_arn": EDGE_ACL_ARN,
     },
     "http": {"ingress": "http"},
+    "http_front_door": {"ingress": "http", "front_door": "cloudfront"},
     "function_url": {"ingress": "function-url"},
+    "function_url_reserved": {"ingress": "function-url", "ingest_reserved_concurrency": 5, "front_door": "cloudfront"},
 }
 
 

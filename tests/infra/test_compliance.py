@@ -16,12 +16,13 @@ from aws_cdk import aws_sqs as sqs
 from functions.common import definitions as d
 from pipeline.stack import build_app
 
+from .conftest import INGRESS_VARIANTS
 from .helpers import Synth
 
 pytestmark = pytest.mark.xdist_group("infra")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-ALL_VARIANTS = ["rest", "rest_keyed", "rest_all", "http", "function_url"]
+ALL_VARIANTS = list(INGRESS_VARIANTS)
 # CDK adds an explicit DependsOn from each function to its role next to the Fn::GetAtt; harmless.
 TOLERATED_WARNINGS = {"W3005"}
 

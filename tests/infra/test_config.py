@@ -51,10 +51,31 @@ def test_cli_strings_are_parsed() -> None:
     assert config.waf_rate_limit is None and config.alarm_email is None
 
 
-def test_function_url_mode_always_has_a_concurrency_ceiling() -> None:
-    assert TrackerConfig(ingress="function-url").ingest_concurrency_ceiling == 10
+def test_reserved_concurrency_is_opt_in_in_every_mode() -> None:
+    """A new account's concurrency quota (often 10) leaves nothing to reserve: never reserve by default."""
+    assert TrackerConfig(ingress="function-url").ingest_concurrency_ceiling is None
     assert TrackerConfig(ingress="function-url", ingest_reserved_concurrency=3).ingest_concurrency_ceiling == 3
     assert TrackerConfig().ingest_concurrency_ceiling is None
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"front_door_waf_rate_limit": 100}, "need front_door=cloudfront"),
+        ({"front_door": "cloudfront", "front_door_path": "vt"}, "front_door_path must look like /vt"),
+        ({"front_door": "cloudfront", "front_door_web_acl_arn": "arn:aws:wafv2:eu-west-1:1:regional/x"}, "CLOUDFRONT"),
+        (
+            {"front_door": "cloudfront", "front_door_waf_rate_limit": 100, "front_door_web_acl_arn": "x"},
+            "not both",
+        ),
+        ({"ingress": "http", "api_gateway_logging_role": "create"}, "api_gateway_logging_role is for ingress=rest"),
+        ({"api_gateway_logging_role": "takeover"}, "api_gateway_logging_role must be one of none, existing, create"),
+        ({"front_door": "akamai"}, "front_door must be one of none, cloudfront"),
+    ],
+)
+def test_front_door_and_logging_role_combinations_are_checked(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(ContextError, match=message):
+        TrackerConfig.from_context(context)
 
 
 @pytest.mark.parametrize(

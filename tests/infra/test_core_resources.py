@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Match, Template
+from aws_lambda_powertools.shared import version as powertools_version
 
 from functions.common import definitions as d
+from pipeline import toolchain
 from pipeline.functions import HANDLERS, SIZING
 
+from .conftest import INGRESS_VARIANTS
 from .helpers import Synth, function_id, function_props, logical_id
 
 pytestmark = pytest.mark.xdist_group("infra")
@@ -97,26 +103,35 @@ def test_functions_runtime_arch_layer_tracing_sizing(rest: Synth, name: str) -> 
     assert props["MemorySize"] == SIZING[name].memory_mb
     assert props["Timeout"] == SIZING[name].timeout_seconds
     assert "FunctionName" not in props
-    # The public Powertools layer for this runtime and architecture, in the stack's own region.
-    assert props["Layers"] == [
-        {
-            "Fn::Join": [
-                "",
-                [
-                    "arn:",
-                    {"Ref": "AWS::Partition"},
-                    ":lambda:",
-                    {"Ref": "AWS::Region"},
-                    ":017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:38",
-                ],
-            ]
-        }
-    ]
+    # The public Powertools layer, resolved by CloudFormation from the stack's SSM parameter
+    assert props["Layers"] == [{"Ref": "PowertoolsLayerArn"}]
 
 
-def test_layer_version_comes_from_context(rest_all: Synth) -> None:
-    layer = function_props(rest_all, "ingest")["Layers"][0]["Fn::Join"][1][-1]
-    assert layer.endswith("-python314-arm64:40")
+@pytest.mark.parametrize("variant_name", INGRESS_VARIANTS)
+def test_powertools_layer_is_the_pinned_release_from_aws_public_ssm_parameter(
+    variant: Callable[[str], Synth], variant_name: str
+) -> None:
+    """Tested code = deployed code: the layer is the Powertools release the tests import."""
+    synth = variant(variant_name)
+    parameter = synth.template["Parameters"]["PowertoolsLayerArn"]
+    # An SSM parameter type: CloudFormation reads it in the target region at deploy time (no synth lookup)
+    assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
+    pinned = toolchain.powertools_version()
+    assert parameter["Default"] == f"/aws/service/powertools/python/arm64/python3.14/{pinned}"
+    # AND the version the tests run is that pin
+    assert metadata.version("aws-lambda-powertools") == pinned
+    assert powertools_version.VERSION == pinned
+    # AND synthesis recorded no context lookup (which would need credentials)
+    assert not (synth.outdir / "cdk.context.json").exists()
+    manifest = json.loads((synth.outdir / "manifest.json").read_text())
+    assert not manifest.get("missing")
+
+
+def test_powertools_pin_is_exact_in_pyproject(tmp_path: Path) -> None:
+    loose = tmp_path / "pyproject.toml"
+    loose.write_text('[project]\nname = "x"\ndependencies = ["aws-lambda-powertools[tracer]>=3.0,<4"]\n')
+    with pytest.raises(toolchain.ToolchainError, match="exactly"):
+        toolchain.powertools_version(loose)
 
 
 def test_writer_timeout_is_the_shared_definition(rest: Synth) -> None:
@@ -175,8 +190,13 @@ def test_writer_event_source_mapping(rest: Synth, rest_all: Synth) -> None:
     assert rest_all.one("AWS::Lambda::EventSourceMapping")["ScalingConfig"] == {"MaximumConcurrency": 10}
 
 
-def test_ingest_reserved_concurrency_off_by_default_and_set_from_context(rest: Synth, rest_all: Synth) -> None:
+def test_ingest_reserved_concurrency_off_by_default_and_set_from_context(
+    rest: Synth, rest_all: Synth, function_url: Synth, variant: Callable[[str], Synth]
+) -> None:
+    # Opt-in everywhere, function URLs included: a new account's quota leaves nothing to reserve
     assert "ReservedConcurrentExecutions" not in function_props(rest, "ingest")
+    assert "ReservedConcurrentExecutions" not in function_props(function_url, "ingest")
+    assert function_props(variant("function_url_reserved"), "ingest")["ReservedConcurrentExecutions"] == 5
     assert function_props(rest_all, "ingest")["ReservedConcurrentExecutions"] == 50
     for name in ("writer", "status"):
         assert "ReservedConcurrentExecutions" not in function_props(rest_all, name)
@@ -224,6 +244,10 @@ def test_no_physical_names_anywhere(rest_keyed: Synth) -> None:
             continue  # FunctionName there is a reference to the function
         for key in name_keys & set(res.get("Properties", {})):
             value = res["Properties"][key]
+            if res["Type"] == "AWS::CloudFront::Function":
+                # CDK derives it from the region and the construct path: unique per stack and region.
+                assert "VisitorTracker" in json.dumps(value), logical
+                continue
             if res["Type"] in ("AWS::ApiGateway::RestApi", "AWS::WAFv2::WebACL"):
                 # Required labels, not unique identifiers: derived from the stack / construct path.
                 assert isinstance(value, str) and value, logical

@@ -63,8 +63,9 @@ def test_rest_cors_preflight_for_configured_origins(rest: Synth, rest_all: Synth
     assert "https://www.example.com" in template and "https://blog.example.com" in template
 
 
-def test_rest_stage_throttling_tracing_and_logging(rest: Synth, rest_all: Synth) -> None:
-    stage = rest.one("AWS::ApiGateway::Stage")
+def test_rest_stage_throttling_tracing_and_logging(rest: Synth, rest_keyed: Synth, rest_all: Synth) -> None:
+    # GIVEN api_gateway_logging_role=existing (the account already has API Gateway's CloudWatch role)
+    stage = rest_keyed.one("AWS::ApiGateway::Stage")
     assert stage["StageName"] == "prod"
     assert stage["TracingEnabled"] is True
     settings = stage["MethodSettings"][0]
@@ -76,7 +77,7 @@ def test_rest_stage_throttling_tracing_and_logging(rest: Synth, rest_all: Synth)
     # JSON access logs into a log group with retention
     access = stage["AccessLogSetting"]
     log_group_id = access["DestinationArn"]["Fn::GetAtt"][0]
-    assert rest.resources[log_group_id]["Properties"]["RetentionInDays"] == 30
+    assert rest_keyed.resources[log_group_id]["Properties"]["RetentionInDays"] == 30
     fmt = json.loads(access["Format"])
     assert {"requestId", "status", "ip", "httpMethod"} <= set(fmt)
     # AND the throttle follows context
@@ -89,10 +90,52 @@ def test_rest_access_logs_drop_client_ip_unless_ip_mode_full(rest_all: Synth) ->
     assert "ip" not in fmt
 
 
-def test_rest_execution_logging_has_the_account_role(rest: Synth) -> None:
-    account = rest.one("AWS::ApiGateway::Account")
-    role = rest.resources[account["CloudWatchRoleArn"]["Fn::GetAtt"][0]]["Properties"]
-    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "apigateway.amazonaws.com"}
+def test_default_never_touches_the_account_logging_role(rest: Synth) -> None:
+    """api_gateway_logging_role=none (default): no account-wide setting taken over, so no REST logs that
+    would need it (a deployment on a fresh account does not depend on a role it does not have)."""
+    assert not rest.of_type("AWS::ApiGateway::Account")
+    assert not [r for r in rest.of_type("AWS::IAM::Role").values() if "apigateway" in json.dumps(r)]
+    stage = rest.one("AWS::ApiGateway::Stage")
+    assert "AccessLogSetting" not in stage
+    assert stage["MethodSettings"][0].get("LoggingLevel", "OFF") == "OFF"
+
+
+def test_existing_logging_role_is_used_not_replaced(rest_keyed: Synth) -> None:
+    assert not rest_keyed.of_type("AWS::ApiGateway::Account")
+
+
+def test_create_logging_role_is_opt_in_and_retained(rest_all: Synth) -> None:
+    account_id, account = next(iter(rest_all.of_type("AWS::ApiGateway::Account").items()))
+    role_id = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+    role = rest_all.resources[role_id]
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "apigateway.amazonaws.com"
+    }
+    # Retained on deletion: the region's API Gateway setting keeps pointing at a role that exists
+    assert role["DeletionPolicy"] == "Retain"
+
+
+@pytest.mark.parametrize("variant_name", ["rest_keyed", "rest_all"])
+def test_execution_log_group_is_owned_by_the_stack_with_retention(
+    variant: Callable[[str], Synth], variant_name: str
+) -> None:
+    # GIVEN REST logging on: API Gateway writes execution logs to API-Gateway-Execution-Logs_<id>/<stage>
+    synth = variant(variant_name)
+    api_id = logical_id(synth, "AWS::ApiGateway::RestApi", "")
+    groups = {
+        key: res
+        for key, res in synth.of_type("AWS::Logs::LogGroup").items()
+        if "API-Gateway-Execution-Logs_" in json.dumps(res["Properties"].get("LogGroupName", ""))
+    }
+    ((group_id, group),) = groups.items()
+    assert group["Properties"]["LogGroupName"] == {
+        "Fn::Join": ["", ["API-Gateway-Execution-Logs_", {"Ref": api_id}, "/prod"]]
+    }
+    # THEN the stack creates it, with retention, before the stage could make API Gateway create it
+    assert group["Properties"]["RetentionInDays"] == (30 if variant_name == "rest_keyed" else 90)
+    stage_id = logical_id(synth, "AWS::ApiGateway::Stage", "")
+    assert group_id in synth.resources[stage_id]["DependsOn"]
+    assert group["DeletionPolicy"] == ("Retain" if variant_name == "rest_keyed" else "Delete")
 
 
 def test_rest_request_validator_on_every_get(rest: Synth) -> None:
@@ -164,7 +207,7 @@ def test_waf_rate_rule_per_ip_associated_with_the_stage(rest_keyed: Synth) -> No
     Template.from_json(rest_keyed.template).has_resource_properties(
         "AWS::WAFv2::WebACL",
         {
-            "Scope": "REGIONAL",
+            "Scope": "REGIONAL",  # the API's own ACL; the front door's edge ACL is CLOUDFRONT-scoped
             "DefaultAction": {"Allow": {}},
             "Rules": [
                 Match.object_like(
@@ -183,7 +226,7 @@ def test_waf_rate_rule_per_ip_associated_with_the_stage(rest_keyed: Synth) -> No
         },
     )
     association = rest_keyed.one("AWS::WAFv2::WebACLAssociation")
-    acl_id = logical_id(rest_keyed, "AWS::WAFv2::WebACL", "")
+    acl_id = logical_id(rest_keyed, "AWS::WAFv2::WebACL", "IngressWebAcl")
     assert association["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
     stage_id = logical_id(rest_keyed, "AWS::ApiGateway::Stage", "")
     assert stage_id in json.dumps(association["ResourceArn"])
@@ -207,7 +250,7 @@ def test_http_api_routes_cors_and_integrations(http: Synth) -> None:
     assert api["CorsConfiguration"]["AllowOrigins"] == ["*"]
     assert set(api["CorsConfiguration"]["AllowMethods"]) == {"GET", "OPTIONS"}
     routes = {r["Properties"]["RouteKey"]: r["Properties"] for r in http.of_type("AWS::ApiGatewayV2::Route").values()}
-    assert set(routes) == {"GET /", "GET /status", "GET /dashboard"}
+    assert set(routes) == {"GET /", "GET /status", "GET /dashboard", "$default"}
     integrations = http.of_type("AWS::ApiGatewayV2::Integration")
     targets = {}
     for key, route in routes.items():
@@ -216,6 +259,9 @@ def test_http_api_routes_cors_and_integrations(http: Synth) -> None:
         targets[key] = uri["Fn::GetAtt"][0]
     assert targets["GET /"] == function_id(http, "ingest")
     assert targets["GET /status"] == targets["GET /dashboard"] == function_id(http, "status")
+    # Unknown paths reach the status function, whose 404 carries CORS headers (HTTP APIs have no
+    # gateway responses to customize)
+    assert targets["$default"] == function_id(http, "status")
     assert not http.of_type("AWS::ApiGateway::RestApi")
 
 
@@ -256,8 +302,17 @@ def test_function_urls_public_ingest_with_cors_and_iam_status(function_url: Synt
     assert not function_url.of_type("AWS::ApiGatewayV2::Api")
 
 
-def test_function_url_mode_caps_ingest_with_reserved_concurrency(function_url: Synth) -> None:
-    assert function_props(function_url, "ingest")["ReservedConcurrentExecutions"] == 10
+def test_function_url_mode_reserves_nothing_unless_asked(function_url: Synth, variant: Callable[[str], Synth]) -> None:
+    assert "ReservedConcurrentExecutions" not in function_props(function_url, "ingest")
+    assert function_props(variant("function_url_reserved"), "ingest")["ReservedConcurrentExecutions"] == 5
+    # ... and says so at synthesis when nothing caps a public URL
+    warnings = [
+        entry
+        for entries in json.loads((function_url.outdir / "VisitorTracker.metadata.json").read_text()).values()
+        for entry in entries
+        if entry["type"] == "aws:cdk:warning"
+    ]
+    assert any("ingest_reserved_concurrency" in json.dumps(w["data"]) for w in warnings)
 
 
 def test_function_url_outputs(function_url: Synth) -> None:
@@ -294,15 +349,59 @@ def test_public_function_url_has_both_invoke_permissions(function_url: Synth) ->
     ]
 
 
-def test_rest_gateway_errors_are_readable_cross_origin_when_any_origin_is_allowed(rest: Synth, rest_all: Synth) -> None:
+ERROR_TYPES = {
+    "DEFAULT_4XX",
+    "DEFAULT_5XX",
+    "MISSING_AUTHENTICATION_TOKEN",
+    "THROTTLED",
+    "QUOTA_EXCEEDED",
+    "ACCESS_DENIED",
+    "INVALID_API_KEY",
+    "INTEGRATION_TIMEOUT",
+}
+
+
+@pytest.mark.parametrize(
+    ("variant_name", "origin_header"),
+    [
+        ("rest", "'*'"),
+        ("rest_keyed", "'*'"),
+        # two allowed origins: the request's Origin is echoed (error bodies carry no data)
+        ("rest_all", "method.request.header.Origin"),
+    ],
+)
+def test_rest_gateway_errors_carry_cors_headers(
+    variant: Callable[[str], Synth], variant_name: str, origin_header: str
+) -> None:
+    synth = variant(variant_name)
     responses = {
         r["Properties"]["ResponseType"]: r["Properties"]
-        for r in rest.of_type("AWS::ApiGateway::GatewayResponse").values()
+        for r in synth.of_type("AWS::ApiGateway::GatewayResponse").values()
     }
-    assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX", "MISSING_AUTHENTICATION_TOKEN"}
+    # 404 (unknown path), 403 (key, WAF), 429 (throttle, quota), 504 and every other 4XX/5XX
+    assert set(responses) == ERROR_TYPES
     for props in responses.values():
-        assert props["ResponseParameters"] == {"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"}
-    # specific origins: nothing to echo safely, only the 404 for unknown paths
-    (only,) = rest_all.of_type("AWS::ApiGateway::GatewayResponse").values()
-    assert only["Properties"]["ResponseType"] == "MISSING_AUTHENTICATION_TOKEN"
-    assert "ResponseParameters" not in only["Properties"]
+        headers = props["ResponseParameters"]
+        assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == origin_header
+        if origin_header != "'*'":
+            assert headers["gatewayresponse.header.Vary"] == "'Origin'"
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
+
+
+def test_single_origin_gets_that_origin_on_gateway_errors() -> None:
+    from pipeline.api import gateway_cors_headers
+
+    assert gateway_cors_headers(("https://www.example.com",)) == {
+        "Access-Control-Allow-Origin": "'https://www.example.com'",
+        "Vary": "'Origin'",
+    }
+
+
+def test_function_url_cors_covers_the_ingest_url(function_url: Synth) -> None:
+    """Function URLs: the URL's CORS configuration is applied by the Lambda URL service itself."""
+    (ingest_url,) = [
+        u["Properties"]
+        for u in function_url.of_type("AWS::Lambda::Url").values()
+        if u["Properties"]["AuthType"] == "NONE"
+    ]
+    assert ingest_url["Cors"]["AllowOrigins"] == ["*"]

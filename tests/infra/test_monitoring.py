@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from functions.common import definitions as d
+from pipeline.monitoring import RUNBOOK
+
 from .helpers import Synth, function_id, logical_id
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.xdist_group("infra")
 
@@ -22,7 +28,16 @@ def _alarms(synth: Synth) -> dict[str, dict[str, Any]]:
 
 
 def test_alarm_set_per_ingress(rest: Synth, http: Synth, function_url: Synth) -> None:
-    base = {"DlqNotEmpty", "QueueBacklog", "WriterErrors", "WriterThrottles", "IngestErrors"}
+    base = {
+        "DlqNotEmpty",
+        "QueueBacklog",
+        "WriterErrors",
+        "WriterThrottles",
+        "IngestErrors",
+        "IngestThrottles",
+        "Recoveries",
+        "RecoveryFailures",
+    }
     assert set(_alarms(rest)) == base | {"Api5xx"}
     assert set(_alarms(http)) == base | {"Api5xx"}
     assert set(_alarms(function_url)) == base  # no gateway, no 5xx metric of its own
@@ -98,3 +113,34 @@ def test_dashboard_covers_functions_queues_and_api(rest: Synth, function_url: Sy
         assert logical_id(rest, "AWS::SQS::Queue", queue) in body
     assert "5XXError" in body
     assert "5XXError" not in json.dumps(function_url.one("AWS::CloudWatch::Dashboard")["DashboardBody"])
+
+
+@pytest.mark.parametrize(("alarm", "metric"), [("IngestErrors", "Errors"), ("IngestThrottles", "Throttles")])
+def test_ingest_alarms(rest: Synth, function_url: Synth, alarm: str, metric: str) -> None:
+    for synth in (rest, function_url):
+        props = _alarms(synth)[alarm]
+        assert props["MetricName"] == metric and props["Namespace"] == "AWS/Lambda"
+        assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function_id(synth, "ingest")}}]
+        assert (props["ComparisonOperator"], props["Threshold"], props["Statistic"]) == ("GreaterThanThreshold", 0, "Sum")
+
+
+@pytest.mark.parametrize("alarm", ["Recoveries", "RecoveryFailures"])
+def test_loss_path_alarms_watch_the_metric_ingest_emits(rest: Synth, alarm: str) -> None:
+    # GIVEN the metric as Powertools emits it (namespace, service dimension) from ingest's code
+    props = _alarms(rest)[alarm]
+    assert (props["Namespace"], props["MetricName"]) == (d.METRICS_NAMESPACE, alarm)
+    assert props["Dimensions"] == [{"Name": "service", "Value": d.POWERTOOLS_SERVICE_NAME}]
+    # THEN one such event in 5 minutes fires it; no data is no loss
+    assert (props["Statistic"], props["Period"], props["Threshold"]) == ("Sum", 300, 0)
+    assert props["TreatMissingData"] == "notBreaching"
+    # AND ingest really emits a metric of that name (the alarm cannot watch a name nobody writes)
+    source = (PROJECT_ROOT / "functions" / "ingest" / "service.py").read_text()
+    assert f'"{alarm}"' in source
+
+
+def test_every_alarm_says_what_to_do(rest_keyed: Synth) -> None:
+    for name, props in _alarms(rest_keyed).items():
+        assert props["AlarmDescription"] == RUNBOOK[name]
+    docs = (PROJECT_ROOT / "docs" / "deploy.md").read_text()
+    for name in RUNBOOK:
+        assert f"`{name}`" in docs, f"docs/deploy.md does not say what to do when {name} fires"

@@ -1,0 +1,194 @@
+"""A first-party front door: CloudFront serving the tracker under a path of the site's own domain.
+
+Requests to ``<site>/<prefix>/...`` (e.g. ``/vt/``, ``/vt/status``) reach the API with the prefix
+removed by a CloudFront Function, so the browser calls its own origin: no third-party host for
+blockers to match and no CORS at all. Nothing is cached (every request is a visit), the query string
+(page, ref) and the headers the functions read are forwarded, plus ``CloudFront-Viewer-Country`` and
+``CloudFront-Viewer-Address`` (the visitor's address; the API otherwise sees CloudFront's). The
+``Host`` header is not forwarded: API Gateway routes on its own host name.
+
+The distribution can be the site's own (add the site's origin as its default behaviour) or its
+``/<prefix>/*`` behaviour can be copied into the site's existing distribution (docs/deploy.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Fn
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from pipeline.nag import acknowledge
+
+# Headers the origin receives: what the functions read (User-Agent, Referer, Origin for CORS,
+# x-api-key when keyed) and what only CloudFront can tell (country, viewer address).
+FORWARDED_HEADERS: tuple[str, ...] = (
+    "CloudFront-Viewer-Country",
+    "CloudFront-Viewer-Address",
+    "User-Agent",
+    "Referer",
+    "Origin",
+    "x-api-key",
+)
+
+
+@dataclass(frozen=True)
+class FrontDoorSettings:
+    """Validated by TrackerConfig: the path prefix and the optional edge WAF."""
+
+    path_prefix: str  # "/vt"
+    waf_rate_limit: int | None
+    web_acl_arn: str | None
+
+
+def strip_prefix_code(prefix: str) -> str:
+    """CloudFront Function (viewer request): ``/vt`` -> ``/``, ``/vt/status`` -> ``/status``."""
+    return (
+        "function handler(event) {\n"
+        "  var request = event.request;\n"
+        f"  var prefix = '{prefix}';\n"
+        "  if (request.uri === prefix || request.uri.indexOf(prefix + '/') === 0) {\n"
+        "    request.uri = request.uri.substring(prefix.length) || '/';\n"
+        "  }\n"
+        "  return request;\n"
+        "}\n"
+    )
+
+
+class FrontDoor(Construct):
+    """The CloudFront distribution, its path-stripping function and (optionally) an edge web ACL."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        origin_domain: str,
+        origin_path: str,
+        settings: FrontDoorSettings,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        prefix = settings.path_prefix
+        strip = cloudfront.Function(
+            self,
+            "StripPrefix",
+            code=cloudfront.FunctionCode.from_inline(strip_prefix_code(prefix)),
+            runtime=cloudfront.FunctionRuntime.JS_2_0,
+            comment=f"visitor tracker: {prefix}/* -> the API's own paths",
+        )
+        origin_requests = cloudfront.OriginRequestPolicy(
+            self,
+            "OriginRequests",
+            comment="visitor tracker: query string and the headers the functions read, never Host",
+            query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.all(),
+            header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*FORWARDED_HEADERS),
+            cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
+        )
+        origin = origins.HttpOrigin(
+            origin_domain,
+            origin_path=origin_path or None,
+            protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+            origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+        )
+        behavior = cloudfront.BehaviorOptions(
+            origin=origin,
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
+            cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+            origin_request_policy=origin_requests,
+            function_associations=[
+                cloudfront.FunctionAssociation(function=strip, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST)
+            ],
+        )
+        self.web_acl_arn = settings.web_acl_arn
+        if settings.waf_rate_limit is not None:
+            self.web_acl_arn = self._web_acl(settings.waf_rate_limit)
+        self.distribution = cloudfront.Distribution(
+            self,
+            "Distribution",
+            comment="visitor tracker front door",
+            # The default behaviour serves the tracker too, so the distribution works on its own;
+            # the site's origin replaces it when this distribution becomes the site's.
+            default_behavior=behavior,
+            additional_behaviors={f"{prefix}/*": behavior, prefix: behavior},
+            price_class=cloudfront.PriceClass.PRICE_CLASS_100,
+            http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            web_acl_id=self.web_acl_arn,
+        )
+        self.url = f"https://{self.distribution.distribution_domain_name}{prefix}/"
+        self._acknowledge(settings)
+
+    def _web_acl(self, limit: int) -> str:
+        """A CLOUDFRONT-scope web ACL with a rate rule per client IP; such ACLs exist only in us-east-1."""
+        CfnRule(
+            self,
+            "WafNeedsUsEast1",
+            assertions=[
+                CfnRuleAssertion(
+                    assert_=Fn.condition_equals(Aws.REGION, "us-east-1"),
+                    assert_description=(
+                        "front_door_waf_rate_limit creates a CLOUDFRONT web ACL, which must be in us-east-1: "
+                        "deploy the stack there, or create the ACL in us-east-1 and pass front_door_web_acl_arn"
+                    ),
+                )
+            ],
+        )
+        visibility = wafv2.CfnWebACL.VisibilityConfigProperty(
+            cloud_watch_metrics_enabled=True, metric_name="VisitorTrackerEdgeWaf", sampled_requests_enabled=True
+        )
+        acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            scope="CLOUDFRONT",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=visibility,
+            rules=[
+                wafv2.CfnWebACL.RuleProperty(
+                    name="RatePerClientIp",
+                    priority=0,
+                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            limit=limit, aggregate_key_type="IP", evaluation_window_sec=300
+                        )
+                    ),
+                    visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
+                        cloud_watch_metrics_enabled=True,
+                        metric_name="VisitorTrackerEdgeRatePerIp",
+                        sampled_requests_enabled=True,
+                    ),
+                )
+            ],
+        )
+        return acl.attr_arn
+
+    def _acknowledge(self, settings: FrontDoorSettings) -> None:
+        d = self.distribution
+        acknowledge(
+            d,
+            "AwsSolutions-CFR1",
+            "A visitor counter serves every country; geo restrictions would drop real visits.",
+        )
+        acknowledge(
+            d,
+            "AwsSolutions-CFR3",
+            "CloudFront standard logs need an S3 bucket (or a us-east-1 log delivery) and would duplicate "
+            "what the stack already keeps: one DynamoDB log item per visit and the function logs.",
+        )
+        acknowledge(
+            d,
+            "AwsSolutions-CFR4",
+            "The default *.cloudfront.net certificate cannot set a minimum viewer TLS version; on the site's "
+            "own domain (alternate name + ACM certificate) the distribution uses TLSv1.2_2021.",
+        )
+        if settings.waf_rate_limit is None and settings.web_acl_arn is None:
+            acknowledge(
+                d,
+                "AwsSolutions-CFR2",
+                "Edge WAF is opt-in (front_door_waf_rate_limit or front_door_web_acl_arn): it costs at least "
+                "$6/month; the API's own throttling still applies behind CloudFront.",
+            )
