@@ -87,7 +87,7 @@ def test_build_visit_makes_a_valid_record() -> None:
         )
     )
     now = datetime(2026, 11, 26, 13, 5, 9, 123456, tzinfo=UTC)
-    visit = build_visit(request, now=now, ip_mode="truncated", salt=b"k" * 32, is_bot=False, counted=True)
+    visit = build_visit(request, now=now, ip_mode="truncated", salt=b"k" * 32, bot_class=None, counted=True)
     assert visit == Visit.from_json(visit.to_json())
     assert visit.visit_id == "rid"
     assert visit.timestamp == "2026-11-26T13:05:09.123Z"
@@ -95,5 +95,8 @@ def test_build_visit_makes_a_valid_record() -> None:
     assert len(visit.user_agent) == MAX_USER_AGENT_LENGTH
     assert (visit.path, visit.referrer) == ("/x", "https://s.example/r")
     assert visit.visitor and len(visit.visitor) == 32
-    none_mode = build_visit(request, now=now, ip_mode="none", salt=None, is_bot=True, counted=False)
-    assert (none_mode.ip, none_mode.visitor, none_mode.is_bot, none_mode.counted) == (None, None, True, False)
+    assert (visit.is_bot, visit.bot_class) == (False, None)
+    none_mode = build_visit(request, now=now, ip_mode="none", salt=None, bot_class="crawler", counted=False)
+    assert none_mode == Visit.from_json(none_mode.to_json())
+    assert (none_mode.ip, none_mode.visitor, none_mode.counted) == (None, None, False)
+    assert (none_mode.is_bot, none_mode.bot_class) == (True, "crawler")  # the class rides along to the writer
