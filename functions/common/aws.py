@@ -57,9 +57,14 @@ def _session() -> Any:
     return botocore.session.get_session()
 
 
-@cache
 def dynamodb(profile: Profile = REQUEST_PATH) -> Any:
-    """The low-level DynamoDB client (no resource layer: cheaper to import and to call)."""
+    """The low-level DynamoDB client of a profile (no resource layer: cheaper to import and to call)."""
+    return _dynamodb(profile)
+
+
+@cache
+def _dynamodb(profile: Profile) -> Any:
+    # One cache key per profile, however the caller spells the argument.
     return _session().create_client("dynamodb", config=CONFIGS[profile])
 
 
@@ -77,7 +82,7 @@ def cloudwatch() -> Any:
 
 def reset_clients() -> None:
     """Forget the cached clients and session (tests: a fresh moto mock, or a changed endpoint)."""
-    dynamodb.cache_clear()
+    _dynamodb.cache_clear()
     sqs.cache_clear()
     cloudwatch.cache_clear()
     _session.cache_clear()

@@ -16,14 +16,14 @@ from botocore.exceptions import ClientError
 from moto.core.botocore_stubber import BotocoreStubber
 
 from functions.common import aws as aws_clients
-from functions.common import store
+from functions.common import counter, keys, store
 from functions.common.observability import logger as powertools_logger
 from functions.common.settings import get_settings
 from functions.common.visit import Visit
 from functions.ingest import handler as ingest_handler
 from functions.ingest import service as ingest_service
 from functions.writer import batch as writer_batch
-from tests.pipeline_helpers import fast_moto
+from tests.pipeline_helpers import drain_queue, fast_moto
 from visitor_tracker.resources import PipelineResources
 
 
@@ -36,6 +36,21 @@ def emitted_metrics(stdout: str) -> list[str]:
                 data = json.loads(blob)
                 names += [m["Name"] for d in data["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
     return names
+
+
+def emitted_values(stdout: str) -> dict[str, float]:
+    """Metric values in the EMF blobs Powertools printed, summed by name."""
+    values: dict[str, float] = {}
+    for line in stdout.splitlines():
+        for blob in line.replace("}{", "}\n{").splitlines():
+            if '"_aws"' in blob:
+                data = json.loads(blob)
+                for d in data["_aws"]["CloudWatchMetrics"]:
+                    for m in d["Metrics"]:
+                        value = data[m["Name"]]
+                        total = sum(value) if isinstance(value, list) else value
+                        values[m["Name"]] = values.get(m["Name"], 0) + total
+    return values
 
 
 @dataclass
@@ -71,6 +86,10 @@ class Ingest:
         body = json.loads(response["body"]) if response.get("body") else {}
         return IngestResult(response["statusCode"], response["headers"], body)
 
+    def forget(self) -> None:
+        """A fresh execution environment: no last answer, no salt cached."""
+        ingest_service.reset_state()
+
     def configure(self, monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
         """Change the function's environment, as a new deployment would (fresh execution environment)."""
         for name, value in env.items():
@@ -97,6 +116,19 @@ class Ingest:
                 assert message["MessageAttributes"]["correlation_id"]["StringValue"] == visit.visit_id
                 visits.append(visit)
                 sqs.delete_message(QueueUrl=self.resources.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def drain(self) -> int:
+        """Run the writer over the queue (as the event source mapping would); return the count it left."""
+        report = drain_queue(self.resources)
+        assert report.failures == []
+        return self.stored_count()
+
+    def stored_count(self) -> int:
+        """The counter as stored, read with the test's own client (the functions' may have faults injected)."""
+        item = boto3.client("dynamodb").get_item(
+            TableName=self.resources.table_name, Key=keys.counter_key(0), ConsistentRead=True
+        ).get("Item")
+        return counter.visits_of(item)
 
     def queue_length(self) -> int:
         """Messages waiting on the visit queue (cheap: receiving hundreds from moto is slow)."""

@@ -10,7 +10,7 @@ import pytest
 from functions.common import counter
 from functions.common.settings import get_settings
 from tests.events import http_v2_event, rest_event
-from tests.integration.conftest import AwsCalls, Ingest, emitted_metrics
+from tests.integration.conftest import AwsCalls, Ingest, emitted_metrics, emitted_values
 
 BOT_UA = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
@@ -47,7 +47,19 @@ def test_a_visit_is_counted_and_queued(ingest: Ingest, make_event: Any) -> None:
     assert (visit.is_bot, visit.counted) == (False, True)
     assert visit.visitor and len(visit.visitor) == 32
     assert visit.timestamp.endswith("Z")
-    assert counter.read_total(get_settings()) == 2
+    # AND ingest itself counted nothing: the writer does, exactly once
+    assert counter.read_total(get_settings()) == 0
+
+
+def test_the_writer_counts_what_ingest_queued_and_answers_follow_it(ingest: Ingest) -> None:
+    # GIVEN three visits, then the writer draining the queue
+    assert [ingest(rest_event()).body["visitor_count"] for _ in range(3)] == [1, 2, 3]
+    assert ingest.drain() == 3
+    # WHEN a visit lands on a fresh execution environment (no last answer of its own)
+    ingest.forget()
+    # THEN its answer is the stored count plus itself
+    assert ingest(rest_event()).body == {"visitor_count": 4}
+    assert ingest.drain() == 4
 
 
 def test_payload_formats_give_the_same_answers(ingest: Ingest) -> None:
@@ -63,15 +75,15 @@ def test_payload_formats_give_the_same_answers(ingest: Ingest) -> None:
 def test_exactly_two_aws_calls_per_visit(ingest: Ingest, aws_calls: AwsCalls) -> None:
     # GIVEN a warm function (the first visit of the day also fetches the daily salt)
     ingest(rest_event())
-    assert aws_calls.take() == ["UpdateItem", "PutItem", "SendMessage"]
+    assert aws_calls.take() == ["GetItem", "PutItem", "SendMessage"]
     # WHEN humans and bots visit
     for _ in range(5):
         ingest(rest_event())
         human = aws_calls.take()
         ingest(rest_event(headers={"User-Agent": BOT_UA}))
         bot = aws_calls.take()
-        # THEN a human costs the counter update and the send, a bot a read and the send
-        assert human == ["UpdateItem", "SendMessage"]
+        # THEN a human and a bot each cost the counter read and the send (the writer counts)
+        assert human == ["GetItem", "SendMessage"]
         assert bot == ["GetItem", "SendMessage"]
 
 
@@ -80,31 +92,44 @@ def test_count_is_exact_after_500_concurrent_visits(ingest: Ingest) -> None:
     # GIVEN 16 threads sending 500 visits in all
     with ThreadPoolExecutor(max_workers=16) as pool:
         results = list(pool.map(lambda _: ingest(rest_event()), range(500)))
-    # THEN every visit got a distinct count, the counter holds exactly 500 and 500 visits were queued
+    # THEN every visit got a distinct answer, 500 visits were queued and the writer counts exactly 500
     assert all(r.status == 200 for r in results)
     assert sorted(r.body["visitor_count"] for r in results) == list(range(1, 501))
-    assert counter.read_total(get_settings()) == 500
     assert ingest.queue_length() == 500
+    assert ingest.drain() == 500
 
 
 def test_bots_are_logged_but_not_counted(ingest: Ingest) -> None:
     ingest(rest_event())
     bot = ingest(rest_event(headers={"User-Agent": BOT_UA}))
     assert (bot.status, bot.body) == (200, {"visitor_count": 1})
-    assert counter.read_total(get_settings()) == 1
-    bot_visit = next(v for v in ingest.queued() if v.is_bot)
-    assert bot_visit.counted is False
+    queued = ingest.queued()
+    bot_visit = next(v for v in queued if v.is_bot)
+    assert (bot_visit.counted, bot_visit.bot_class) == (False, "crawler")
     assert bot_visit.user_agent == BOT_UA
 
 
-def test_visits_and_bots_are_metrics(ingest: Ingest, capsys: pytest.CaptureFixture[str]) -> None:
-    capsys.readouterr()
+def test_bots_are_not_counted_by_the_writer(ingest: Ingest) -> None:
     ingest(rest_event())
-    assert emitted_metrics(capsys.readouterr().out) == ["VisitsCounted"]
     ingest(rest_event(headers={"User-Agent": BOT_UA}))
-    assert emitted_metrics(capsys.readouterr().out) == ["BotVisits"]
+    assert ingest.drain() == 1
+
+
+def test_visits_and_bots_are_metrics_of_the_writer_not_of_each_visit(
+    ingest: Ingest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN three human visits and a bot: ingest prints no metrics line for any of them
+    capsys.readouterr()
+    for _ in range(3):
+        ingest(rest_event())
+    ingest(rest_event(headers={"User-Agent": BOT_UA}))
     ingest(rest_event(method="OPTIONS"))
     assert emitted_metrics(capsys.readouterr().out) == []
+    # WHEN the writer takes the batch
+    ingest.drain()
+    # THEN one metrics document for the batch carries the counts
+    values = emitted_values(capsys.readouterr().out)
+    assert (values["VisitsCounted"], values["BotVisits"], values["RecordsWritten"]) == (3, 1, 4)
 
 
 def test_count_bots_counts_them(ingest: Ingest, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -112,8 +137,7 @@ def test_count_bots_counts_them(ingest: Ingest, monkeypatch: pytest.MonkeyPatch)
     ingest(rest_event())
     bot = ingest(rest_event(headers={"User-Agent": BOT_UA}))
     assert bot.body == {"visitor_count": 2}
-    bot_visit = next(v for v in ingest.queued() if v.is_bot)
-    assert bot_visit.counted is True
+    assert ingest.drain() == 2
 
 
 def test_cors_allow_list(ingest: Ingest, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -132,7 +156,7 @@ def test_cors_allow_list(ingest: Ingest, monkeypatch: pytest.MonkeyPatch) -> Non
     assert preflight.headers["Access-Control-Allow-Origin"] == "https://a.example"
     assert "GET" in preflight.headers["Access-Control-Allow-Methods"]
     assert int(preflight.headers["Access-Control-Max-Age"]) > 0
-    assert counter.read_total(get_settings()) == 2
+    assert ingest.drain() == 2
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "HEAD"])

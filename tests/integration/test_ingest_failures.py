@@ -42,8 +42,9 @@ def test_queue_down_after_sdk_retries_writes_the_log_item_directly(
     assert (result.status, result.body) == (200, {"visitor_count": 1})
     # AND the SDK retried before giving up (2 attempts in all: the request path's bounded budget)
     assert len(attempts) == aws_clients.sqs().meta.config.retries["total_max_attempts"] == 2
-    assert aws_calls.take() == ["UpdateItem", "PutItem", "SendMessage", "PutItem"]
-    # AND the visit is in the log, as the writer would have written it, flagged recovered
+    assert aws_calls.take() == ["GetItem", "PutItem", "SendMessage", "TransactWriteItems"]
+    # AND the visit is counted, and in the log as the writer would have written it, flagged recovered
+    assert counter.read_total(get_settings()) == 1
     logs = ingest.items("LOG#")
     assert len(logs) == 1
     visit = from_log_item(logs[0])
@@ -54,17 +55,40 @@ def test_queue_down_after_sdk_retries_writes_the_log_item_directly(
     assert "Recoveries" in emitted_metrics(capsys.readouterr().out)
 
 
+def test_a_recovered_visit_that_also_reached_the_queue_counts_once(
+    ingest: Ingest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a SendMessage that was applied but answered with an error (a timeout, say)
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
+    emulate = BotocoreStubber.process_request
+
+    def applied_then_failed(self: BotocoreStubber, request: Any) -> Any:
+        answer = emulate(self, request)
+        if request.headers.get("X-Amz-Target") == b"AmazonSQS.SendMessage":
+            return 500, {}, b'{"__type":"InternalError","message":"lost answer"}'
+        return answer
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", applied_then_failed)
+    # WHEN a visit arrives: ingest recovers it (log + count), and the SDK's two attempts queued it twice
+    assert ingest(rest_event(request_id="req-both")).status == 200
+    monkeypatch.setattr(BotocoreStubber, "process_request", emulate)
+    assert ingest.queue_length() == 2
+    # THEN the writer finds it logged already: one log item, one count
+    assert ingest.drain() == 1
+    assert [i["visit_id"]["S"] for i in ingest.items("LOG#")] == ["req-both"]
+
+
 def test_queue_and_table_down_logs_the_whole_record(
     ingest: Ingest, fail_operation: FailureInjector, log_lines: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # GIVEN a warm function (today's salt is known) and then both SendMessage and PutItem failing
     ingest(rest_event())
     fail_operation(aws_clients.sqs(), "SendMessage")
-    fail_operation(aws_clients.dynamodb(), "PutItem")
+    fail_operation(aws_clients.dynamodb(), "TransactWriteItems")
     # WHEN a visit arrives
     result = ingest(rest_event(query={"page": "/lost?"}, request_id="req-last-resort"))
-    # THEN it is counted and answered
-    assert (result.status, result.body) == (200, {"visitor_count": 2})
+    # THEN the visitor is told it was not recorded (a 200 always means counted or on its way)
+    assert result.status == 503
     # AND one structured error line holds the complete visit record
     recovery = [json.loads(line) for line in log_lines.lines if '"visit recovery"' in line]
     assert len(recovery) == 1
@@ -85,14 +109,27 @@ def to_log_item_for(record: dict[str, Any]) -> dict[str, Any]:
 def test_counter_failure_is_a_503_and_nothing_is_queued(
     ingest: Ingest, aws_calls: AwsCalls, fail_operation: FailureInjector
 ) -> None:
-    fail_operation(aws_clients.dynamodb(), "UpdateItem")
+    fail_operation(aws_clients.dynamodb(), "GetItem")
     result = ingest(rest_event())
     assert result.status == 503
     assert set(result.body) == {"error"}
     assert result.headers["Content-Type"] == "application/json"
     assert result.headers["Access-Control-Allow-Origin"] == "*"
-    assert aws_calls.take() == ["UpdateItem"]
+    assert aws_calls.take() == ["GetItem"]
     assert ingest.queued() == []
+
+
+def test_a_warm_function_answers_from_its_last_count_when_the_read_fails(
+    ingest: Ingest, fail_operation: FailureInjector
+) -> None:
+    # GIVEN a function that has answered once
+    assert ingest(rest_event()).body == {"visitor_count": 1}
+    # WHEN the counter read fails
+    fail_operation(aws_clients.dynamodb(), "GetItem")
+    result = ingest(rest_event())
+    # THEN the visit is still queued (the writer counts it) and answered from the last count
+    assert (result.status, result.body) == (200, {"visitor_count": 2})
+    assert ingest.drain() == 2
 
 
 def test_counter_read_failure_for_a_bot_is_a_503_too(ingest: Ingest, fail_operation: FailureInjector) -> None:
@@ -114,4 +151,3 @@ def test_salt_unavailable_still_counts_without_hashes(
     assert result.body == {"visitor_count": 1}
     (visit,) = ingest.queued()
     assert (visit.ip, visit.visitor) == (None, None)
-    assert counter.read_total(get_settings()) == 1

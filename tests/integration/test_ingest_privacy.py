@@ -81,7 +81,7 @@ def test_the_daily_salt_is_created_once_with_a_ttl_and_shared(
     service.reset_state()
     other_env = visit_ip(ingest, "203.0.113.7")
     # THEN it loses the conditional put, adopts the existing salt in that same call, and hashes alike
-    assert aws_calls.take() == ["UpdateItem", "PutItem", "SendMessage"]
+    assert aws_calls.take() == ["GetItem", "PutItem", "SendMessage"]
     assert other_env == first
     assert len(ingest.items("SALT")) == 1
 
@@ -89,7 +89,7 @@ def test_the_daily_salt_is_created_once_with_a_ttl_and_shared(
 def test_none_mode_never_touches_the_salt(ingest: Ingest, aws_calls: AwsCalls, monkeypatch: pytest.MonkeyPatch) -> None:
     ingest.configure(monkeypatch, IP_MODE="none")
     visit_ip(ingest, "203.0.113.7")
-    assert aws_calls.take() == ["UpdateItem", "SendMessage"]
+    assert aws_calls.take() == ["GetItem", "SendMessage"]
     assert ingest.items("SALT") == []
 
 
