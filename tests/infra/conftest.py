@@ -30,7 +30,15 @@ _DUMMY_ENV = {
 
 
 EDGE_ACL_ARN = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/site/0123abcd-4567-89ab-cdef-0123456789ab"
-INGRESS_VARIANTS = ("rest", "rest_keyed", "rest_all", "http", "http_front_door", "function_url", "function_url_reserved")
+INGRESS_VARIANTS = (
+    "rest",
+    "rest_keyed",
+    "rest_all",
+    "http",
+    "http_front_door",
+    "function_url",
+    "function_url_reserved",
+)
 
 VARIANTS: dict[str, dict[str, Any]] = {
     # The defaults of cdk.json, nothing overridden.

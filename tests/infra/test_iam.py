@@ -18,6 +18,7 @@ pytestmark = pytest.mark.xdist_group("infra")
 LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 
+
 def _table_actions(name: str) -> set[str]:
     return set(table_actions(TABLE_GRANTS[name]))
 
@@ -60,7 +61,13 @@ ALL_TABLE_ACTIONS = sorted(
     {a for grants in TABLE_GRANTS.values() for actions in grants.values() for a in actions}
     | {"dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:ConditionCheckItem"}
 )
-SAMPLE_KEY = {"counter": "COUNTER#3", "salt": "SALT", "log": "LOG#2026-12-01#7", "aggregates": "AGG#DAY", "failure": "FAILURE"}
+SAMPLE_KEY = {
+    "counter": "COUNTER#3",
+    "salt": "SALT",
+    "log": "LOG#2026-12-01#7",
+    "aggregates": "AGG#DAY",
+    "failure": "FAILURE",
+}
 SAMPLE_KEY |= {"aggregate names": "AGG#N#2026-12-01"}
 FAMILY_OF_SAMPLE = {"aggregate names": "aggregates"}
 

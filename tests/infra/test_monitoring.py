@@ -121,7 +121,11 @@ def test_ingest_alarms(rest: Synth, function_url: Synth, alarm: str, metric: str
         props = _alarms(synth)[alarm]
         assert props["MetricName"] == metric and props["Namespace"] == "AWS/Lambda"
         assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function_id(synth, "ingest")}}]
-        assert (props["ComparisonOperator"], props["Threshold"], props["Statistic"]) == ("GreaterThanThreshold", 0, "Sum")
+        assert (props["ComparisonOperator"], props["Threshold"], props["Statistic"]) == (
+            "GreaterThanThreshold",
+            0,
+            "Sum",
+        )
 
 
 @pytest.mark.parametrize("alarm", ["Recoveries", "RecoveryFailures"])

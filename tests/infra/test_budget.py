@@ -1,0 +1,54 @@
+"""Ingest's timeout covers its worst path, computed from the botocore settings its clients really use."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.config import Config
+
+from functions.common import aws
+from pipeline import budget
+from pipeline.functions import SIZING
+
+from .helpers import Synth, function_props
+
+pytestmark = pytest.mark.xdist_group("infra")
+
+
+def test_one_call_worst_case_follows_botocore_standard_mode() -> None:
+    # 2 attempts of 1 s connect + 2 s read, one back-off of at most 1 s (throttling base) + 5 s retry-after
+    config = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 2, "mode": "standard"})
+    assert budget.call_worst_case_seconds(config) == 2 * 3 + 1 + 5
+    # 4 attempts: back-offs of at most 1, 2 and 4 s, each + 5 s
+    config = Config(connect_timeout=1, read_timeout=1, retries={"total_max_attempts": 4, "mode": "standard"})
+    assert budget.call_worst_case_seconds(config) == 4 * 2 + (1 + 2 + 4) + 3 * 5
+    # max_attempts counts retries only
+    config = Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 1, "mode": "standard"})
+    assert budget.call_worst_case_seconds(config) == 2 * 2 + 1 + 5
+    with pytest.raises(ValueError, match="standard"):
+        budget.call_worst_case_seconds(Config(retries={"mode": "adaptive"}))
+
+
+def test_the_budgeted_config_is_the_one_ingests_clients_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The budget reads a config by name: prove that name is what the clients are built with."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    aws.reset_clients()
+    try:
+        config = budget.ingest_client_config()
+        for client in (aws.dynamodb(), aws.sqs()):
+            used = client.meta.config
+            assert (used.connect_timeout, used.read_timeout) == (config.connect_timeout, config.read_timeout)
+            assert used.retries == config.retries
+    finally:
+        aws.reset_clients()
+
+
+def test_worst_path_has_the_five_calls() -> None:
+    assert budget.ingest_worst_path_calls() == len(budget.INGEST_WORST_PATH) == 5
+
+
+def test_ingest_timeout_is_above_its_worst_path(rest: Synth) -> None:
+    worst = budget.ingest_worst_path_seconds(budget.ingest_client_config(), budget.ingest_worst_path_calls())
+    timeout = function_props(rest, "ingest")["Timeout"]
+    assert timeout == SIZING["ingest"].timeout_seconds == budget.ingest_timeout_seconds()
+    assert timeout > worst + budget.HANDLER_MARGIN_SECONDS
+    assert timeout <= 900  # Lambda's maximum

@@ -1,0 +1,114 @@
+"""The first-party front door (front_door=cloudfront): CloudFront serving the tracker on a site path."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from pipeline.front_door import FORWARDED_HEADERS, strip_prefix_code
+
+from .conftest import EDGE_ACL_ARN
+from .helpers import Synth, logical_id
+
+pytestmark = pytest.mark.xdist_group("infra")
+
+FRONT_DOOR_VARIANTS = {
+    "rest_keyed": "/vt",
+    "rest_all": "/stats",
+    "http_front_door": "/vt",
+    "function_url_reserved": "/vt",
+}
+
+
+def _distribution(synth: Synth) -> dict[str, Any]:
+    return synth.one("AWS::CloudFront::Distribution")["DistributionConfig"]  # type: ignore[no-any-return]
+
+
+def test_no_front_door_by_default(rest: Synth, http: Synth, function_url: Synth) -> None:
+    for synth in (rest, http, function_url):
+        assert not synth.of_type("AWS::CloudFront::Distribution")
+        assert "FrontDoorUrl" not in synth.template["Outputs"]
+
+
+@pytest.mark.parametrize("variant_name", list(FRONT_DOOR_VARIANTS))
+def test_the_site_path_goes_to_the_api_uncached_with_country_header(
+    variant: Callable[[str], Synth], variant_name: str
+) -> None:
+    synth = variant(variant_name)
+    prefix = FRONT_DOOR_VARIANTS[variant_name]
+    config = _distribution(synth)
+    # GIVEN the behaviours for <prefix> and <prefix>/*
+    behaviours = {b["PathPattern"]: b for b in config["CacheBehaviors"]}
+    assert set(behaviours) == {prefix, f"{prefix}/*"}
+    for behaviour in [*behaviours.values(), config["DefaultCacheBehavior"]]:
+        # THEN nothing is cached (every request is a visit), HTTPS only, GET/HEAD/OPTIONS
+        assert behaviour["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # managed CachingDisabled
+        assert behaviour["ViewerProtocolPolicy"] == "https-only"
+        assert behaviour["AllowedMethods"] == ["GET", "HEAD", "OPTIONS"]
+        # AND the prefix is stripped at the viewer request
+        (association,) = behaviour["FunctionAssociations"]
+        assert association["EventType"] == "viewer-request"
+        # AND the origin request policy forwards the country header, never Host
+        policy_id = behaviour["OriginRequestPolicyId"]["Ref"]
+        policy = synth.resources[policy_id]["Properties"]["OriginRequestPolicyConfig"]
+        headers = policy["HeadersConfig"]["Headers"]
+        assert "CloudFront-Viewer-Country" in headers and "Host" not in headers
+        assert set(headers) == set(FORWARDED_HEADERS)
+        assert policy["QueryStringsConfig"] == {"QueryStringBehavior": "all"}
+    function = next(iter(synth.of_type("AWS::CloudFront::Function").values()))["Properties"]
+    assert f"'{prefix}'" in function["FunctionCode"]
+    assert synth.template["Outputs"]["FrontDoorUrl"]["Value"]["Fn::Join"][1][-1] == f"{prefix}/"
+
+
+def test_origin_is_the_api_over_tls12(variant: Callable[[str], Synth]) -> None:
+    rest_keyed = variant("rest_keyed")
+    (origin,) = _distribution(rest_keyed)["Origins"]
+    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert origin["CustomOriginConfig"]["OriginSSLProtocols"] == ["TLSv1.2"]
+    assert origin["OriginPath"] == "/prod"  # REST stage
+    api_id = logical_id(rest_keyed, "AWS::ApiGateway::RestApi", "")
+    assert {"Ref": api_id} in origin["DomainName"]["Fn::Join"][1]
+    (http_origin,) = _distribution(variant("http_front_door"))["Origins"]
+    assert "OriginPath" not in http_origin  # $default stage
+    (url_origin,) = _distribution(variant("function_url_reserved"))["Origins"]
+    assert "Fn::Select" in url_origin["DomainName"]  # the ingest function URL's host
+
+
+def test_edge_waf_in_stack_or_existing(variant: Callable[[str], Synth], http: Synth) -> None:
+    # GIVEN front_door_waf_rate_limit=1000: a CLOUDFRONT web ACL, which only exists in us-east-1
+    rest_keyed = variant("rest_keyed")
+    acl_id = logical_id(rest_keyed, "AWS::WAFv2::WebACL", "FrontDoorWebAcl")
+    acl = rest_keyed.resources[acl_id]["Properties"]
+    assert acl["Scope"] == "CLOUDFRONT"
+    assert acl["Rules"][0]["Statement"]["RateBasedStatement"]["Limit"] == 1000
+    assert _distribution(rest_keyed)["WebACLId"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    # THEN a deploy outside us-east-1 is refused up front by a template rule
+    rule = next(v for k, v in rest_keyed.template["Rules"].items() if "WafNeedsUsEast1" in k)
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}
+    # AND an existing edge ACL is attached as given
+    assert _distribution(variant("rest_all"))["WebACLId"] == EDGE_ACL_ARN
+    assert "WebACLId" not in _distribution(variant("http_front_door"))
+
+
+def test_strip_prefix_function_behaviour() -> None:
+    """Run the CloudFront Function's code under node: /vt -> /, /vt/status -> /status, others untouched."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    script = strip_prefix_code("/vt") + (
+        "for (const uri of ['/vt', '/vt/', '/vt/status', '/vtx', '/other']) {"
+        " console.log(handler({request: {uri: uri}}).uri); }"
+    )
+    out = subprocess.run([node, "-e", script], capture_output=True, text=True, check=True, timeout=30).stdout
+    assert out.split() == ["/", "/", "/status", "/vtx", "/other"]
+
+
+def test_front_door_nag_acknowledgments_are_reasoned(variant: Callable[[str], Synth]) -> None:
+    meta = json.dumps(json.loads((variant("http_front_door").outdir / "VisitorTracker.metadata.json").read_text()))
+    for rule in ("AwsSolutions-CFR1", "AwsSolutions-CFR2", "AwsSolutions-CFR3", "AwsSolutions-CFR4"):
+        assert rule in meta
