@@ -121,7 +121,9 @@ class DynamoDBLocal:
         self.url = ""
 
     def _command(self, port: int) -> list[str]:
-        storage = ["-sharedDb", "-dbPath", str(self._db_path)] if self._db_path is not None else ["-inMemory"]
+        # -sharedDb: one database whatever the credentials and region (they differ between local mode,
+        # the CLI and tests; without it each pair would see its own empty tables)
+        storage = ["-dbPath", str(self._db_path)] if self._db_path is not None else ["-inMemory"]
         return [
             self._install.java,
             "-Xss1m",
@@ -129,6 +131,7 @@ class DynamoDBLocal:
             f"-Djava.library.path={self._install.lib}",
             *launcher(self._install),
             *storage,
+            "-sharedDb",
             "-disableTelemetry",
             "-port",
             str(port),

@@ -1,4 +1,4 @@
-"""Fixtures of the end-to-end tests: local mode per module, a moto server owned by a test."""
+"""Fixtures of the end-to-end tests: local mode per module, an AWS endpoint owned by a test."""
 
 from __future__ import annotations
 
@@ -24,13 +24,13 @@ def local_mode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMode]:
 
 
 @pytest.fixture
-def moto_endpoint() -> Iterator[str]:
-    """A moto server owned by the test (free port): it outlives the local mode pointed at it.
+def moto_endpoint(dynamodb_local_url: str) -> Iterator[str]:
+    """An AWS endpoint owned by the test (free port): it outlives the local mode pointed at it.
 
-    The same thread-safe emulator local mode embeds (plain moto fails under concurrent writes).
+    The emulator local mode embeds: SQS on moto, DynamoDB forwarded to the session's DynamoDB Local.
     """
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log line per AWS call
-    server = EmbeddedEmulator(port=0)
+    server = EmbeddedEmulator(port=0, forward_dynamodb=dynamodb_local_url)
     server.start()
     try:
         yield server.url

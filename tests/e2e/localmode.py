@@ -1,8 +1,9 @@
 """Local mode as a real subprocess (``python -m visitor_tracker.local``) on free ports, for end-to-end tests.
 
 Every process is started with ``--port 0`` (the kernel picks a free port, read back from the state
-file, so parallel workers never collide), its output goes to a file in ``tmp_path`` (a full pipe
-would block the server), and it is stopped with SIGINT and killed in a ``finally``.
+file, so parallel workers never collide) and ``--data-dir`` in ``tmp_path`` (never the user's data)
+unless the test passes its own, its output goes to a file in ``tmp_path`` (a full pipe would block
+the server), and it is stopped with SIGINT and killed in a ``finally``.
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ def start_local_mode(tmp: Path, *args: str, env: dict[str, str] | None = None) -
     child_env = {**os.environ, STATE_ENV: str(state_file), "STATUS_CACHE_SECONDS": "0", "PYTHONUNBUFFERED": "1"}
     child_env.pop("AWS_ENDPOINT_URL", None)
     child_env.update(env or {})
+    if not {"--data-dir", "--aws-endpoint", "--in-memory"} & set(args):
+        args = ("--data-dir", str(tmp / "data"), *args)
     with log_file.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "visitor_tracker.local", "--port", "0", "--quiet", *args],

@@ -1,7 +1,7 @@
 """SIGINT while visits are queued: local mode drains the queue before it exits, no counted visit is lost.
 
-The in-memory emulator dies with local mode, so the check runs local mode with ``--aws-endpoint``
-against a moto server the test owns and inspects the table after the process has exited.
+The drain check runs local mode with ``--aws-endpoint`` against an endpoint the test owns (moto for
+SQS, DynamoDB Local behind it) and inspects the table and queues after the process has exited.
 """
 
 from __future__ import annotations
@@ -147,7 +147,8 @@ def test_port_in_use_is_a_clear_error_and_stops_the_emulator(tmp_path: Path) -> 
 
         # WHEN local mode is asked to serve on it
         result = subprocess.run(
-            [sys.executable, "-m", "visitor_tracker.local", "--port", str(port), "--quiet"],
+            [sys.executable, "-m", "visitor_tracker.local", "--port", str(port), "--quiet",
+             "--data-dir", str(tmp_path / "data")],
             cwd=ROOT,
             env={**os.environ, "VISITOR_TRACKER_STATE": str(state_file)},
             capture_output=True,
@@ -162,9 +163,10 @@ def test_port_in_use_is_a_clear_error_and_stops_the_emulator(tmp_path: Path) -> 
     assert not state_file.exists()
 
 
-def test_second_sigint_skips_the_drain(tmp_path: Path) -> None:
+def test_second_sigint_skips_the_drain_and_the_next_start_writes_the_rest(tmp_path: Path) -> None:
     # GIVEN local mode with a backlog of distinct visits, far larger than one batch
-    mode = start_local_mode(tmp_path / "hurry")
+    data = str(tmp_path / "data")
+    mode = start_local_mode(tmp_path / "hurry", "--data-dir", data)
     try:
         sqs = mode.client("sqs")
         for _ in range(BACKLOG // 10):
@@ -176,7 +178,40 @@ def test_second_sigint_skips_the_drain(tmp_path: Path) -> None:
         assert wait_for(lambda: "Stopping" in mode.output(), timeout=10)
         mode.process.send_signal(signal.SIGINT)
 
-        # THEN it stops without waiting for the queue, says so, and exits 1 (visits left unwritten)
+        # THEN it stops without waiting for the queue and says the queued visits are kept
+        assert mode.stop() == 0, mode.output()
+        assert "queued visits kept in" in mode.output()
+        assert not mode.state_file.exists()
+    finally:
+        mode.kill()
+
+    # ... and the next start on the same data writes every one of them, once
+    again = start_local_mode(tmp_path / "again", "--data-dir", data)
+    try:
+        dynamodb = again.client("dynamodb")
+        assert wait_for(lambda: count_log_items(dynamodb, again.state.table_name) >= BACKLOG, timeout=120, interval=1)
+        assert wait_for(lambda: queue_depth(again.client("sqs"), again.state.queue_url) == 0, timeout=30)
+        assert count_log_items(dynamodb, again.state.table_name) == BACKLOG
+        assert again.stop() == 0, again.output()
+    finally:
+        again.kill()
+
+
+def test_in_memory_second_sigint_says_queued_visits_were_not_written(tmp_path: Path) -> None:
+    # GIVEN local mode keeping nothing, with a backlog
+    mode = start_local_mode(tmp_path / "hurry", "--in-memory")
+    try:
+        sqs = mode.client("sqs")
+        for _ in range(BACKLOG // 10):
+            entries = [{"Id": str(i), "MessageBody": _visit("hurry-test").to_json()} for i in range(10)]
+            sqs.send_message_batch(QueueUrl=mode.state.queue_url, Entries=entries)
+
+        # WHEN Ctrl-C is pressed twice
+        mode.process.send_signal(signal.SIGINT)
+        assert wait_for(lambda: "Stopping" in mode.output(), timeout=10)
+        mode.process.send_signal(signal.SIGINT)
+
+        # THEN it stops without waiting, says so, and exits 1 (visits left unwritten)
         assert mode.stop() == 1
         assert "stopped before the queue was empty" in mode.output()
         assert not mode.state_file.exists()
