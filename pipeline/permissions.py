@@ -38,7 +38,7 @@ INGEST_TABLE_GRANTS: Final[TableGrants] = {
 # after issue 11) and failure reasons for the CLI. Never the salt.
 WRITER_TABLE_GRANTS: Final[TableGrants] = {
     "log": ("dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
-    "aggregates": ("dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
+    "aggregates": ("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
     "counter": ("dynamodb:UpdateItem",),
     "failure": ("dynamodb:BatchWriteItem", "dynamodb:PutItem"),
 }

@@ -47,7 +47,7 @@ SPELLED_OUT = {
     },
     "writer": {
         "log": {"dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
-        "aggregates": {"dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+        "aggregates": {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"},
         "counter": {"dynamodb:UpdateItem"},
         "failure": {"dynamodb:BatchWriteItem", "dynamodb:PutItem"},
     },
