@@ -133,6 +133,7 @@ class CallCounter:
     items_read: int = 0
     items_scanned: int = 0
     read_units: float = 0.0
+    write_units: float = 0.0  # ConsumedCapacity of write operations (see ask_consumed_capacity)
     _clients: list[Any] = field(default_factory=list)
 
     def attach(self, *clients: Any) -> CallCounter:
@@ -151,9 +152,10 @@ class CallCounter:
     def _before(self, model: Any, **_: Any) -> None:
         self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
 
-    def _after(self, parsed: Any = None, **_: Any) -> None:
+    def _after(self, parsed: Any = None, model: Any = None, **_: Any) -> None:
         if not isinstance(parsed, dict):
             return
+        writes = model is not None and model.name in WRITE_OPERATIONS
         if "Items" in parsed:
             self.items_read += len(parsed["Items"])
             self.items_scanned += int(parsed.get("ScannedCount", len(parsed["Items"])))
@@ -166,7 +168,10 @@ class CallCounter:
             self.items_scanned += n
         consumed = parsed.get("ConsumedCapacity")
         for entry in consumed if isinstance(consumed, list) else [consumed] if consumed else []:
-            self.read_units += float(entry.get("ReadCapacityUnits", 0) or 0)
+            if writes:
+                self.write_units += float(entry.get("WriteCapacityUnits") or entry.get("CapacityUnits") or 0)
+            else:
+                self.read_units += float(entry.get("ReadCapacityUnits") or entry.get("CapacityUnits") or 0)
 
     def total(self, service: str | None = None) -> int:
         return sum(n for name, n in self.calls.items() if service is None or name.startswith(service + "."))
@@ -174,7 +179,7 @@ class CallCounter:
     def reset(self) -> None:
         self.calls.clear()
         self.items_read = self.items_scanned = 0
-        self.read_units = 0.0
+        self.read_units = self.write_units = 0.0
 
     def breakdown(self) -> str:
         return ", ".join(f"{name.split('.', 1)[1]} {n}" for name, n in sorted(self.calls.items())) or "none"
@@ -264,8 +269,12 @@ def reset_function_caches() -> None:
 
 
 @contextmanager
-def moto_pipeline(prefix: str = "bench", extra_env: dict[str, str] | None = None) -> Iterator[Any]:
-    """An in-process moto mock with the tracker's table and queues; the functions' env points at them."""
+def moto_pipeline(
+    prefix: str = "bench", extra_env: dict[str, str] | None = None, before_resources: dict[str, str] | None = None
+) -> Iterator[Any]:
+    """An in-process moto mock with the tracker's table and queues; the functions' env points at them.
+
+    ``before_resources`` is set before the table is created (an endpoint for DynamoDB Local)."""
     import boto3
     from moto import mock_aws
 
@@ -274,6 +283,7 @@ def moto_pipeline(prefix: str = "bench", extra_env: dict[str, str] | None = None
     saved = dict(os.environ)
     setup_env()
     reset_function_caches()
+    os.environ.update(before_resources or {})
     with mock_aws():
         resources = create_resources(
             boto3.client("dynamodb"), boto3.client("sqs"), prefix=prefix, visibility_timeout=0
@@ -316,19 +326,39 @@ def dump_json(path: Path, data: object) -> None:
 
 
 @contextmanager
-def moto_transaction_copy_once() -> Iterator[None]:
-    """Make in-process moto back up a table once per TransactWriteItems instead of once per action.
+def dynamodb_local() -> Iterator[str]:
+    """AWS's DynamoDB Local in memory for the duration (its URL): real transaction semantics,
+    concurrency and ConsumedCapacity, which moto does not give. Raises DynamoDBLocalError (with the
+    fix) when Java or the package is missing."""
+    from visitor_tracker.dynamodb_local import DynamoDBLocal
 
-    moto 5.2's ``transact_write_items`` deep-copies the whole table for every action of the
-    transaction, so a 100-action transaction costs 100 copies of the table: an emulator artefact
-    that grows with the table, not a cost of DynamoDB. Local mode's emulator already applies
-    ``visitor_tracker.emulator.patch_transaction_snapshots``; the benches reuse it so the writer
-    is measured on moto the way local mode runs it.
-    """
-    from visitor_tracker.emulator import patch_transaction_snapshots
+    with tempfile.TemporaryDirectory() as logs, DynamoDBLocal(log_file=Path(logs) / "dynamodb-local.log") as server:
+        yield server.url
 
-    undo = patch_transaction_snapshots()
-    try:
-        yield
-    finally:
-        undo()
+
+@contextmanager
+def local_pipeline(dynamodb_url: str, prefix: str = "bench", extra_env: dict[str, str] | None = None) -> Iterator[Any]:
+    """Like ``moto_pipeline`` but the table lives in DynamoDB Local at ``dynamodb_url`` (a fresh
+    table per call; SQS stays on moto, which lets requests to 127.0.0.1 through)."""
+    with moto_pipeline(
+        prefix=f"{prefix}-{uuid.uuid4().hex[:8]}",
+        extra_env={"AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url, **(extra_env or {})},
+        before_resources={"AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url},
+    ) as resources:
+        yield resources
+
+
+WRITE_OPERATIONS = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
+
+
+def ask_consumed_capacity(client: Any) -> None:
+    """Make every write of ``client`` return ConsumedCapacity (TOTAL): what DynamoDB charges,
+    measured rather than computed (the functions themselves do not ask for it)."""
+
+    def add(params: dict[str, Any], **_: Any) -> None:
+        params.setdefault("ReturnConsumedCapacity", "INDEXES")
+
+    for operation in WRITE_OPERATIONS:
+        client.meta.events.register(
+            f"provide-client-params.dynamodb.{operation}", add, unique_id=f"bench-capacity-{operation}"
+        )
