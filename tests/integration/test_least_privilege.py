@@ -57,6 +57,7 @@ NOT_YET_USED: dict[str, set[tuple[str, str]]] = {
         ("log", "dynamodb:BatchWriteItem"),
         ("aggregates", "dynamodb:Query"),
         ("aggregates", "dynamodb:BatchGetItem"),
+        ("aggregates", "dynamodb:GetItem"),  # a single tally/sketch read, depending on the batch
         ("failure", "dynamodb:PutItem"),
     },
     "status": {("counter", "dynamodb:GetItem"), ("aggregates", "dynamodb:GetItem"), ("aggregates", "dynamodb:Query")},
