@@ -78,7 +78,8 @@ def main() -> int:
             time.sleep(0.2)
         info: dict[str, Any] = json.loads(state.read_text())
         clients = {
-            name: boto3.client(name, endpoint_url=info["endpoint_url"], region_name=info["region"])
+            name: boto3.client(name, endpoint_url=info["endpoint_url"], region_name=info["region"],
+                               aws_access_key_id="local", aws_secret_access_key="local")
             for name in ("sqs", "dynamodb")
         }
         rss_before = rss_mb(process.pid)

@@ -47,6 +47,7 @@ from functions.common.definitions import (
     METRICS_NAMESPACE,
     NOT_FOUND_BODY,
     POWERTOOLS_SERVICE_NAME,
+    QUEUE,
 )
 from visitor_tracker.events import (
     LambdaContext,
@@ -66,6 +67,7 @@ LOCAL_VISIBILITY_TIMEOUT_SECONDS = 10
 DRAIN_TIMEOUT_SECONDS = 8.0  # then the journal keeps the rest for the next start: stopping stays under 10 s
 UNJOURNALED_DRAIN_TIMEOUT_SECONDS = 20.0  # in memory or --aws-endpoint: what is not written is lost
 PERIODIC_LINE_SECONDS = 10.0
+BACKPRESSURE_QUEUE_DEPTH = 2 * QUEUE.batch_size  # visits wait while more than two writer batches are queued
 IN_FLIGHT_TIMEOUT_SECONDS = 5.0
 DEFAULT_REGION = "us-east-1"
 
@@ -107,6 +109,7 @@ class LocalGateway:
         self.counted = 0  # ingest answers 200: visits counted
         self.errors = 0  # answers 5xx
         self.on_counting: Callable[[int], None] | None = None  # ingest requests in flight, on every change
+        self.before_ingest: Callable[[], None] | None = None  # backpressure (see _Backpressure)
         self._counting = 0
 
     def _enter(self) -> None:
@@ -162,6 +165,8 @@ class LocalGateway:
             domain_name=request.host,
         )
         context = LambdaContext(f"{self._prefix}-{function}", region=self._region)
+        if function == "ingest" and self.before_ingest is not None:
+            self.before_ingest()
         if function == "ingest":
             self._counting_changed(+1)
         try:
@@ -350,6 +355,37 @@ def reset_data(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
+class _Backpressure:
+    """Holds new visits back while the visit queue is deeper than ``high_water`` (up to ``max_wait`` each).
+
+    Why: in AWS the writer runs on its own Lambda capacity; here it is one thread of the same Python
+    process as 32 request threads, and the GIL gives it a 33rd of the CPU: without this the queue
+    grew by thousands during a load and drained minutes later. Holding visitors a few milliseconds
+    keeps the queue short, so it drains as fast as it fills, memory stays flat and Ctrl-C is quick.
+    """
+
+    def __init__(self, depth: Callable[[], int], high_water: int, max_wait: float = 5.0) -> None:
+        self._depth = depth
+        self._high_water = high_water
+        self._max_wait = max_wait
+        self._lock = threading.Lock()
+        self._cached = (0.0, 0)
+
+    def _current(self) -> int:
+        with self._lock:
+            read_at, depth = self._cached
+            now = time.monotonic()
+            if now - read_at > 0.02:
+                depth = self._depth()
+                self._cached = (now, depth)
+            return depth
+
+    def __call__(self) -> None:
+        deadline = time.monotonic() + self._max_wait
+        while self._current() > self._high_water and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
 class _Console:
     """The calm console: one status line (rewritten in place on a terminal, a line every 10 s elsewhere)."""
 
@@ -512,6 +548,9 @@ def serve(
         )
         if data is not None:
             gateway.on_counting = data.counting
+        if store is not None:
+            depths = _locked(emulator, store.depths)
+            gateway.before_ingest = _Backpressure(lambda: depths()[0], high_water=BACKPRESSURE_QUEUE_DEPTH)
         access_log = type("AccessLog", (_AccessLog,), {"verbose": verbose})
         try:
             server = make_server(host, port, gateway, threaded=True, request_handler=access_log)
@@ -560,8 +599,8 @@ def serve(
         _say(f"  state file           {state_path()}")
         _say("Ready. Ctrl-C to stop.")
         if not quiet:
-            depths = _locked(emulator, store.depths) if store is not None else lambda: (esm.pending(), 0)
-            console = _Console(gateway, esm, depths, live=sys.stdout.isatty() and not verbose)
+            shown = _locked(emulator, store.depths) if store is not None else lambda: (esm.pending(), 0)
+            console = _Console(gateway, esm, shown, live=sys.stdout.isatty() and not verbose)
 
         ticks = 0
         while not stopper.stop.wait(0.2):
@@ -597,9 +636,9 @@ def serve(
             return 0
         if store is not None:
             store.close()
-            queued = store.depths()[0]
+            left = store.depths()[0]
             store = None
-            _say(f"{queued:,} queued visits kept in {data.path if data else ''}: they are written on the next start.")
+            _say(f"{left:,} queued visits kept in {data.path if data else ''}: they are written on the next start.")
             return 0
         _warn("stopped before the queue was empty; queued visits were not written")
         return 1  # visits were left unwritten: say so to scripts too
