@@ -45,6 +45,7 @@ def make_visit(
     referrer: str | None = None,
     user_agent: str = DEFAULT_UA,
     is_bot: bool = False,
+    bot_class: str | None = None,
     visitor: str | None = "default-visitor",
     visit_id: str | None = None,
 ) -> Visit:
@@ -58,6 +59,7 @@ def make_visit(
         path=path,
         referrer=referrer,
         is_bot=is_bot,
+        bot_class=bot_class or ("crawler" if is_bot else None),
         counted=not is_bot,
         visitor=hashlib.sha256(visitor.encode()).hexdigest()[:32] if visitor else None,
     )

@@ -212,6 +212,8 @@ class BatchWriter:
             logger.warning("Could not read the day's names", extra={"error": store.error_code(exc), "day": day})
             return None
         names: set[str] = set()
+        mine = aggstore.uniques_shard_key(day, self.sketches.shard)
+        self.sketches.known[mine] = Uniques()  # absent from the partition: not written yet (version 0)
         for item in items:
             key = aggregates.key_tuple(item)
             if aggregates.split_name_key(key) is not None:
