@@ -2,12 +2,16 @@
 
 Each dataset (visits over the last 24 hours) is built in a fresh in-process moto table, in bulk:
 the aggregates of all the visits folded by ``aggregates.fold`` and applied with one
-``store.aggregate_update`` per item and one ``store.sketch_update`` for the uniques sketch (what
-the writer's transactions do, minus the per-batch split), the counter, and the log items built by
+``aggstore.update_action`` per item (day, hour and per-name tallies: what the writer's
+transactions add, minus the per-batch split), the visitors merged into the ``UNIQUES_SHARDS``
+sketch shards with ``aggstore.write_sketch``, the counter, and the log items built by
 ``logitem.to_log_item`` and loaded straight into moto's table (100,000 BatchWriteItem entries
 through botocore cost minutes of emulator time here, and /status never reads them). Then
-``GET /status`` goes through ``functions.status.handler`` and every AWS call and every item returned is counted with
-botocore hooks. The goal: identical calls and items read at both sizes (and similar CPU time).
+``GET /status`` goes through ``functions.status.handler``: one BatchGetItem (counter shards, 8 day
+items, 2 hour items), one Query of today's name partition, GetQueueAttributes for the queue and
+the DLQ (and GetMetricData at most once a minute). Every AWS call and every item returned is
+counted with botocore hooks. The goal: identical calls at both sizes, and items read bounded by
+the keys and the caps, not by the traffic.
 """
 
 from __future__ import annotations
@@ -34,16 +38,17 @@ REQUESTS = 5
 
 
 def populate(table_name: str, visits: int) -> tuple[float, int]:
-    """Log ``visits`` visits over the last 24 hours (log items + aggregates + counter); returns the
-    seconds it took and today's true number of distinct (human) visitors."""
+    """Log ``visits`` visits over the last 24 hours (log items + aggregates + sketches + counter);
+    returns the seconds it took and today's true number of distinct (human) visitors."""
     import boto3
     from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
 
-    from functions.common import aggregates, keys, store
+    from functions.common import aggregates, aggstore, keys
     from functions.common.bots import browser_of
     from functions.common.hll import Sketch
     from functions.common.logitem import to_log_item
+    from functions.writer.handler import _agent_of
 
     start = time.perf_counter()
     newest = datetime.now(UTC) - timedelta(seconds=1)
@@ -58,12 +63,15 @@ def populate(table_name: str, visits: int) -> tuple[float, int]:
         backend.put_item(table_name, to_log_item(visit, 30))
     # One fold of every visit: one ADD per aggregate item, as a single huge writer batch would do.
     client = boto3.client("dynamodb")
-    for delta in aggregates.fold(batch, browser_of).values():
-        if aggregates.is_uniques_key(delta.key):
-            sketch = Sketch.of(delta.members).to_bytes()
-            client.update_item(**store.sketch_update(table_name, delta.key, sketch, 0, delta.expires_at))
-        else:
-            client.update_item(**store.aggregate_update(table_name, delta))
+    for delta in aggregates.fold(batch, browser_of, _agent_of).values():
+        client.update_item(**aggstore.update_action(table_name, delta)["Update"])
+    for day, members in aggregates.visitors_by_day(batch).items():
+        ordered = sorted(members)
+        for shard in range(aggregates.UNIQUES_SHARDS):  # as many writer environments would spread them
+            part = ordered[shard :: aggregates.UNIQUES_SHARDS]
+            if part:
+                key, expires = aggstore.uniques_shard_key(day, shard), aggregates.uniques_expires_at(day)
+                aggstore.write_sketch(table_name, key, Sketch.of(part).to_bytes(), 0, expires)
     client.update_item(
         TableName=table_name,
         Key=keys.counter_key(0),
@@ -76,24 +84,30 @@ def populate(table_name: str, visits: int) -> tuple[float, int]:
 
 
 def aggregate_sizes(table_name: str) -> dict[str, float]:
-    """Sizes (KB) of today's day item, this hour's item and today's uniques item, plus the visitors it
-    estimates (a HyperLogLog sketch: the same size at any count)."""
+    """Sizes (KB) of today's day item, this hour's item, the biggest page tally and the biggest uniques
+    shard, plus the visitors the shards' union estimates (HyperLogLog: the same size at any count)."""
     import boto3
 
-    from functions.common import aggregates, keys
+    from functions.common import aggregates, aggstore, keys
+    from functions.common.hll import Sketch
 
     client = boto3.client("dynamodb")
     now = datetime.now(UTC)
+    day = keys.day_of(now)
     found: dict[str, float] = {}
-    for name, key in (
-        ("day", keys.day_agg_key(keys.day_of(now))),
-        ("hour", keys.hour_agg_key(keys.hour_of(now))),
-        ("uniques", keys.uniques_key(keys.day_of(now))),
-    ):
+    for name, key in (("day", keys.day_agg_key(day)), ("hour", keys.hour_agg_key(keys.hour_of(now)))):
         item = client.get_item(TableName=table_name, Key=key).get("Item") or {}
         found[f"{name}_kb"] = harness.item_size(item) / 1024
-        if name == "uniques":
-            found["visitors"] = aggregates.read_uniques(item).sketch.estimate()
+    names = aggstore.read_names(table_name, day)
+    pages = [i for i in names if i[keys.SK]["S"].startswith(aggregates.PAGE + "#")]
+    shards = [i for i in names if i[keys.SK]["S"].startswith(aggregates.UNIQUES + "#")]
+    found["name_kb"] = max((harness.item_size(i) for i in pages), default=0) / 1024
+    found["uniques_kb"] = max((harness.item_size(i) for i in shards), default=0) / 1024
+    union = Sketch()
+    for item in shards:
+        union = union.merge(aggregates.read_uniques(item).sketch)
+    found["visitors"] = union.estimate()
+    found["names"] = len(names)
     return found
 
 
@@ -132,6 +146,13 @@ def measure(visits: int) -> dict[str, Any]:
     }
 
 
+def items_bound(counter_shards: int = 1) -> int:
+    """The most items one /status can read: its fixed keys plus a full name partition."""
+    from functions.common import aggregates
+
+    return counter_shards + aggregates.DAYS_READ + 2 + aggregates.NAMES_READ_MAX
+
+
 def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[Result]:
     sizes = (1_000, 20_000) if quick else SIZES
     results = {n: measure(n) for n in sizes}
@@ -142,10 +163,11 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
     ]
     small, big = results[sizes[0]], results[sizes[-1]]
     size_rows = [
-        [f"{n:,} visits", r["sizes"]["day_kb"], r["sizes"]["hour_kb"], r["sizes"]["uniques_kb"],
-         int(r["sizes"]["visitors"]), r["distinct_visitors"]]
+        [f"{n:,} visits", r["sizes"]["day_kb"], r["sizes"]["hour_kb"], r["sizes"]["name_kb"], r["sizes"]["uniques_kb"],
+         int(r["sizes"]["names"]), int(r["sizes"]["visitors"]), r["distinct_visitors"]]
         for n, r in results.items()
     ]
+    bound = items_bound()
     emit(
         table(
             f"Figure 5 — GET /status per request ({REQUESTS} requests each; calls over all of them on the right)",
@@ -153,14 +175,17 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
              f"calls in {REQUESTS} requests"],
             rows,
         )
-        + f"\nGoal: the same calls and items read at {sizes[0]:,} and {sizes[-1]:,} visits: "
-        + ("met" if (small["calls"], small["items"]) == (big["calls"], big["items"]) else "MISSED")
-        + f"; CPU per request {big['cpu_ms'] / small['cpu_ms']:.2f}x.\n\n"
+        + f"\nGoal: the same calls at {sizes[0]:,} and {sizes[-1]:,} visits: "
+        + ("met" if small["calls"] == big["calls"] else "MISSED")
+        + f"; items read at most {bound:,} (the keys plus one name partition under the caps): "
+        + ("met" if max(small["items"], big["items"]) <= bound else "MISSED")
+        + f"; CPU per request {big['cpu_ms'] / small['cpu_ms']:.2f}x.\n"
+        "The first request's calls include GetMetricData (the oldest-message age, at most once a minute).\n\n"
         + table(
             "Aggregate items after loading (DynamoDB item sizes: what each aggregate update pays write units on; "
-            "20 pages, 2 browsers)",
-            ["logged visits", "day item KB", "hour item KB", "uniques item KB", "visitors (sketch)",
-             "visitors (true)"],
+            "20 pages)",
+            ["logged visits", "day item KB", "hour item KB", "page tally KB", "uniques shard KB", "name items today",
+             "visitors (sketch)", "visitors (true)"],
             size_rows,
         )
         + "\n"
@@ -170,12 +195,15 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
             day_item_kb=big["sizes"]["day_kb"],
             hour_item_kb=big["sizes"]["hour_kb"],
             uniques_item_kb=big["sizes"]["uniques_kb"],
+            name_item_kb=big["sizes"]["name_kb"],
+            status_calls=big["calls"],
+            status_items_read=big["items"],
         )
     return [
         Result("5 status", f"AWS calls per /status, {sizes[-1]:,} vs {sizes[0]:,} visits", big["calls"],
                small["calls"], "equal", big["calls"] == small["calls"]),
         Result("5 status", f"items read per /status, {sizes[-1]:,} vs {sizes[0]:,} visits", big["items"],
-               small["items"], "equal", big["items"] == small["items"]),
+               small["items"], f"<= {bound:,}", max(big["items"], small["items"]) <= bound),
         Result("5 status", f"CPU ms per /status, {sizes[-1]:,} vs {sizes[0]:,} visits", round(big["cpu_ms"], 2),
                round(small["cpu_ms"], 2), "", None),
     ]

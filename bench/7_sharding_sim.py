@@ -1,22 +1,22 @@
 """Figure 7 — beyond one counter item: a seeded discrete-time simulation of DynamoDB partition limits.
 
-A DynamoDB partition serves at most 1,000 write units/s and 3,000 read units/s. One counter item
-therefore caps the tracker at about 1,000 counted visits/s; ingest's sharded counter spreads the
-``ADD`` over ``COUNTER_SHARDS`` items and re-reads all shards with one BatchGetItem at most once per
-``COUNTER_CACHE_SECONDS`` per warm function. This models each partition's write and read capacity as
-a token bucket (refilled every tick; the bucket holds ``burst_seconds`` of unused capacity, 300 s
-being DynamoDB's documented burst) and drives visits through that algorithm:
+A DynamoDB partition serves at most 1,000 write units/s and 3,000 read units/s. The counter is now
+written only by the writer, once per counting transaction (an ``ADD`` of the chunk's visits to one
+shard chosen at random, 2 WRU: transactional, item < 1 KB), not once per visit; ingest reads it for
+every visit (GetItem of the one shard, or one BatchGetItem of all ``COUNTER_SHARDS``: 0.5 RCU per
+item, eventually consistent). This models each partition's write and read capacity as a token
+bucket (refilled every tick; the bucket holds ``burst_seconds`` of unused capacity, 300 s being
+DynamoDB's documented burst) and drives that traffic through it:
 
-- each visit: 1 write (1 WCU, item < 1 KB) to a shard chosen uniformly at random;
-- warm functions = arrival rate x ingest latency (Little's law); each one reads every shard
-  (0.5 RCU per item, eventually consistent) once per cache period.
+- counter writes: visits / ``visits_per_write`` per second (figure 4: 2 transactions per batch of
+  100, so 50 visits per write), each to a uniformly random shard;
+- counter reads: every visit reads every shard once.
 
-Two key layouts: ``item`` = every shard is its own partition: what ``keys.counter_key`` gives since
-commit a753325 (pk ``COUNTER#<n>``); ``shared`` = all shards in one partition: the earlier layout
-(pk ``COUNTER``, sk ``SHARD#<n>``), which only spreads load if DynamoDB's split-for-heat happens to
-isolate the items. ``counter.read_shards`` reads the shards with one BatchGetItem of N keys: 0.5 RCU
-per item (each rounded up to 4 KB), all charged to the one partition in the shared layout.
-Pure Python, seeded, about a second.
+Two key layouts: ``item`` = every shard is its own partition (``keys.counter_key``: pk
+``COUNTER#<n>``); ``shared`` = all shards in one partition (pk ``COUNTER``, sk ``SHARD#<n>``, the
+layout before a753325). The day and hour aggregate items take one ADD per transaction too (pk
+``AGG#DAY`` / ``AGG#HOUR``): the same load as a 1-shard counter's writes. Pure Python, seeded,
+about a second.
 """
 
 from __future__ import annotations
@@ -31,13 +31,14 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import Result, emit, table  # noqa: E402
-from functions.common import definitions as d  # noqa: E402
 
 WCU_PER_PARTITION = 1_000.0
 RCU_PER_PARTITION = 3_000.0
 DYNAMODB_BURST_SECONDS = 300.0
 RCU_PER_ITEM_READ = 0.5  # eventually consistent read of an item up to 4 KB
-WCU_PER_WRITE = 1.0  # a counter item is far below 1 KB
+WCU_PER_WRITE = 2.0  # a transactional write of an item far below 1 KB
+VISITS_PER_WRITE = 50.0  # figure 4: a batch of 100 records is 2 counting transactions
+PIPELINE_DELAY_SECONDS = 2.0  # queue + batching window + transaction: what an answered count may miss
 SHARD_COUNTS = (1, 8, 16, 32, 64)
 CHOSEN_SHARDS = 32
 TARGET_RATE = 20_000.0
@@ -52,21 +53,20 @@ class SimConfig:
     burst_seconds: float = DYNAMODB_BURST_SECONDS
     burst_starts_full: bool = True  # traffic arrives after a quiet period (the bucket had time to fill)
     layout: str = "item"  # "item" | "shared"
-    cache_seconds: float = d.COUNTER_CACHE_SECONDS
-    ingest_latency: float = 0.020  # seconds a warm function is busy per visit
+    visits_per_write: float = VISITS_PER_WRITE  # visits counted by one writer transaction
     seed: int = 7
 
 
 @dataclass(frozen=True)
 class SimResult:
     config: SimConfig
-    writes: int
+    visits: int
+    writes: int  # counter writes (one per writer transaction)
     writes_throttled: int
     read_units: float
     read_units_throttled: float
     tail_writes: int  # the last tail_seconds: steady state once any banked burst is spent
     tail_writes_throttled: int
-    warm_functions: int
 
     @property
     def write_throttle_pct(self) -> float:
@@ -137,35 +137,27 @@ def split_uniform(rng: random.Random, total: int, parts: int) -> list[int]:
     return counts
 
 
-def warm_functions(rate: float, latency: float) -> int:
-    """Concurrent execution environments needed for ``rate`` (Little's law), at least one."""
-    return max(1, math.ceil(rate * latency))
-
-
 def simulate(cfg: SimConfig, tail_seconds: float = 60.0) -> SimResult:
     rng = random.Random(cfg.seed)
     partitions = 1 if cfg.layout == "shared" else cfg.shards
     full = cfg.burst_starts_full
     wbuckets = [TokenBucket(WCU_PER_PARTITION, cfg.burst_seconds, full) for _ in range(partitions)]
     rbuckets = [TokenBucket(RCU_PER_PARTITION, cfg.burst_seconds, full) for _ in range(partitions)]
-    warm = warm_functions(cfg.rate, cfg.ingest_latency)
-    # Each warm function refreshes once per cache period: BatchGetItem of every shard.
-    refreshes_per_tick = warm * cfg.tick / cfg.cache_seconds if cfg.shards > 1 else 0.0
     ticks = round(cfg.seconds / cfg.tick)
     tail_from = ticks - round(tail_seconds / cfg.tick)
-    writes = throttled = tail_writes = tail_throttled = 0
+    visits = writes = throttled = tail_writes = tail_throttled = 0
     read_units = read_throttled = 0.0
     for t in range(ticks):
         arrivals = poisson(rng, cfg.rate * cfg.tick)
-        per_shard = split_uniform(rng, arrivals, cfg.shards)
-        refreshes = poisson(rng, refreshes_per_tick)
+        transactions = poisson(rng, cfg.rate * cfg.tick / cfg.visits_per_write)
+        per_shard = split_uniform(rng, transactions, cfg.shards)
         if cfg.layout == "shared":
-            w_demand = [float(arrivals) * WCU_PER_WRITE]
-            # One BatchGetItem of N keys: every item is charged on its own (0.5 RCU each).
-            r_demand = [refreshes * cfg.shards * RCU_PER_ITEM_READ]
+            w_demand = [float(transactions) * WCU_PER_WRITE]
+            # One BatchGetItem of N keys per visit: every item is charged on its own (0.5 RCU each).
+            r_demand = [arrivals * cfg.shards * RCU_PER_ITEM_READ]
         else:
             w_demand = [n * WCU_PER_WRITE for n in per_shard]
-            r_demand = [refreshes * RCU_PER_ITEM_READ] * cfg.shards
+            r_demand = [arrivals * RCU_PER_ITEM_READ] * cfg.shards  # every visit reads every shard
         tick_throttled = 0.0
         for bucket, demand in zip(wbuckets, w_demand, strict=True):
             tick_throttled += bucket.take(demand, cfg.tick)
@@ -173,24 +165,30 @@ def simulate(cfg: SimConfig, tail_seconds: float = 60.0) -> SimResult:
             read_throttled += bucket.take(demand, cfg.tick)
             read_units += demand
         n_throttled = round(tick_throttled / WCU_PER_WRITE)
-        writes += arrivals
+        visits += arrivals
+        writes += transactions
         throttled += n_throttled
         if t >= tail_from:
-            tail_writes += arrivals
+            tail_writes += transactions
             tail_throttled += n_throttled
-    return SimResult(cfg, writes, throttled, read_units, read_throttled, tail_writes, tail_throttled, warm)
+    return SimResult(cfg, visits, writes, throttled, read_units, read_throttled, tail_writes, tail_throttled)
 
 
-def staleness_bound(rate: float, shards: int, cache_seconds: float = d.COUNTER_CACHE_SECONDS) -> float:
-    """Visits a returned count can miss: other shards' increments since this function's last read."""
-    if shards <= 1:
-        return 0.0
-    return rate * cache_seconds * (shards - 1) / shards
+def staleness_bound(rate: float, delay_seconds: float = PIPELINE_DELAY_SECONDS) -> float:
+    """Visits an answered count can miss: the others still on their way through queue and writer."""
+    return rate * delay_seconds
 
 
-def min_shards(rate: float, headroom: float = 0.8) -> int:
-    """Shards needed so each one's mean write rate stays under ``headroom`` of a partition's limit."""
-    return max(1, math.ceil(rate * WCU_PER_WRITE / (WCU_PER_PARTITION * headroom)))
+def min_shards(rate: float, headroom: float = 0.8, visits_per_write: float = VISITS_PER_WRITE) -> int:
+    """Shards needed so each one's mean counter write rate stays under ``headroom`` of a partition's limit."""
+    return max(1, math.ceil(rate / visits_per_write * WCU_PER_WRITE / (WCU_PER_PARTITION * headroom)))
+
+
+def max_read_rate(shards: int = 1, layout: str = "item") -> float:
+    """Visits/s the counter reads sustain: every visit reads each shard (0.5 RCU), so a partition per
+    shard does not raise it; all shards in one partition lower it N-fold."""
+    per_visit = RCU_PER_ITEM_READ * (shards if layout == "shared" else 1)
+    return RCU_PER_PARTITION / per_visit
 
 
 def bank_lasts(rate_per_partition: float, limit: float = WCU_PER_PARTITION,
@@ -202,14 +200,19 @@ def bank_lasts(rate_per_partition: float, limit: float = WCU_PER_PARTITION,
 
 def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[Result]:
     seconds = 30.0 if quick else 120.0
-    base = SimConfig(rate=TARGET_RATE, shards=1, seconds=seconds, burst_seconds=1.0, burst_starts_full=False)
+    visits_per_write = VISITS_PER_WRITE
+    if measured and measured.get("writer_calls_per_100"):
+        # figure 4's calls per 100 records, less the sketch UpdateItem: the counting transactions
+        visits_per_write = 100.0 / max(1.0, measured["writer_calls_per_100"] - 1.0)
+    base = SimConfig(rate=TARGET_RATE, shards=1, seconds=seconds, burst_seconds=1.0, burst_starts_full=False,
+                     visits_per_write=visits_per_write)
     emit(
         f"Figure 7 — counter sharding: seeded token-bucket simulation, {seconds:.0f} s of sustained Poisson traffic,\n"
         f"tick {base.tick} s, per partition {WCU_PER_PARTITION:.0f} WCU/s and {RCU_PER_PARTITION:.0f} RCU/s. "
         f"Throttling is simulated in steady state:\nDynamoDB's {DYNAMODB_BURST_SECONDS:.0f} s burst bank already "
         f"spent (buckets hold 1 s); 'bank lasts' is how long a full bank would\ndelay the first throttle. "
-        f"COUNTER_CACHE_SECONDS = {d.COUNTER_CACHE_SECONDS} (functions.common.definitions), ingest latency "
-        f"{base.ingest_latency * 1000:.0f} ms.\n"
+        f"The counter is written once per writer transaction ({visits_per_write:.0f} visits per write, "
+        f"{WCU_PER_WRITE:.0f} WRU), read by every visit.\n"
     )
     rows = []
     results: dict[tuple[int, str], SimResult] = {}
@@ -217,64 +220,65 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
         for shards in SHARD_COUNTS:
             res = simulate(SimConfig(**{**base.__dict__, "shards": shards, "layout": layout}))
             results[(shards, layout)] = res
-            per_partition = TARGET_RATE / shards if layout == "item" else TARGET_RATE
+            writes_per_s = TARGET_RATE / visits_per_write
+            per_partition = writes_per_s / shards if layout == "item" else writes_per_s
             rows.append(
                 [
                     f"{shards} ({layout})",
                     per_partition,
                     res.write_throttle_pct,
-                    bank_lasts(per_partition),
+                    bank_lasts(per_partition * WCU_PER_WRITE),
                     res.read_throttle_pct,
-                    staleness_bound(TARGET_RATE, shards),
+                    max_read_rate(shards, layout),
                 ]
             )
     emit(
         table(
             f"{TARGET_RATE:,.0f} visits/s sustained, by COUNTER_SHARDS. item = a partition per shard (keys.counter_key "
-            f"today); shared = all shards in one partition\n(the layout before a753325). Warm functions = "
-            f"{warm_functions(TARGET_RATE, base.ingest_latency)}, each reading every shard once per cache period.",
-            ["shards (layout)", "writes/s per partition", "% writes throttled", "bank lasts (s)",
-             "% read units throttled", "staleness bound (visits)"],
+            f"today); shared = all shards in one partition\n(the layout before a753325).",
+            ["shards (layout)", "counter writes/s per partition", "% writes throttled", "bank lasts (s)",
+             "% read units throttled", "visits/s the reads sustain"],
             rows,
         )
     )
     one_item = []
     by_rate: dict[float, SimResult] = {}
-    for rate in (500.0, 900.0, 1_000.0, 1_100.0, 1_500.0, 2_000.0, 5_000.0):
+    for rate in (1_000.0, 5_000.0, 6_000.0, 7_000.0, 20_000.0, 30_000.0):
         res = simulate(SimConfig(**{**base.__dict__, "rate": rate}))
         by_rate[rate] = res
-        one_item.append([int(rate), res.write_throttle_pct, bank_lasts(rate)])
+        one_item.append([int(rate), rate / visits_per_write, res.write_throttle_pct, res.read_throttle_pct])
     emit(
         "\n"
         + table(
-            "Baseline: one counter item (the seed's design), by visit rate",
-            ["visits/s", "% writes throttled", "bank lasts (s)"],
+            "One counter item (COUNTER_SHARDS=1), by visit rate",
+            ["visits/s", "counter writes/s", "% writes throttled", "% read units throttled"],
             one_item,
         )
     )
     chosen = results[(CHOSEN_SHARDS, "item")]
     emit(
-        f"\nShards needed for {TARGET_RATE:,.0f} visits/s at 80% of a partition's write limit: "
-        f"{min_shards(TARGET_RATE)}; chosen {CHOSEN_SHARDS} ({TARGET_RATE / CHOSEN_SHARDS:,.0f} writes/s per shard).\n"
-        f"Staleness bound of the sharded count: a returned count misses at most the other shards' visits of the "
-        f"last\nCOUNTER_CACHE_SECONDS, i.e. <= rate x {d.COUNTER_CACHE_SECONDS} s x (N-1)/N = "
-        f"{staleness_bound(TARGET_RATE, CHOSEN_SHARDS):,.0f} visits at {TARGET_RATE:,.0f}/s with N = {CHOSEN_SHARDS} "
-        "(one cache period of traffic).\nIt never overcounts and is exact once a read follows the last write by "
-        "COUNTER_CACHE_SECONDS.\n"
-        "A throttled write is counted once here; the SDK's retries would add load, so non-zero throttled shares\n"
+        f"\nShards the counter writes need for {TARGET_RATE:,.0f} visits/s at 80% of a partition's write limit: "
+        f"{min_shards(TARGET_RATE, visits_per_write=visits_per_write)} (the day and hour items take the same "
+        "one write per transaction).\n"
+        f"Reads are the limit: each visit reads every shard, so {max_read_rate():,.0f} visits/s saturate a shard's "
+        "partition whatever COUNTER_SHARDS is;\n"
+        f"{TARGET_RATE:,.0f}/s needs the reads cached or served elsewhere (e.g. DAX), not more shards.\n"
+        "An answered count misses at most the visits still in the pipeline: about rate x "
+        f"{PIPELINE_DELAY_SECONDS:.0f} s = {staleness_bound(TARGET_RATE):,.0f} at {TARGET_RATE:,.0f}/s; "
+        "it never overcounts.\n"
+        "A throttled request is counted once here; the SDK's retries would add load, so non-zero throttled shares\n"
         "are lower bounds.\n"
     )
-    shared = results[(CHOSEN_SHARDS, "shared")]
+    one = results[(1, "item")]
     return [
-        Result("7 sharding", f"% writes throttled @20k/s: {CHOSEN_SHARDS} shards vs 1 item",
-               round(chosen.write_throttle_pct, 2), round(results[(1, "item")].write_throttle_pct, 2),
-               "0 %", chosen.write_throttle_pct == 0.0 and chosen.read_throttle_pct == 0.0),
-        Result("7 sharding", "one item: % writes throttled @900/s (ours col.) | @1,100/s (baseline col.)",
-               f"{by_rate[900.0].write_throttle_pct:.2f}", f"{by_rate[1_100.0].write_throttle_pct:.2f}",
-               "throttles > 1,000/s", by_rate[900.0].write_throttle_pct == 0 < by_rate[1_100.0].write_throttle_pct),
-        Result("7 sharding", f"% writes | reads throttled @20k/s, {CHOSEN_SHARDS} shards in ONE partition",
-               f"{shared.write_throttle_pct:.2f}", f"{shared.read_throttle_pct:.2f}",
-               "needs a partition per shard", None),
+        Result("7 sharding", f"% counter writes throttled @20k/s: {CHOSEN_SHARDS} shards vs 1 item",
+               round(chosen.write_throttle_pct, 2), round(one.write_throttle_pct, 2), "0 %",
+               chosen.write_throttle_pct == 0.0),
+        Result("7 sharding", f"% counter read units throttled @20k/s: {CHOSEN_SHARDS} shards vs 1 item",
+               round(chosen.read_throttle_pct, 2), round(one.read_throttle_pct, 2), "0 %",
+               chosen.read_throttle_pct == 0.0),
+        Result("7 sharding", "visits/s ingest's counter reads sustain (any shard count)", max_read_rate(),
+               TARGET_RATE, f">= {TARGET_RATE:,.0f}", max_read_rate() >= TARGET_RATE),
     ]
 
 

@@ -61,20 +61,29 @@ def test_poisson_mean_is_right_for_small_and_large_means() -> None:
     assert sim.poisson(rng, 0.0) == 0
 
 
-def test_one_item_throttles_above_its_write_limit_and_not_below() -> None:
+def test_the_counter_is_written_once_per_transaction_not_per_visit() -> None:
     base = dict(shards=1, seconds=20.0, burst_seconds=1.0, burst_starts_full=False)
-    assert sim.simulate(sim.SimConfig(rate=800.0, **base)).writes_throttled == 0
-    over = sim.simulate(sim.SimConfig(rate=2000.0, **base))
+    res = sim.simulate(sim.SimConfig(rate=20_000.0, visits_per_write=50.0, **base))
+    assert res.writes / res.visits == pytest.approx(1 / 50, rel=0.05)
+    assert res.writes_throttled == 0  # 400 writes/s x 2 WRU fit one partition
+
+
+def test_one_item_throttles_writes_above_its_write_limit_and_not_below() -> None:
+    base = dict(shards=1, seconds=20.0, burst_seconds=1.0, burst_starts_full=False, visits_per_write=1.0)
+    assert sim.simulate(sim.SimConfig(rate=400.0, **base)).writes_throttled == 0
+    over = sim.simulate(sim.SimConfig(rate=1000.0, **base))  # 2,000 WRU/s against 1,000
     assert over.write_throttle_pct == pytest.approx(50.0, abs=3.0)
 
 
-def test_enough_shards_sustain_20k_per_second_only_with_a_partition_each() -> None:
-    base = dict(rate=20_000.0, seconds=10.0, burst_seconds=1.0, burst_starts_full=False)
-    spread = sim.simulate(sim.SimConfig(shards=32, layout="item", **base))
-    assert spread.writes_throttled == 0 and spread.read_units_throttled == 0
-    shared = sim.simulate(sim.SimConfig(shards=32, layout="shared", **base))
-    assert shared.write_throttle_pct > 90  # one partition still takes every write
-    assert shared.read_throttle_pct > 0  # and every refresh's BatchGetItem reads all 32 shards from it
+def test_every_visit_reads_every_shard_so_shards_do_not_raise_the_read_limit() -> None:
+    base = dict(seconds=60.0, burst_seconds=1.0, burst_starts_full=False)
+    under = sim.simulate(sim.SimConfig(rate=5_000.0, shards=32, **base))
+    assert under.read_units_throttled == 0 and under.writes_throttled == 0
+    for shards in (1, 32):
+        over = sim.simulate(sim.SimConfig(rate=12_000.0, shards=shards, **base))  # 6,000 RCU/s per partition
+        assert over.read_throttle_pct == pytest.approx(50.0, abs=3.0)
+    shared = sim.simulate(sim.SimConfig(rate=5_000.0, shards=32, layout="shared", **base))
+    assert shared.read_throttle_pct > 90  # one partition serves 32 items per visit
 
 
 def test_simulation_is_seeded() -> None:
@@ -82,10 +91,11 @@ def test_simulation_is_seeded() -> None:
     assert sim.simulate(cfg) == sim.simulate(cfg)
 
 
-def test_staleness_bound_and_shard_count_arithmetic() -> None:
-    assert sim.staleness_bound(20_000.0, 1) == 0.0
-    assert sim.staleness_bound(20_000.0, 32, cache_seconds=1.0) == pytest.approx(19_375.0)
-    assert sim.min_shards(20_000.0, headroom=0.8) == 25
+def test_staleness_read_limit_and_shard_count_arithmetic() -> None:
+    assert sim.staleness_bound(20_000.0, 2.0) == 40_000.0
+    assert sim.min_shards(20_000.0, headroom=0.8, visits_per_write=50.0) == 1
+    assert sim.min_shards(20_000.0, headroom=0.8, visits_per_write=1.0) == 50
+    assert sim.max_read_rate() == 6_000.0 and sim.max_read_rate(32) == 6_000.0
+    assert sim.max_read_rate(32, "shared") == pytest.approx(187.5)
     assert sim.bank_lasts(2000.0) == pytest.approx(300.0)
     assert math.isinf(sim.bank_lasts(900.0))
-    assert sim.warm_functions(20_000.0, 0.02) == 400
