@@ -1,11 +1,13 @@
 """Figure 6 — end to end in local mode: visits/s and latency at 16 concurrent clients, 2,000 visits.
 
-Ours is ``python -m visitor_tracker.local`` (ingest + the writer draining the queue in the same
-process, all against the embedded moto server); the baseline is ``bench/baseline_server.py``, the
-baseline handler behind the same werkzeug server, event converter and embedded moto server. Each
-runs in its own process, found through its state file; 16 client threads (keep-alive connections)
-share the visits; a short warm-up is not measured. Both are bounded by the emulator, not by AWS:
-the ratio is the figure, not the absolute rate.
+Ours is ``python -m visitor_tracker.local`` on a fresh data directory (ingest + the writer draining
+the queue in the same process; the table in DynamoDB Local, SQS on the embedded moto server); the
+baseline is ``bench/baseline_server.py``, the baseline handler behind the same werkzeug server,
+event converter and embedded moto server, with its table in a DynamoDB Local of its own
+(``AWS_ENDPOINT_URL_DYNAMODB``, which botocore prefers to ``AWS_ENDPOINT_URL``). Each runs in its
+own process, found through its state file; 16 client threads (keep-alive connections) share the
+visits; a short warm-up is not measured. Both are bounded by the emulators, not by AWS: the ratio
+is the figure, not the absolute rate.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,10 +43,12 @@ UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chr
 class Server:
     """A server process started for one measurement, found through its state file, stopped by pid."""
 
-    def __init__(self, command: list[str], workdir: Path) -> None:
+    def __init__(self, command: list[str], workdir: Path, extra_env: dict[str, str] | None = None) -> None:
         self.state = workdir / "state.json"
         self.log = (workdir / "server.log").open("wb")
-        env = harness.child_env({"VISITOR_TRACKER_STATE": str(self.state), "POWERTOOLS_LOG_LEVEL": "WARNING"})
+        env = harness.child_env(
+            {"VISITOR_TRACKER_STATE": str(self.state), "POWERTOOLS_LOG_LEVEL": "WARNING", **(extra_env or {})}
+        )
         self.process = subprocess.Popen(command, cwd=harness.ROOT, env=env, stdout=self.log, stderr=self.log)
         self.info = self._wait_ready()
         self.api_url = str(self.info["api_url"])
@@ -144,8 +149,14 @@ def load(api_url: str, visits: int, clients: int) -> tuple[list[float], float, i
 
 
 def measure(command: list[str], visits: int, drain: bool) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
-        server = Server(command, Path(tmp))
+    from visitor_tracker.dynamodb_local import DynamoDBLocal
+
+    with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp, ExitStack() as stack:
+        if drain:  # ours: local mode starts its own DynamoDB Local on its data directory
+            server = Server([*command, "--data-dir", str(Path(tmp) / "data")], Path(tmp))
+        else:
+            table = stack.enter_context(DynamoDBLocal(Path(tmp) / "baseline-data"))
+            server = Server(command, Path(tmp), {"AWS_ENDPOINT_URL_DYNAMODB": table.url})
         try:
             load(server.api_url, WARM_UP, 4)
             if drain:
@@ -190,9 +201,9 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
             ["server", "visits/s", "p50 ms", "p99 ms", "server CPU ms/visit", "drain s", "errors", "last count"],
             rows,
         )
-        + "\nBoth serve through the embedded moto server, one request at a time (visitor_tracker.emulator), in one\n"
-        "Python process (one GIL): emulator, handlers and, for ours, the writer's event source mapping. Server CPU\n"
-        "per visit is the server process's user+system time from the start of the load until ours' queue is empty\n"
+        + "\nBoth keep their table in DynamoDB Local (a Java process) and serve SQS from the embedded moto server in\n"
+        "one Python process (one GIL): emulator, handlers and, for ours, the writer's event source mapping. Server\n"
+        "CPU per visit is the server process's user+system time from the start of the load until ours' queue is empty\n"
         "(drain s = how long the writer needed after the last response): it holds under machine load.\n"
     )
     for name, r in results.items():
