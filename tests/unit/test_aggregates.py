@@ -76,7 +76,7 @@ def test_fold_touches_one_small_item_per_day_hour_and_name() -> None:
 
 
 def test_a_bot_without_a_class_is_tallied_as_other() -> None:
-    deltas = deltas_of([make_visit(when=NOW, user_agent=BOT_UA, is_bot=True)])
+    deltas = deltas_of([replace(make_visit(when=NOW, user_agent=BOT_UA, is_bot=True), bot_class=None)])
     assert deltas[DAY].counters == {"bots": 1, "c:other": 1}
 
 
