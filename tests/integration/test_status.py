@@ -69,7 +69,7 @@ def test_status_numbers_agree_with_the_visits_sent(ingest: Ingest, pipeline_reso
 
     # THEN every number matches what was sent
     generated = parse_timestamp(status["generated_at"])
-    assert status["visitor_count"] == 12  # the bot is not counted
+    assert status["visitor_count"] == 12 + 5  # the writer counts every logged visit but the bot
     today = keys.day_of(generated)
     timed = [generated] * 12 + earlier  # ingest's visits happened "now" (before generated_at)
     assert status["visits_last_hour"] == 12
@@ -117,6 +117,11 @@ class ReadMeter:
         self.items_returned = 0
         self.dynamodb.client.meta.events.register("before-parameter-build.dynamodb.BatchGetItem", self._request)
         self.dynamodb.client.meta.events.register("after-call.dynamodb.BatchGetItem", self._response)
+        self.dynamodb.client.meta.events.register("after-call.dynamodb.Query", self._queried)
+        self.queried = 0
+
+    def _queried(self, parsed: dict[str, Any], **_: Any) -> None:
+        self.queried += len(parsed.get("Items", []))
 
     def _request(self, params: dict[str, Any], **_: Any) -> None:
         self.keys_requested += sum(len(t["Keys"]) for t in params["RequestItems"].values())
@@ -130,23 +135,26 @@ class ReadMeter:
             "sqs": dict(self.sqs.calls),
             "keys": self.keys_requested,
             "items": self.items_returned,
+            "queried": self.queried,
         }
 
     def reset(self) -> None:
         self.dynamodb.reset()
         self.sqs.reset()
-        self.keys_requested = self.items_returned = 0
+        self.keys_requested = self.items_returned = self.queried = 0
 
 
 def aggregate_items(visits: list[Visit]) -> list[dict[str, Any]]:
     """The aggregate items these visits make, whole (what the writer's ADDs add up to from empty items)."""
     items = []
-    for delta in aggregates.fold(visits, browser_of).values():
+    for delta in aggregates.fold(visits, browser_of, lambda ua: "bot").values():
         item: dict[str, Any] = dict(aggregates.key_dict(delta.key), expires_at={"N": str(delta.expires_at)})
         item.update({name: {"N": str(count)} for name, count in delta.counters.items()})
-        if delta.members:
-            item[aggregates.REGISTERS] = {"B": Sketch.of(delta.members).to_bytes()}
         items.append(item)
+    for day, members in aggregates.visitors_by_day(visits).items():
+        sketch = dict(keys.uniques_key(day, 0), version={"N": "1"})
+        sketch[aggregates.REGISTERS] = {"B": Sketch.of(members).to_bytes()}
+        items.append(sketch)
     return items
 
 
@@ -203,10 +211,12 @@ def test_status_reads_the_same_at_1000_and_20000_logged_visits(pipeline_resource
 
     # THEN the same calls, keys and items were read, and the numbers grew
     assert at_1000 == at_20000
-    assert at_1000["dynamodb"] == {"BatchGetItem": 1}
+    assert at_1000["dynamodb"] == {"BatchGetItem": 1, "Query": 1}
     assert at_1000["sqs"] == {"GetQueueAttributes": 2}
-    assert at_1000["keys"] == 1 + aggregates.DAYS_READ + 2 + 1  # counter shard, days, hours, uniques
-    assert at_1000["items"] == aggregates.DAYS_READ + 2 + 1  # no counter shard: no visit went through ingest
+    assert at_1000["keys"] == 1 + aggregates.DAYS_READ + 2  # counter shard, days, hours
+    assert at_1000["items"] == 1 + aggregates.DAYS_READ + 2
+    # (today's names partition: the 40 pages, one browser, the bots' agent and the sketch shards)
+    assert 0 < at_1000["queried"] <= aggregates.NAMES_READ_MAX
     assert large["visits_last_7d"] > small["visits_last_7d"] > 0
     # (counted in moto's backend: a Scan of 20,000 items takes it tens of seconds)
     table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_table(pipeline_resources.table_name)
