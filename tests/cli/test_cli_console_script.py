@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.e2e.localmode import start_local_mode, wait_for
+from tests.events import DEFAULT_UA
 from visitor_tracker.state import STATE_ENV
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cli")]
@@ -38,7 +39,8 @@ def test_console_script_against_local_mode(tmp_path: Path) -> None:
     mode = start_local_mode(tmp_path / "local")
     try:
         for page in ("/", "/docs", "/docs"):
-            assert httpx.get(f"{mode.url}/", params={"page": page}, timeout=10).status_code == 200
+            visit = httpx.get(f"{mode.url}/", params={"page": page}, headers={"User-Agent": DEFAULT_UA}, timeout=10)
+            assert visit.status_code == 200
         assert wait_for(lambda: mode.status()["visits_today"] == 3, timeout=30), mode.output()
 
         # WHEN the console script asks for the status, the recent visits and the DLQ
