@@ -135,17 +135,9 @@ def deliver(settings: Settings, visit: Visit) -> str:
     return "recovered"
 
 
-def _classify(user_agent: str | None) -> str | None:
-    classify = getattr(bots, "classify", None)  # TEMPORARY until the new detector lands
-    if classify is not None:
-        result: str | None = classify(user_agent)
-        return result
-    return "other" if bots.is_bot(user_agent) else None
-
-
 def record_visit(request: Request, settings: Settings) -> Recorded:
     """Read the count, build the visit record and deliver it (the writer counts it)."""
-    bot_class = _classify(request.user_agent)
+    bot_class = bots.classify(request.user_agent)
     counted = settings.count_bots or bot_class is None
     try:
         stored: int | None = counter.read_total(settings, consistent=False)

@@ -39,16 +39,11 @@ class BulkProcessor(BatchProcessor):
             settings.table_name,
             settings.log_ttl_days,
             bots.browser_of,
-            _agent_of,
+            bots.agent_of,
             counter_shards=settings.counter_shards,
         )
         self.outcome = writer.write([_message(record) for record in self.records])
         return super().process()
-
-
-def _agent_of(user_agent: str) -> str:
-    agent_of = getattr(bots, "agent_of", None)  # TEMPORARY until the new detector lands
-    return agent_of(user_agent) if agent_of else (user_agent.split("/", 1)[0][:40] or "(empty)")
 
 
 def _message(record: dict[str, Any]) -> Message:
