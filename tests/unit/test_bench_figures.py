@@ -85,3 +85,19 @@ def test_run_all_rejects_unknown_figures(capsys: pytest.CaptureFixture[str]) -> 
         run_all.main(["--only", str(len(run_all.FIGURES) + 1)])
     assert exc.value.code == 2
     assert f"figures are numbered 1..{len(run_all.FIGURES)}" in capsys.readouterr().err
+
+
+def test_handler_overhead_stubs_answer_exactly_the_calls_ingest_makes() -> None:
+    # The Stubber raises on a call it has no response for and the figure asserts none is left over:
+    # a change in ingest's AWS calls (e.g. counter GetItem instead of UpdateItem) fails here.
+    measured: dict[str, float] = {}
+    results = _figure("2_handler_overhead").run(quick=True, measured=measured)
+    assert results[0].ours > 0 and measured["ours_cpu_ms"] > 0
+    assert measured["ours_log_bytes"] == 0  # a normal visit prints no log or metrics line
+
+
+def test_cold_start_subjects_import_and_build_their_clients() -> None:
+    fig = _figure("3_cold_start")
+    for name in (fig.FLOOR, "ours: ingest"):
+        sample = fig.sample(name)
+        assert sample["import_ms"] > 0 and sample["clients_ms"] >= 0
