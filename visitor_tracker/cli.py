@@ -270,6 +270,16 @@ def _top_table(title: str, rows: Any, label: str) -> Table:
     return table
 
 
+def _automated_tables(data: Mapping[str, Any]) -> list[Table]:
+    """Today's automated visits by class and the top automated agents (a false positive shows here)."""
+    classes = data.get("bots_by_class")
+    by_class = [{"class": c, "visits": v} for c, v in classes.items()] if isinstance(classes, Mapping) else []
+    return [
+        _top_table("by class", by_class, "class"),
+        _top_table("top agents", data.get("top_bots"), "agent"),
+    ]
+
+
 def render_status(data: Any, source: str, width: int = 80) -> RenderableType:
     """The /status JSON as rich tables; fields it does not have are shown as '-'."""
     if not isinstance(data, Mapping):
@@ -313,6 +323,21 @@ def render_status(data: Any, source: str, width: int = 80) -> RenderableType:
         parts.append(grid)
     else:
         parts.extend(tops)
+    parts.append(Text("\nautomated traffic today", style="bold"))
+    parts.append(
+        Text(
+            "Not a browser (crawlers, monitors, link previews, HTTP clients, headless browsers, scanners): "
+            "logged, not in the visitor count unless COUNT_BOTS=true. A browser listed here is a false positive.",
+            style="dim",
+        )
+    )
+    automated = _automated_tables(data)
+    if width >= WIDE_LAYOUT_COLUMNS:
+        grid = Table.grid(padding=(0, 3))
+        grid.add_row(*automated)
+        parts.append(grid)
+    else:
+        parts.extend(automated)
     return Group(*parts)
 
 

@@ -32,6 +32,8 @@ SAMPLE: dict[str, Any] = {
     "browsers": [{"browser": "Firefox", "visits": 25}, {"browser": "Chrome", "visits": 15}],
     "bots_today": 10,
     "bot_share": 0.2,
+    "bots_by_class": {"crawler": 7, "http-client": 3},
+    "top_bots": [{"agent": "Googlebot", "visits": 6}, {"agent": "curl", "visits": 3}],
     "hourly": [],
     "queue_depth": 3,
     "queue_in_flight": 1,
@@ -86,6 +88,27 @@ def test_status_on_a_wide_terminal_puts_the_top_lists_side_by_side(env: Env, api
 
     assert not any("top pages today" in line and "browsers today" in line for line in narrow)
     assert any("top pages today" in line and "browsers today" in line for line in wide)
+
+
+def test_status_shows_automated_traffic_by_class_and_top_agents(env: Env, api: Callable[..., HttpStub]) -> None:
+    api(json_answer(SAMPLE))
+
+    out = env.cli("status").stdout
+    section = out[out.index("automated traffic today") :]
+
+    for fragment in ("by class", "crawler", "7", "http-client", "top agents", "Googlebot", "curl", "COUNT_BOTS"):
+        assert fragment in section
+    wide = env.cli("status", columns=130).stdout.splitlines()
+    assert any("by class" in line and "top agents" in line for line in wide)
+
+
+def test_status_without_automated_fields_says_none_yet(env: Env, api: Callable[..., HttpStub]) -> None:
+    api(json_answer({k: v for k, v in SAMPLE.items() if k not in ("bots_by_class", "top_bots")}))
+
+    result = env.cli("status")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout[result.stdout.index("automated traffic today") :].count("(none yet)") == 2
 
 
 def test_status_without_dead_letters_has_no_warning(env: Env, api: Callable[..., HttpStub]) -> None:
