@@ -21,6 +21,7 @@ from constructs import Construct
 
 from functions.common.definitions import CORS_ALLOW_METHODS, CORS_MAX_AGE_SECONDS, NOT_FOUND_BODY
 from pipeline.nag import acknowledge
+from pipeline.waf import rate_limited_web_acl
 
 STAGE_NAME = "prod"
 
@@ -287,32 +288,8 @@ class RestIngress(Ingress):
 
     def _add_waf(self, limit: int) -> None:
         """A rate-based rule per client IP: blocks an address above ``limit`` requests in 5 minutes."""
-        visibility = wafv2.CfnWebACL.VisibilityConfigProperty(
-            cloud_watch_metrics_enabled=True, metric_name="VisitorTrackerWaf", sampled_requests_enabled=True
-        )
-        self.web_acl = wafv2.CfnWebACL(
-            self,
-            "WebAcl",
-            scope="REGIONAL",
-            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
-            visibility_config=visibility,
-            rules=[
-                wafv2.CfnWebACL.RuleProperty(
-                    name="RatePerClientIp",
-                    priority=0,
-                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-                    statement=wafv2.CfnWebACL.StatementProperty(
-                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                            limit=limit, aggregate_key_type="IP", evaluation_window_sec=300
-                        )
-                    ),
-                    visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
-                        cloud_watch_metrics_enabled=True,
-                        metric_name="VisitorTrackerRatePerIp",
-                        sampled_requests_enabled=True,
-                    ),
-                )
-            ],
+        self.web_acl = rate_limited_web_acl(
+            self, "WebAcl", waf_scope="REGIONAL", limit=limit, metric_prefix="VisitorTracker"
         )
         wafv2.CfnWebACLAssociation(
             self,

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Fn
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
-from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from pipeline.nag import acknowledge
+from pipeline.waf import rate_limited_web_acl
 
 # Headers the origin receives: what the functions read (User-Agent, Referer, Origin for CORS,
 # x-api-key when keyed) and what only CloudFront can tell (country, viewer address).
@@ -137,32 +137,8 @@ class FrontDoor(Construct):
                 )
             ],
         )
-        visibility = wafv2.CfnWebACL.VisibilityConfigProperty(
-            cloud_watch_metrics_enabled=True, metric_name="VisitorTrackerEdgeWaf", sampled_requests_enabled=True
-        )
-        acl = wafv2.CfnWebACL(
-            self,
-            "WebAcl",
-            scope="CLOUDFRONT",
-            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
-            visibility_config=visibility,
-            rules=[
-                wafv2.CfnWebACL.RuleProperty(
-                    name="RatePerClientIp",
-                    priority=0,
-                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-                    statement=wafv2.CfnWebACL.StatementProperty(
-                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                            limit=limit, aggregate_key_type="IP", evaluation_window_sec=300
-                        )
-                    ),
-                    visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
-                        cloud_watch_metrics_enabled=True,
-                        metric_name="VisitorTrackerEdgeRatePerIp",
-                        sampled_requests_enabled=True,
-                    ),
-                )
-            ],
+        acl = rate_limited_web_acl(
+            self, "WebAcl", waf_scope="CLOUDFRONT", limit=limit, metric_prefix="VisitorTrackerEdge"
         )
         return acl.attr_arn
 

@@ -33,7 +33,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -137,69 +136,6 @@ class SerializedApp:
 
 
 _patch_lock = threading.Lock()
-
-
-class _OneSnapshotPerTable:
-    """Stands in for the ``copy`` module inside moto's DynamoDB models during a transaction."""
-
-    def __init__(self, real: ModuleType, table_type: type) -> None:
-        self._real = real
-        self._table_type = table_type
-        self._local = threading.local()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-    def begin(self) -> None:
-        self._local.snapshots = {}
-
-    def end(self) -> None:
-        self._local.snapshots = None
-
-    def deepcopy(self, obj: Any, memo: dict[int, Any] | None = None) -> Any:
-        snapshots = getattr(self._local, "snapshots", None)
-        if snapshots is None or not isinstance(obj, self._table_type):
-            return self._real.deepcopy(obj, memo)
-        if id(obj) not in snapshots:
-            snapshots[id(obj)] = (obj, self._real.deepcopy(obj))  # keep obj alive: ids stay unique
-        return snapshots[id(obj)][1]
-
-
-def patch_transaction_snapshots() -> Callable[[], None]:
-    """Make in-process moto's TransactWriteItems snapshot each table once; returns the undo function.
-
-    Local mode no longer needs this (its table is in DynamoDB Local); the in-process moto users do:
-    ``tests.pipeline_helpers.fast_moto`` and ``bench.harness``. A 100-action transaction otherwise
-    deep-copies the table 100 times (over 10 s on a 1,000-item table).
-    """
-    from moto.dynamodb import models
-    from moto.dynamodb.models.table import Table
-
-    with _patch_lock:
-        backend = models.DynamoDBBackend
-        if getattr(backend.transact_write_items, "_one_snapshot", False):
-            return lambda: None
-        original = backend.transact_write_items
-        real_copy = models.copy
-        shim = _OneSnapshotPerTable(real_copy, Table)
-
-        def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-            shim.begin()
-            try:
-                original(self, transact_items)
-            finally:
-                shim.end()
-
-        transact_write_items._one_snapshot = True  # type: ignore[attr-defined]
-        backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-        models.copy = shim  # type: ignore[assignment]
-
-    def undo() -> None:
-        with _patch_lock:
-            backend.transact_write_items = original  # type: ignore[method-assign]
-            models.copy = real_copy
-
-    return undo
 
 
 def _fast_clocks(slow_seconds: Callable[..., float]) -> tuple[Callable[..., float], Callable[..., float]]:
