@@ -12,10 +12,10 @@ DDB_LOCAL_STAMP := $(DDB_LOCAL)/node_modules/.installed-stamp
 
 .PHONY: install install-dynamodb-local run test lint unit synth deploy bench clean bots-data
 
-$(STAMP): pyproject.toml
-	test -x $(PY) || python3 -m venv $(VENV)
+$(STAMP): pyproject.toml deploy/requirements.txt
+	@test -x $(PY) || { echo "Creating $(VENV) and installing the project and its tools (first run: a minute or two)..."; python3 -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[cdk,dev]"
+	$(PY) -m pip install --quiet -e ".[cdk,dev]" -c deploy/requirements.txt
 	touch $(STAMP)
 
 install: $(STAMP)
