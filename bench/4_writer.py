@@ -240,13 +240,14 @@ def _writers_at_once(table_name: str, writers: int, first_offset: int) -> int:
     """One round: ``writers`` environments start together, each on its own batch; records that failed."""
     from functions.common import bots
     from functions.writer.batch import BatchWriter, KnownNames, Message, SketchShards
-    from functions.writer.handler import _agent_of
 
     barrier = threading.Barrier(writers)
     written: list[int] = []
 
     def one(w: int) -> None:
-        writer = BatchWriter(table_name, 30, bots.browser_of, _agent_of, known=KnownNames(), sketches=SketchShards())
+        writer = BatchWriter(
+            table_name, 30, bots.browser_of, bots.agent_of, known=KnownNames(), sketches=SketchShards()
+        )
         batch = visits(BATCH, first_offset + w * BATCH)
         messages = [Message(str(uuid.uuid4()), v.to_json()) for v in batch]
         barrier.wait()

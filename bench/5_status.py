@@ -45,10 +45,9 @@ def populate(table_name: str, visits: int) -> tuple[float, int]:
     from moto.dynamodb.models import dynamodb_backends
 
     from functions.common import aggregates, aggstore, keys
-    from functions.common.bots import browser_of
+    from functions.common.bots import agent_of, browser_of
     from functions.common.hll import Sketch
     from functions.common.logitem import to_log_item
-    from functions.writer.handler import _agent_of
 
     start = time.perf_counter()
     newest = datetime.now(UTC) - timedelta(seconds=1)
@@ -63,7 +62,7 @@ def populate(table_name: str, visits: int) -> tuple[float, int]:
         backend.put_item(table_name, to_log_item(visit, 30))
     # One fold of every visit: one ADD per aggregate item, as a single huge writer batch would do.
     client = boto3.client("dynamodb")
-    for delta in aggregates.fold(batch, browser_of, _agent_of).values():
+    for delta in aggregates.fold(batch, browser_of, agent_of).values():
         client.update_item(**aggstore.update_action(table_name, delta)["Update"])
     for day, members in aggregates.visitors_by_day(batch).items():
         ordered = sorted(members)
