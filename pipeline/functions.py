@@ -129,6 +129,11 @@ class TrackerFunctions(Construct):
                 log_group=log_group,
                 environment=environment,
                 reserved_concurrent_executions=ingest_reserved_concurrency if name == "ingest" else None,
+                # Ingest runs once per visit: its START/REPORT platform lines (INFO) alone would be its
+                # biggest CloudWatch Logs cost. JSON format + system level WARN drops them (Lambda's
+                # log-level filtering); its own WARN/ERROR lines and Lambda's metrics are unaffected.
+                logging_format=lambda_.LoggingFormat.JSON if name == "ingest" else None,
+                system_log_level_v2=lambda_.SystemLogLevel.WARN if name == "ingest" else None,
                 description=f"visitor tracker: {name}",
             )
             self.log_groups[name] = log_group

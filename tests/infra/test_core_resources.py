@@ -134,6 +134,12 @@ def test_powertools_pin_is_exact_in_pyproject(tmp_path: Path) -> None:
         toolchain.powertools_version(loose)
 
 
+def test_ingest_drops_its_platform_log_lines_the_others_keep_them(rest: Synth) -> None:
+    configs = {name: function_props(rest, name)["LoggingConfig"] for name in HANDLERS}
+    assert (configs["ingest"]["LogFormat"], configs["ingest"]["SystemLogLevel"]) == ("JSON", "WARN")
+    assert all("SystemLogLevel" not in c for n, c in configs.items() if n != "ingest")
+
+
 def test_writer_timeout_is_the_shared_definition(rest: Synth) -> None:
     assert function_props(rest, "writer")["Timeout"] == d.QUEUE.writer_timeout_seconds
 
