@@ -85,9 +85,7 @@ class VisitorTrackerStack(cdk.Stack):
         queue.grant(fns.ingest, *INGEST_QUEUE_ACTIONS)
         queue.grant(fns.status, *STATUS_QUEUE_ACTIONS)
         dlq.grant(fns.status, *STATUS_QUEUE_ACTIONS)
-        fns.status.add_to_role_policy(
-            iam.PolicyStatement(actions=list(STATUS_METRIC_ACTIONS), resources=["*"])
-        )
+        fns.status.add_to_role_policy(iam.PolicyStatement(actions=list(STATUS_METRIC_ACTIONS), resources=["*"]))
         # The event source grants the writer what consuming needs (Receive/Delete/
         # ChangeMessageVisibility/GetQueueAttributes/GetQueueUrl) on this queue only.
         fns.writer.add_event_source(
@@ -145,9 +143,7 @@ class VisitorTrackerStack(cdk.Stack):
                 value=self.front_door.url,
                 description="The tracker through CloudFront (serve it on your site's domain: docs/deploy.md)",
             )
-            cdk.CfnOutput(
-                self, OUTPUT_FRONT_DOOR_DOMAIN, value=self.front_door.distribution.distribution_domain_name
-            )
+            cdk.CfnOutput(self, OUTPUT_FRONT_DOOR_DOMAIN, value=self.front_door.distribution.distribution_domain_name)
         if isinstance(self.ingress, RestIngress) and self.ingress.api_key is not None:
             cdk.CfnOutput(
                 self,
