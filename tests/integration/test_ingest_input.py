@@ -51,13 +51,15 @@ def test_odd_requests_are_answered_and_recorded_safely(ingest: Ingest, mutate: M
     # GIVEN a request with something odd in it
     event = rest_event()
     mutate(event)
+    without_user_agent = not (event.get("headers") or {}).get("User-Agent")
     # WHEN it reaches the function
     result = ingest(event)
-    # THEN it is counted like any other visit
+    # THEN it is answered like any other visit (one without a User-Agent is automated: not counted)
     assert result.status == 200, result.body
-    assert result.body == {"visitor_count": 1}
+    assert result.body == {"visitor_count": 0 if without_user_agent else 1}
     # AND its queued record is valid (the writer would accept it) and bounded
     (visit,) = ingest.queued()
+    assert visit.bot_class == ("other" if without_user_agent else None)
     assert visit.path.startswith("/") and len(visit.path) <= MAX_PATH_LENGTH
     assert len(visit.user_agent) <= MAX_USER_AGENT_LENGTH
     assert visit.referrer is None or len(visit.referrer) <= MAX_REFERRER_LENGTH
