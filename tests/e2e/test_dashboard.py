@@ -83,8 +83,13 @@ def test_dashboard_shows_the_count_and_follows_new_visits(local_mode: LocalMode,
         count = _visit(local_mode, path)
     page.goto(f"{local_mode.url}/dashboard")
 
-    # THEN it shows the current count (CSP, inline script and ./status all working)
-    page.wait_for_selector("[data-testid=visitor-count][data-value]", timeout=UPDATE_TIMEOUT_MS)
+    # THEN it shows the current count once the writer has counted them (CSP, inline script and
+    # ./status all working)
+    page.wait_for_function(
+        "n => document.querySelector('[data-testid=visitor-count]').dataset.value === String(n)",
+        arg=count,
+        timeout=UPDATE_TIMEOUT_MS,
+    )
     assert _shown_count(page) == count
     assert page.locator("[data-testid=dlq-banner]").is_hidden()
     assert page.locator("[data-testid=hourly-chart] rect.bar").count() == 24
