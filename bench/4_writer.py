@@ -131,7 +131,12 @@ def prefill_pages(table_name: str, day: str, pages: int) -> None:
 
     held = min(pages, aggregates.CAPS[aggregates.PAGE])
     names = [f"/page/{i}" for i in range(held)] + ([aggregates.OTHER] if pages > held else [])
-    items = [{**keys.name_key(day, aggregates.PAGE, n), "visits": {"N": "3"}} for n in names]
+    items = [
+        {**keys.name_key(day, aggregates.PAGE, str(k)), **{aggregates.NAME_ATTR + n: {"N": "3"} for n in group}}
+        for k, group in enumerate(
+            names[i : i + aggregates.PACK_NAMES] for i in range(0, len(names), aggregates.PACK_NAMES)
+        )
+    ]
     if store.put_items(table_name, items):
         raise RuntimeError("could not pre-fill the name partition")
 
@@ -145,8 +150,9 @@ class WriteRecorder:
         self.puts: list[dict[str, Any]] = []  # transactional Puts' items
         self.updates: list[tuple[dict[str, Any], bool]] = []  # (key, transactional)
         for operation in ("TransactWriteItems", "UpdateItem", "PutItem"):
-            client.meta.events.register(f"provide-client-params.dynamodb.{operation}", self._record,
-                                        unique_id=f"bench-recorder-{operation}")
+            client.meta.events.register(
+                f"provide-client-params.dynamodb.{operation}", self._record, unique_id=f"bench-recorder-{operation}"
+            )
 
     def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         if model.name == "TransactWriteItems":
@@ -326,7 +332,8 @@ def previous_design_failures(dynamodb_url: str, writers: int, rounds: int) -> tu
     with tempfile.TemporaryDirectory() as tree:
         archive = subprocess.run(
             ["git", "-C", str(harness.ROOT), "archive", PREVIOUS_DESIGN, "functions"],
-            capture_output=True, check=False,
+            capture_output=True,
+            check=False,
         )
         if archive.returncode != 0:
             return None
@@ -336,7 +343,12 @@ def previous_design_failures(dynamodb_url: str, writers: int, rounds: int) -> tu
             env["PYTHONPATH"] = tree
             child = subprocess.run(
                 [sys.executable, "-c", _PREVIOUS_SCRIPT, str(writers), str(rounds)],
-                env=env, cwd=tree, capture_output=True, text=True, timeout=900, check=False,
+                env=env,
+                cwd=tree,
+                capture_output=True,
+                text=True,
+                timeout=900,
+                check=False,
             )
         lines = [line for line in child.stdout.splitlines() if line.startswith('{"failed"')]
         if child.returncode != 0 or not lines:
@@ -377,10 +389,22 @@ def _calls_figure(m: dict[str, Any], count: int, where: str, measured: dict[str,
     base_calls = sum(m["base_calls"]) / count
     ours_cpu, base_cpu = _rate(m["ours_cpu"]), _rate(m["base_cpu"])
     rows: list[list[object]] = [
-        ["ours (functions.writer)", ours_calls, max(m["ours_calls"]), ours_cpu, _rate(m["ours_wall"]),
-         m["breakdowns"][-1]],
-        ["baseline: PutItem per record", base_calls, max(m["base_calls"]), base_cpu, _rate(m["base_wall"]),
-         f"PutItem {BATCH}"],
+        [
+            "ours (functions.writer)",
+            ours_calls,
+            max(m["ours_calls"]),
+            ours_cpu,
+            _rate(m["ours_wall"]),
+            m["breakdowns"][-1],
+        ],
+        [
+            "baseline: PutItem per record",
+            base_calls,
+            max(m["base_calls"]),
+            base_cpu,
+            _rate(m["base_wall"]),
+            f"PutItem {BATCH}",
+        ],
         ["ours / baseline", f"{ours_calls / base_calls:.2f}x", "", f"{ours_cpu / base_cpu:.2f}x", "", ""],
     ]
     met = max(m["ours_calls"]) <= GOAL_CALLS
@@ -388,8 +412,14 @@ def _calls_figure(m: dict[str, Any], count: int, where: str, measured: dict[str,
         table(
             f"Figure 4a — writer, {count} interleaved SQS batches of {BATCH} new visits on {where} "
             "(the first batch of ours includes the cold Query of the day's names)",
-            ["writer", "DynamoDB calls / 100 records", "max in a batch", "records per CPU-s", "records/s (wall)",
-             "calls in the last batch"],
+            [
+                "writer",
+                "DynamoDB calls / 100 records",
+                "max in a batch",
+                "records per CPU-s",
+                "records/s (wall)",
+                "calls in the last batch",
+            ],
             rows,
         )
         + f"\nGoal: <= {GOAL_CALLS} DynamoDB calls per 100 records: {'met' if met else 'MISSED'}. "
@@ -399,10 +429,17 @@ def _calls_figure(m: dict[str, Any], count: int, where: str, measured: dict[str,
     if measured is not None:
         measured["writer_calls_per_100"] = ours_calls
     return [
-        Result("4 writer", "DynamoDB calls per 100 records", round(ours_calls, 1), round(base_calls, 1),
-               f"<= {GOAL_CALLS}", met),
-        Result("4 writer", f"records per CPU-second ({where}, median batch)", round(ours_cpu), round(base_cpu), "",
-               None),
+        Result(
+            "4 writer",
+            "DynamoDB calls per 100 records",
+            round(ours_calls, 1),
+            round(base_calls, 1),
+            f"<= {GOAL_CALLS}",
+            met,
+        ),
+        Result(
+            "4 writer", f"records per CPU-second ({where}, median batch)", round(ours_cpu), round(base_cpu), "", None
+        ),
     ]
 
 
@@ -415,14 +452,36 @@ def _run(url: str, quick: bool, count: int, measured: dict[str, float] | None) -
         for size in BATCH_SIZES:
             f = write_units(url, size, pages, batches=2 if quick else 4)
             figures[(size, pages)] = f
-            unit_rows.append([size, pages, f["calls"], f["log_bytes"], f["log_wru"], f["batch_wru"],
-                              f["rest_wru"], f["updates"], f["batch_wru"] / size, f["reported_wru"]])
+            unit_rows.append(
+                [
+                    size,
+                    pages,
+                    f["calls"],
+                    f["log_bytes"],
+                    f["log_wru"],
+                    f["batch_wru"],
+                    f["rest_wru"],
+                    f["updates"],
+                    f["batch_wru"] / size,
+                    f["reported_wru"],
+                ]
+            )
     emit(
         table(
             "Figure 4b — write units per batch, warm writer, priced by DynamoDB's sizing rules on the real items "
             "(every Put's item; every Update's item read back after the batch; per started KB, x2 in a transaction)",
-            ["batch size", "pages/day", "calls/batch", "log item bytes", "WRU/log item", "WRU/batch",
-             "WRU/batch besides log items", "other writes", "WRU/visit", "DynamoDB Local says"],
+            [
+                "batch size",
+                "pages/day",
+                "calls/batch",
+                "log item bytes",
+                "WRU/log item",
+                "WRU/batch",
+                "WRU/batch besides log items",
+                "other writes",
+                "WRU/visit",
+                "DynamoDB Local says",
+            ],
             unit_rows,
         )
         + "\nAggregates, counter and sketch cost what a batch touches (2 WRU per small item in the transaction),\n"
@@ -438,15 +497,29 @@ def _run(url: str, quick: bool, count: int, measured: dict[str, float] | None) -
     for n in WRITERS:
         ours_by_n[n] = concurrent_failures(url, n, rounds)
         previous = previous_design_failures(url, n, rounds)
-        conc_rows.append([n, ours_by_n[n][1], ours_by_n[n][0], _pct(ours_by_n[n]),
-                          "-" if previous is None else previous[0], _pct(previous)])
+        conc_rows.append(
+            [
+                n,
+                ours_by_n[n][1],
+                ours_by_n[n][0],
+                _pct(ours_by_n[n]),
+                "-" if previous is None else previous[0],
+                _pct(previous),
+            ]
+        )
     emit(
         "\n"
         + table(
             f"Figure 4c — first-delivery failures, N writers at once on distinct batches of {BATCH} new visitors "
             f"of the same day ({rounds} round(s) each, DynamoDB Local)",
-            ["writers", "records", "failed (ours)", "% failed (ours)", f"failed ({PREVIOUS_DESIGN})",
-             f"% failed ({PREVIOUS_DESIGN})"],
+            [
+                "writers",
+                "records",
+                "failed (ours)",
+                "% failed (ours)",
+                f"failed ({PREVIOUS_DESIGN})",
+                f"% failed ({PREVIOUS_DESIGN})",
+            ],
             conc_rows,
         )
         + "\n"
@@ -465,11 +538,22 @@ def _run(url: str, quick: bool, count: int, measured: dict[str, float] | None) -
     return [
         *results,
         Result("4 writer", "WRU per log item (guard included)", log_wru, 2.0, "<= 2", log_wru <= 2),
-        Result("4 writer", f"WRU per aggregate/counter/sketch write, {DISTINCT_PAGES[-1]:,} vs "
-               f"{DISTINCT_PAGES[0]} pages/day", round(big["wru_per_update"], 2), round(small["wru_per_update"], 2),
-               "independent of the day", big["wru_per_update"] <= small["wru_per_update"] * 1.1),
-        Result("4 writer", f"% records failing 1st delivery, {WRITERS[-1]} writers at once", round(worst, 2), "-",
-               "0", worst == 0),
+        Result(
+            "4 writer",
+            f"WRU per aggregate/counter/sketch write, {DISTINCT_PAGES[-1]:,} vs {DISTINCT_PAGES[0]} pages/day",
+            round(big["wru_per_update"], 2),
+            round(small["wru_per_update"], 2),
+            "independent of the day",
+            big["wru_per_update"] <= small["wru_per_update"] * 1.1,
+        ),
+        Result(
+            "4 writer",
+            f"% records failing 1st delivery, {WRITERS[-1]} writers at once",
+            round(worst, 2),
+            "-",
+            "0",
+            worst == 0,
+        ),
     ]
 
 

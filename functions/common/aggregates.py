@@ -10,9 +10,14 @@ for what it touches and never for what the day already holds:
 - day ``AGG#DAY/<day>``: ``visits`` (human visits), ``bots``, ``h00``..``h23`` (human visits per
   hour) and ``c:<class>`` (automated visits per class: crawler, monitor, ...). Under 1 KB.
 - hour ``AGG#HOUR/<day>T<hh>``: ``visits``, ``bots``, ``m00``..``m59`` (human visits per minute).
-- name tallies ``AGG#N#<day>/<dim>#<name>``: ``visits`` of one page (``p``), referrer host (``r``),
-  browser family (``b``) or automated agent (``a``, bot visits) that day. About 100 bytes each; one
-  partition per day, so one Query reads a day's tallies.
+- name tallies ``AGG#N#<day>/<dim>#<k>``: packed tally items of one dimension — page (``p``),
+  referrer host (``r``), browser family (``b``) or automated agent (``a``, bot visits) — each holding
+  at most about ``PACK_NAMES`` names as attributes ``n:<name>`` (visits that day). A name stays in
+  the pack it first landed in (``functions.writer.batch.KnownNames`` remembers where), so an item
+  never outgrows about 1 KB, whatever the day holds: a batch pays 2 WRU per pack it touches, and the
+  popular names of a day, which arrive first, share the first packs. Two writers may put the same
+  new name in two packs: readers sum a name over the packs. One partition per day, so one Query
+  reads a day's tallies.
 - uniques ``AGG#N#<day>/u#<shard>``: a HyperLogLog sketch of visitor hashes (``registers``, at
   most 2 KB, ``functions.common.hll``) and ``version`` (N, for optimistic locking). ``UNIQUES_SHARDS``
   sketches a day, written outside the counting transaction: the union of the shards is the day's
@@ -52,6 +57,8 @@ MAX_HOST_CHARS = 100
 MAX_LABEL_CHARS = 40
 VISITOR_HASH_CHARS = 16
 CLASS_PREFIX = "c:"
+NAME_ATTR = "n:"  # attribute prefix of a name inside a pack (never clashes with pk, sk, expires_at)
+PACK_NAMES = 20  # names per pack: about 1 KB at typical path lengths, one write unit per KB
 _HOST_RE = re.compile(r"^[a-z0-9._:\[\]-]+$", re.IGNORECASE)
 
 DAY_TTL_DAYS = 400
@@ -68,9 +75,9 @@ VERSION = "version"
 TOP_N = 10
 HOURS_IN_SUMMARY = 24
 DAYS_READ = 8  # today and the 7 days before it: enough for a rolling 7 x 24 hours window
-# The most items a day's name partition can hold (the caps, one "(other)" per dimension, the
-# sketches): about 250 KB at most, under a Query page's 1 MB, so one Query reads them all.
-NAMES_READ_MAX = sum(CAPS.values()) + len(CAPS) + UNIQUES_SHARDS
+# The most items a day's name partition can hold (the caps, one "(other)" per dimension, packed,
+# with room for packs written by racing writers, and the sketches): under a Query page's 1 MB.
+NAMES_READ_MAX = 2 * (sum(CAPS.values()) // PACK_NAMES + len(CAPS)) + UNIQUES_SHARDS
 
 ItemKey = tuple[str, str]  # (pk, sk)
 AttrValue = dict[str, Any]
@@ -151,6 +158,31 @@ def split_name_key(key: ItemKey) -> tuple[str, str, str] | None:
 
 def is_name_key(key: ItemKey) -> bool:
     return split_name_key(key) is not None
+
+
+def pack_key(day: str, dim: str, pack: int) -> ItemKey:
+    return key_tuple(keys.name_key(day, dim, str(pack)))
+
+
+def pack(deltas: Iterable[Delta], slot: Callable[[str, str, str], int]) -> list[Delta]:
+    """Name deltas moved into their packs (``slot(day, dim, name)`` says which); others unchanged."""
+    packed: dict[ItemKey, Delta] = {}
+    for d in deltas:
+        parts = split_name_key(d.key)
+        if parts is None:
+            target = packed.setdefault(d.key, Delta(d.key, d.expires_at))
+            for name, amount in d.counters.items():
+                target.add(name, amount)
+            continue
+        day, dim, name = parts
+        key = pack_key(day, dim, slot(day, dim, name))
+        packed.setdefault(key, Delta(key, d.expires_at)).add(NAME_ATTR + name, d.counters.get(VISITS, 0))
+    return list(packed.values())
+
+
+def pack_names(item: Mapping[str, AttrValue]) -> dict[str, int]:
+    """The names a pack item holds, with their visits."""
+    return {attr[len(NAME_ATTR) :]: _n(item, attr) for attr in item if attr.startswith(NAME_ATTR)}
 
 
 # --- folding (writer) -----------------------------------------------------------------------
@@ -282,16 +314,21 @@ def _n(item: Mapping[str, AttrValue] | None, name: str) -> int:
     return int(float(item[name]["N"]))
 
 
+def tallies(name_items: Sequence[Mapping[str, AttrValue]], dim: str) -> dict[str, int]:
+    """Every name of a dimension with its visits, summed over the day's packs."""
+    prefix = dim + "#"
+    totals: dict[str, int] = {}
+    for item in name_items:
+        if item.get(keys.SK, {}).get("S", "").startswith(prefix):
+            for name, count in pack_names(item).items():
+                totals[name] = totals.get(name, 0) + count
+    return totals
+
+
 def top_names(name_items: Sequence[Mapping[str, AttrValue]], dim: str, n: int = TOP_N) -> list[tuple[str, int]]:
     """The ``n`` most visited names of a dimension among a day's name items (ties by name)."""
-    prefix = dim + "#"
-    tallies = [
-        (item[keys.SK]["S"][len(prefix) :], _n(item, VISITS))
-        for item in name_items
-        if item.get(keys.SK, {}).get("S", "").startswith(prefix)
-    ]
-    tallies.sort(key=lambda t: (-t[1], t[0]))
-    return [(name, count) for name, count in tallies[:n] if count > 0]
+    ranked = sorted(tallies(name_items, dim).items(), key=lambda t: (-t[1], t[0]))
+    return [(name, count) for name, count in ranked[:n] if count > 0]
 
 
 def _hour_visits(days: Mapping[str, Mapping[str, AttrValue] | None], ts: datetime) -> int:

@@ -76,40 +76,72 @@ class BatchOutcome:
 @dataclass
 class _Day:
     loaded_at: float
-    names: set[str]  # "<dim>#<name>" sort keys the day's partition is known to hold
+    packs: dict[tuple[str, str], int] = field(default_factory=dict)  # (dim, name) -> its pack
+    sizes: dict[tuple[str, int], int] = field(default_factory=dict)  # (dim, pack) -> names in it
+
+    def place(self, dim: str, name: str, pack: int) -> None:
+        if (dim, name) not in self.packs:
+            self.packs[(dim, name)] = pack
+            self.sizes[(dim, pack)] = self.sizes.get((dim, pack), 0) + 1
+
+    def held(self, dim: str) -> int:
+        return sum(1 for d, n in self.packs if d == dim and n != aggregates.OTHER)
+
+    def open_pack(self, dim: str) -> int:
+        """The pack a new name goes to: the last one, or a fresh one once it is full."""
+        last = max((p for d, p in self.sizes if d == dim), default=0)
+        return last if self.sizes.get((dim, last), 0) < aggregates.PACK_NAMES else last + 1
+
+
+Loaded = dict[tuple[str, str], int]
 
 
 class KnownNames:
-    """Per execution environment: the name tallies each day is known to hold, for the caps.
+    """Per execution environment: the names each day's tallies hold and the pack each is in.
 
-    A day is loaded with one Query of its name partition (which also returns the uniques sketches,
-    handed to ``on_sketches``); it is reloaded only when a name not known yet must be decided and
-    the last load is older than ``NAMES_REFRESH_SECONDS``. Names this writer admits are added
-    locally. A failed load admits the name (the cap is approximate; nothing is lost).
+    They decide the caps and keep a name in the pack it first landed in. A day is loaded with one
+    Query of its name partition (which also returns the uniques sketches, handed to the writer); it is
+    reloaded only when a name not known yet must be placed and the last load is older than
+    ``NAMES_REFRESH_SECONDS``. Names this writer places are added locally. A failed load admits the
+    name (the cap is approximate; nothing is lost).
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._days: dict[str, _Day] = {}
 
-    def admitted(self, day: str, dim: str, name: str, load: Callable[[str], set[str] | None]) -> bool:
-        sort_key = f"{dim}#{name}"
+    def _day(self, day: str, load: Callable[[str], Loaded | None], *, fresh: bool) -> _Day:
         entry = self._days.get(day)
-        if entry is not None and sort_key in entry.names:
-            return True
-        if entry is None or self._clock() - entry.loaded_at >= NAMES_REFRESH_SECONDS:
-            loaded = load(day)
-            entry = _Day(self._clock(), (loaded or set()) | (entry.names if entry else set()))
-            self._days[day] = entry
+        if entry is None or (fresh and self._clock() - entry.loaded_at >= NAMES_REFRESH_SECONDS):
+            loaded = load(day) or {}
+            new = _Day(self._clock())
+            for (dim, name), pack_index in sorted(loaded.items(), key=lambda kv: kv[1]):
+                new.place(dim, name, pack_index)
+            for (dim, name), pack_index in (entry.packs if entry else {}).items():
+                new.place(dim, name, pack_index)
+            self._days[day] = entry = new
             for old in sorted(self._days)[:-KNOWN_DAYS_KEPT]:
                 del self._days[old]
-            if sort_key in entry.names:
-                return True
-        held = sum(1 for n in entry.names if n.startswith(dim + "#") and not n.endswith("#" + aggregates.OTHER))
-        if held < CAPS[dim]:
-            entry.names.add(sort_key)
+        return entry
+
+    def admitted(self, day: str, dim: str, name: str, load: Callable[[str], Loaded | None]) -> bool:
+        entry = self._day(day, load, fresh=False)
+        if (dim, name) in entry.packs:
+            return True
+        entry = self._day(day, load, fresh=True)
+        if (dim, name) in entry.packs:
+            return True
+        if entry.held(dim) < CAPS[dim]:
+            entry.place(dim, name, entry.open_pack(dim))
             return True
         return False
+
+    def slot(self, day: str, dim: str, name: str, load: Callable[[str], Loaded | None]) -> int:
+        """The pack of an admitted name (placing it in the open pack when new)."""
+        entry = self._day(day, load, fresh=False)
+        if (dim, name) not in entry.packs:
+            entry.place(dim, name, entry.open_pack(dim))
+        return entry.packs[(dim, name)]
 
     def clear(self) -> None:
         self._days.clear()
@@ -198,29 +230,36 @@ class BatchWriter:
     # --- counting ---------------------------------------------------------------------------
 
     def _deltas(self, visits: Iterable[Visit]) -> list[Delta]:
+        """The batch's updates: day, hour and the packs of the (capped) names it brings."""
         deltas = aggregates.fold(visits, self.browser_of, self.agent_of).values()
-        return aggregates.merge_deltas(aggregates.capped(d, self._admitted) for d in deltas)
+        capped = aggregates.merge_deltas(aggregates.capped(d, self._admitted) for d in deltas)
+        return aggregates.pack(capped, self._slot)
 
     def _admitted(self, day: str, dim: str, name: str) -> bool:
         return self.known.admitted(day, dim, name, self._load_names)
 
-    def _load_names(self, day: str) -> set[str] | None:
-        """The day's name partition: its tally names for the caps, its sketches' versions for step 5."""
+    def _slot(self, day: str, dim: str, name: str) -> int:
+        return self.known.slot(day, dim, name, self._load_names)
+
+    def _load_names(self, day: str) -> Loaded | None:
+        """The day's name partition: where each name is packed, and its sketches' versions for step 5."""
         try:
             items = aggstore.read_names(self.table_name, day, profile=aws.WRITER)
         except store.AWS_ERRORS as exc:
             logger.warning("Could not read the day's names", extra={"error": store.error_code(exc), "day": day})
             return None
-        names: set[str] = set()
+        placed: Loaded = {}
         mine = aggstore.uniques_shard_key(day, self.sketches.shard)
         self.sketches.known[mine] = Uniques()  # absent from the partition: not written yet (version 0)
         for item in items:
             key = aggregates.key_tuple(item)
-            if aggregates.split_name_key(key) is not None:
-                names.add(key[1])
+            parts = aggregates.split_name_key(key)
+            if parts is not None and parts[2].isdigit():
+                for name in aggregates.pack_names(item):
+                    placed.setdefault((parts[1], name), int(parts[2]))
             elif key[1].startswith(aggregates.UNIQUES + "#"):
                 self.sketches.known[key] = aggregates.read_uniques(item)
-        return names
+        return placed
 
     def _count(self, visits: Sequence[Visit]) -> tuple[list[Visit], list[Visit], dict[str, str]]:
         """Log and count the visits; return (counted now, counted before, {visit id: failure reason})."""

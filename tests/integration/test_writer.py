@@ -76,11 +76,7 @@ def names(resources: PipelineResources, when: datetime = NOW) -> list[dict[str, 
 
 
 def tallies(resources: PipelineResources, dim: str, when: datetime = NOW) -> dict[str, int]:
-    return {
-        item["sk"]["S"].split("#", 1)[1]: n(item, "visits")
-        for item in names(resources, when)
-        if item["sk"]["S"].startswith(dim + "#")
-    }
+    return aggregates.tallies(names(resources, when), dim)
 
 
 def uniques(resources: PipelineResources, when: datetime = NOW) -> int:

@@ -159,9 +159,11 @@ def table_after(
     """What the table would hold after these deltas (and the visitors' sketches) were applied to
     empty items: the status BatchGetItem's items, and today's name partition as its Query returns it."""
     items: dict[agg.ItemKey, agg.Item] = {}
-    for key, delta in deltas.items():
+    # Names packed three to an item, in order of first appearance (as a writer's KnownNames would).
+    order: dict[tuple[str, str], int] = {}
+    for delta in agg.pack(deltas.values(), lambda day, dim, name: order.setdefault((dim, name), len(order)) // 3):
         item: agg.Item = {attr: {"N": str(n)} for attr, n in delta.counters.items()}
-        items[key] = {**agg.key_dict(key), **item}
+        items[delta.key] = {**agg.key_dict(delta.key), **item}
     names = [item for key, item in items.items() if key[0] == keys.names_pk(TODAY)]
     members = agg.visitors_by_day(visits).get(TODAY, set())
     # Split over two shards, as two writer environments would.
@@ -218,12 +220,27 @@ def test_summary_top_lists_are_sorted_bounded_and_read_from_the_name_items() -> 
 
 
 def test_top_names_break_ties_by_name_and_skip_zero_tallies() -> None:
-    items = [
-        {**keys.name_key(TODAY, agg.PAGE, n), "visits": {"N": str(v)}}
-        for n, v in (("/b", 2), ("/a", 2), ("/c", 0), ("/d", 5))
-    ]
-    items.append({**keys.name_key(TODAY, agg.BROWSER, "/a"), "visits": {"N": "9"}})  # another dimension
-    assert agg.top_names(items, agg.PAGE) == [("/d", 5), ("/a", 2), ("/b", 2)]
+    def packed(dim: str, k: int, **names: int) -> agg.Item:
+        return {**keys.name_key(TODAY, dim, str(k)), **{agg.NAME_ATTR + n: {"N": str(v)} for n, v in names.items()}}
+
+    items = [packed(agg.PAGE, 0, b=2, a=1, c=0), packed(agg.PAGE, 1, d=5, a=1)]  # "a" in two packs: summed
+    items.append(packed(agg.BROWSER, 0, a=9))  # another dimension
+    assert agg.top_names(items, agg.PAGE) == [("d", 5), ("a", 2), ("b", 2)]
+    assert agg.tallies(items, agg.PAGE) == {"a": 2, "b": 2, "c": 0, "d": 5}
+
+
+def test_packing_keeps_items_small_and_puts_each_name_where_the_slot_says() -> None:
+    visits = [make_visit(when=NOW, path=f"/p{i}") for i in range(7)]
+    logical = agg.fold(visits, lambda ua: "Chrome", lambda ua: "bot").values()
+    packed = agg.pack(logical, lambda day, dim, name: int(name[2:]) // 3 if dim == agg.PAGE else 0)
+    pages = {d.key: d.counters for d in packed if d.key[1].startswith(agg.PAGE + "#")}
+    assert pages == {
+        agg.pack_key(TODAY, agg.PAGE, 0): {"n:/p0": 1, "n:/p1": 1, "n:/p2": 1},
+        agg.pack_key(TODAY, agg.PAGE, 1): {"n:/p3": 1, "n:/p4": 1, "n:/p5": 1},
+        agg.pack_key(TODAY, agg.PAGE, 2): {"n:/p6": 1},
+    }
+    day = next(d for d in packed if d.key == key_tuple(keys.day_agg_key(TODAY)))
+    assert day.counters["visits"] == 7  # non-name items pass through unchanged
 
 
 def test_status_keys_are_a_fixed_list() -> None:
@@ -235,7 +252,9 @@ def test_status_keys_are_a_fixed_list() -> None:
 
 def test_one_query_page_holds_a_full_name_partition() -> None:
     # Every capped name, one (other) per dimension and every sketch: the limit status queries with.
-    assert agg.NAMES_READ_MAX == sum(agg.CAPS.values()) + len(agg.DIMENSIONS) + agg.UNIQUES_SHARDS
+    packs = sum(agg.CAPS.values()) // agg.PACK_NAMES + len(agg.DIMENSIONS)
+    assert agg.NAMES_READ_MAX == 2 * packs + agg.UNIQUES_SHARDS  # twice: room for packs racing writers add
+    assert agg.NAMES_READ_MAX * 1024 < 1024 * 1024  # each pack about 1 KB: one Query page
 
 
 def test_summary_estimates_unique_visitors_from_the_union_of_the_shards() -> None:
