@@ -116,11 +116,12 @@ def billed_ms(ms: float) -> int:
 
 
 def assumed_batch_wru(w: Workload) -> float:
-    """Without figure 4: log Puts + (day, hour, counter + one name item per distinct page, referrer and
-    browser of the batch) per transaction of 100 actions, 2 WRU each, + a 3 WRU sketch write."""
-    distinct = min(w.batch_size, w.distinct_pages) + min(w.batch_size, 10) + min(w.batch_size, 5)
-    transactions = max(1, math.ceil((w.batch_size + distinct) / 97))
-    return w.batch_size * wru(w.log_item_kb, True) + 2 * (3 * transactions + distinct) + 3
+    """Without figure 4: log Puts + (day, hour, counter + the name packs the batch touches: its
+    distinct pages 20 to a pack, one referrer and one browser pack) per transaction of 100 actions,
+    2 WRU each, + a 3 WRU sketch write."""
+    packs = math.ceil(min(w.batch_size, w.distinct_pages) / 20) + 2
+    transactions = max(1, math.ceil((w.batch_size + packs + 3) / 100))
+    return w.batch_size * wru(w.log_item_kb, True) + 2 * (3 * transactions + packs) + 3
 
 
 def ours_per_visit(w: Workload, p: Prices = PRICES, ingress: str = "REST API") -> dict[str, float]:
@@ -270,8 +271,26 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
                 row += [o, f"{o / b:.2f}x"]
             batch_rows.append(row)
     url_vs_rest = totals[("ours", "function URL")] / totals[("baseline", "REST API")]
-    worst_100 = max(ratios[(100, p, i)] for p in (30, 3_000) for i in INGRESS)
-    worst_10 = max(ratios[(10, p, i)] for p in (30, 3_000) for i in INGRESS)
+    # What any design with a queue pays on top of the seed: one SendMessage per visit plus the
+    # batch's receives and deletes. Where that alone exceeds a goal, no layout of ours can meet it.
+    sqs = ours["SQS send + receive + delete"] * MILLION
+    floors = {ingress: (totals[("baseline", ingress)] + sqs) / totals[("baseline", ingress)] for ingress in INGRESS}
+    worst = {
+        (batch, ingress): max(ratios[(batch, p, ingress)] for p in (30, 3_000))
+        for batch in (10, 100)
+        for ingress in INGRESS
+    }
+    def verdict(ratio: float, goal: float, floor: float) -> str:
+        if ratio <= goal:
+            return "met"
+        return "missed: the queue alone exceeds it" if floor > goal else "MISSED"
+
+    goal_rows = [
+        [ingress, f"{floors[ingress]:.2f}x", f"{worst[(100, ingress)]:.2f}x",
+         verdict(worst[(100, ingress)], 1.15, floors[ingress]), f"{worst[(10, ingress)]:.2f}x",
+         verdict(worst[(10, ingress)], 1.5, floors[ingress])]
+        for ingress in INGRESS
+    ]
     emit(
         "\n"
         + table(
@@ -279,20 +298,26 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
             ["batch", "pages/day", "write units", "REST", "ratio", "HTTP API", "ratio", "function URL", "ratio"],
             batch_rows,
         )
-        + f"\nGoals: ours/seed <= 1.15x at batch 100 (worst {worst_100:.2f}x: "
-        f"{'met' if worst_100 <= 1.15 else 'MISSED'}), <= 1.5x at batch 10 (worst {worst_10:.2f}x: "
-        f"{'met' if worst_10 <= 1.5 else 'MISSED'}), ours on function URLs <= 0.5x the seed on REST "
-        f"({url_vs_rest:.2f}x: {'met' if url_vs_rest <= 0.5 else 'MISSED'}).\n"
+        + "\n\n"
+        + table(
+            "Goals, worst of 30 and 3,000 pages/day (the queue's floor: the seed + SQS alone, batch 100)",
+            ["front door", "queue's floor", "batch 100", "<= 1.15x", "batch 10", "<= 1.5x"],
+            goal_rows,
+        )
+        + f"\nOurs on function URLs against the seed on REST: {url_vs_rest:.2f}x (goal <= 0.5x: "
+        f"{'met' if url_vs_rest <= 0.5 else 'MISSED'}).\n"
     )
-    o_rest, b_rest = totals[("ours", "REST API")], totals[("baseline", "REST API")]
+    b_rest = totals[("baseline", "REST API")]
     return [
-        Result("8 cost", "$ per million visits, REST API", round(o_rest, 3), round(b_rest, 3), "<= 1.15x",
-               worst_100 <= 1.15),
+        Result("8 cost", "$ per million visits, REST API, batch 100 (worst of 30/3,000 pages)",
+               round(worst[(100, "REST API")] * b_rest, 3), round(b_rest, 3), "<= 1.15x",
+               worst[(100, "REST API")] <= 1.15),
+        Result("8 cost", "REST API, batch 10 (worst of 30/3,000 pages)", round(worst[(10, "REST API")] * b_rest, 3),
+               round(b_rest, 3), "<= 1.5x", worst[(10, "REST API")] <= 1.5),
         Result("8 cost", "$ per million visits, HTTP API", round(totals[("ours", "HTTP API")], 3),
-               round(totals[("baseline", "HTTP API")], 3), "", None),
+               round(totals[("baseline", "HTTP API")], 3), f"floor {floors['HTTP API']:.2f}x", None),
         Result("8 cost", "$ per million visits, function URL", round(totals[("ours", "function URL")], 3),
-               round(totals[("baseline", "function URL")], 3), "", None),
-        Result("8 cost", "worst ours/seed at batch 10", round(worst_10, 3), 1.0, "<= 1.5x", worst_10 <= 1.5),
+               round(totals[("baseline", "function URL")], 3), f"floor {floors['function URL']:.2f}x", None),
         Result("8 cost", "ours on function URLs vs seed on REST", round(totals[("ours", "function URL")], 3),
                round(b_rest, 3), "<= 0.5x", url_vs_rest <= 0.5),
     ]

@@ -81,4 +81,4 @@ def test_run_uses_measured_handler_figures(capsys: pytest.CaptureFixture[str]) -
     results = cost.run(measured={"ours_cpu_ms": 0.4, "ours_log_bytes": 321})
     out = capsys.readouterr().out
     assert "measured: ours_cpu_ms, ours_log_bytes" in out and "321" in out
-    assert {r.metric for r in results} >= {"$ per million visits, REST API"}
+    assert any(r.metric.startswith("$ per million visits, REST API") for r in results)
