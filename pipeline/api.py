@@ -25,6 +25,15 @@ from pipeline.waf import rate_limited_web_acl
 
 STAGE_NAME = "prod"
 
+# Issue 13's public per-page counters, served by the status function from aggregates (they count no
+# visit): GET /count?page=/post (JSON) and GET /badge.svg?page=/post&label=views (SVG). Public in
+# every mode, never API-keyed: a badge <img> in a README or a page cannot send x-api-key, and they
+# answer only the aggregate numbers of the page a caller names. Query parameter -> required.
+COUNTER_ROUTES: dict[str, dict[str, bool]] = {
+    "count": {"page": True},
+    "badge.svg": {"page": True, "label": False},
+}
+
 # The gateway's own error answers that get CORS headers besides the 404 (DEFAULT_4XX/5XX cover every
 # other type that is not customized; the named ones are the errors a visitor's browser can meet).
 GATEWAY_ERROR_RESPONSES: dict[str, apigw.ResponseType] = {
@@ -36,6 +45,9 @@ GATEWAY_ERROR_RESPONSES: dict[str, apigw.ResponseType] = {
     "InvalidApiKey": apigw.ResponseType.INVALID_API_KEY,  # 403, missing or wrong x-api-key
     "IntegrationTimeout": apigw.ResponseType.INTEGRATION_TIMEOUT,  # 504
 }
+# The request validator's 400 (a required query parameter missing, e.g. /count without page) answers
+# in the functions' error shape, {"error": "..."}, instead of API Gateway's {"message": "..."}.
+BAD_REQUEST_PARAMETERS_TEMPLATE = '{"error": $context.error.messageString}'
 
 
 def gateway_cors_headers(origins: tuple[str, ...]) -> dict[str, str]:
@@ -92,7 +104,7 @@ def _access_log_group(scope: Construct, settings: IngressSettings) -> logs.LogGr
 
 
 class RestIngress(Ingress):
-    """API Gateway REST API: GET / -> ingest; GET /status, GET /dashboard -> status.
+    """API Gateway REST API: GET / -> ingest; GET /status, /dashboard, /count, /badge.svg -> status.
 
     Stage throttling, JSON access logs, ERROR-level execution logs, X-Ray, a request validator,
     optional API keys + usage plan, optional WAF rate-based rule per client IP.
@@ -199,6 +211,23 @@ class RestIngress(Ingress):
             "GET /dashboard is a static page without data (the numbers come from /status, keyed when "
             "api_key is status or all); a browser navigating to it cannot send an API key.",
         )
+        self.counter_methods: dict[str, apigw.Method] = {}
+        for path_part, parameters in COUNTER_ROUTES.items():
+            method = self.api.root.add_resource(path_part).add_method(
+                "GET",
+                status_integration,
+                request_validator=validator,
+                request_parameters={f"method.request.querystring.{name}": req for name, req in parameters.items()},
+                api_key_required=False,
+            )
+            _acknowledge_open_method(
+                method,
+                f"GET /{path_part} is a public per-page counter (aggregate numbers of the page named in the "
+                "query, read-only, counts no visit), meant for badges and pages that cannot send an API key, "
+                "so it is never keyed, whatever api_key says; bounded by stage throttling"
+                + (" and WAF." if waf_rate_limit is not None else "."),
+            )
+            self.counter_methods[path_part] = method
         cloud_watch_role = self.api.node.try_find_child("CloudWatchRole")
         if cloud_watch_role is not None:
             acknowledge(
@@ -274,6 +303,13 @@ class RestIngress(Ingress):
         )
         for name, response_type in GATEWAY_ERROR_RESPONSES.items():
             self.api.add_gateway_response(name, type=response_type, response_headers=headers)
+        self.api.add_gateway_response(
+            "BadRequestParameters",
+            type=apigw.ResponseType.BAD_REQUEST_PARAMETERS,
+            status_code="400",
+            templates={"application/json": BAD_REQUEST_PARAMETERS_TEMPLATE},
+            response_headers=headers,
+        )
 
     def _add_usage_plan(self, api_keys: ApiKeySettings) -> None:
         plan = self.api.add_usage_plan(
@@ -350,6 +386,19 @@ class HttpIngress(Ingress):
                     "AwsSolutions-APIG4",
                     f"GET {path} serves aggregate, non-personal counts; HTTP APIs have no API keys, so "
                     "deployments that must hide them use ingress=rest with api_key=status.",
+                )
+        # The public per-page counters; HTTP APIs validate no parameters: the status function answers a
+        # missing page with its own 400.
+        for path_part in COUNTER_ROUTES:
+            for route in self.api.add_routes(
+                path=f"/{path_part}", methods=[apigwv2.HttpMethod.GET], integration=status_integration
+            ):
+                acknowledge(
+                    route,
+                    "AwsSolutions-APIG4",
+                    f"GET /{path_part} is a public per-page counter (aggregate numbers of one page, read-only, "
+                    "counts no visit) for badges and pages that cannot authenticate; bounded by the stage's "
+                    "default route throttling.",
                 )
         # Unknown paths go to the status function, whose 404 carries the CORS headers: HTTP APIs have
         # no gateway responses, and their own 404 "Not Found" would carry none.

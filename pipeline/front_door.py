@@ -2,7 +2,9 @@
 
 Requests to ``<site>/<prefix>/...`` (e.g. ``/vt/``, ``/vt/status``) reach the API with the prefix
 removed by a CloudFront Function, so the browser calls its own origin: no third-party host for
-blockers to match and no CORS at all. Nothing is cached (every request is a visit), the query string
+blockers to match and no CORS at all. Nothing is cached (every request is a visit) except the
+per-page badge ``<prefix>/badge.svg``, kept at the edge as long as the status function's
+``Cache-Control`` says (60 s, at most ``BADGE_MAX_TTL_SECONDS``) per page and label; the query string
 (page, ref) and the headers the functions read are forwarded, plus ``CloudFront-Viewer-Country`` and
 ``CloudFront-Viewer-Address`` (the visitor's address; the API otherwise sees CloudFront's). The
 ``Host`` header is not forwarded: API Gateway routes on its own host name.
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Fn
+from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Duration, Fn
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from constructs import Construct
@@ -33,6 +35,17 @@ FORWARDED_HEADERS: tuple[str, ...] = (
     "Origin",
     "x-api-key",
 )
+
+
+# The badge (GET /badge.svg?page=...&label=...) counts no visit and is the same picture for everyone
+# for a minute: the edge keeps it as long as the origin's Cache-Control max-age allows (the status
+# function sends 60 s), never longer than this, keyed by the two query parameters that shape it. No
+# header is in the key (an <img> sends no CORS request). /count stays uncached like every other path:
+# it is a cheap read from aggregates and the snippet wants the page's number fresh after its visit.
+BADGE_PATH = "badge.svg"
+BADGE_QUERY_KEYS: tuple[str, ...] = ("page", "label")
+BADGE_DEFAULT_TTL_SECONDS = 60
+BADGE_MAX_TTL_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -103,6 +116,27 @@ class FrontDoor(Construct):
                 cloudfront.FunctionAssociation(function=strip, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST)
             ],
         )
+        badge_cache = cloudfront.CachePolicy(
+            self,
+            "BadgeCache",
+            comment="visitor tracker: the per-page badge, for as long as the origin's max-age (<= 5 min)",
+            min_ttl=Duration.seconds(0),
+            default_ttl=Duration.seconds(BADGE_DEFAULT_TTL_SECONDS),
+            max_ttl=Duration.seconds(BADGE_MAX_TTL_SECONDS),
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.allow_list(*BADGE_QUERY_KEYS),
+            header_behavior=cloudfront.CacheHeaderBehavior.none(),
+            cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+            enable_accept_encoding_gzip=True,
+            enable_accept_encoding_brotli=True,
+        )
+        badge = cloudfront.BehaviorOptions(
+            origin=origin,
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
+            cache_policy=badge_cache,
+            origin_request_policy=origin_requests,
+            function_associations=behavior.function_associations,
+        )
         self.web_acl_arn = settings.web_acl_arn
         if settings.waf_rate_limit is not None:
             self.web_acl_arn = self._web_acl(settings.waf_rate_limit)
@@ -113,7 +147,8 @@ class FrontDoor(Construct):
             # The default behaviour serves the tracker too, so the distribution works on its own;
             # the site's origin replaces it when this distribution becomes the site's.
             default_behavior=behavior,
-            additional_behaviors={f"{prefix}/*": behavior, prefix: behavior},
+            # CloudFront takes the first matching pattern in this order: the badge before <prefix>/*.
+            additional_behaviors={f"{prefix}/{BADGE_PATH}": badge, f"{prefix}/*": behavior, prefix: behavior},
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,

@@ -25,6 +25,9 @@ FRONT_DOOR_VARIANTS = {
 }
 
 
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # managed CachingDisabled
+
+
 def _distribution(synth: Synth) -> dict[str, Any]:
     return synth.one("AWS::CloudFront::Distribution")["DistributionConfig"]  # type: ignore[no-any-return]
 
@@ -42,12 +45,13 @@ def test_the_site_path_goes_to_the_api_uncached_with_country_header(
     synth = variant(variant_name)
     prefix = FRONT_DOOR_VARIANTS[variant_name]
     config = _distribution(synth)
-    # GIVEN the behaviours for <prefix> and <prefix>/*
+    # GIVEN the behaviours for <prefix> and <prefix>/* (and the badge, cached briefly: its own test)
     behaviours = {b["PathPattern"]: b for b in config["CacheBehaviors"]}
-    assert set(behaviours) == {prefix, f"{prefix}/*"}
+    assert set(behaviours) == {prefix, f"{prefix}/*", f"{prefix}/badge.svg"}
     for behaviour in [*behaviours.values(), config["DefaultCacheBehavior"]]:
-        # THEN nothing is cached (every request is a visit), HTTPS only, GET/HEAD/OPTIONS
-        assert behaviour["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # managed CachingDisabled
+        # THEN nothing is cached (every request is a visit; /count too), HTTPS only, GET/HEAD/OPTIONS
+        if behaviour.get("PathPattern") != f"{prefix}/badge.svg":
+            assert behaviour["CachePolicyId"] == CACHING_DISABLED
         assert behaviour["ViewerProtocolPolicy"] == "https-only"
         assert behaviour["AllowedMethods"] == ["GET", "HEAD", "OPTIONS"]
         # AND the prefix is stripped at the viewer request
@@ -63,6 +67,46 @@ def test_the_site_path_goes_to_the_api_uncached_with_country_header(
     function = next(iter(synth.of_type("AWS::CloudFront::Function").values()))["Properties"]
     assert f"'{prefix}'" in function["FunctionCode"]
     assert synth.template["Outputs"]["FrontDoorUrl"]["Value"]["Fn::Join"][1][-1] == f"{prefix}/"
+
+
+@pytest.mark.parametrize("variant_name", list(FRONT_DOOR_VARIANTS))
+def test_counters_pass_through_and_only_the_badge_is_cached_briefly(
+    variant: Callable[[str], Synth], variant_name: str
+) -> None:
+    """<prefix>/count and <prefix>/badge.svg reach the API with the prefix stripped (issue 13). The badge,
+    which counts no visit and is the same picture for everyone for a minute, is kept at the edge as long
+    as the origin's Cache-Control allows (<= 5 min), keyed by page and label only; /count is not cached."""
+    synth = variant(variant_name)
+    prefix = FRONT_DOOR_VARIANTS[variant_name]
+    config = _distribution(synth)
+    patterns = [b["PathPattern"] for b in config["CacheBehaviors"]]
+    # GIVEN CloudFront's first-match order: the badge's behaviour comes before <prefix>/*
+    assert patterns.index(f"{prefix}/badge.svg") < patterns.index(f"{prefix}/*")
+    by_pattern = {b["PathPattern"]: b for b in config["CacheBehaviors"]}
+    badge, rest = by_pattern[f"{prefix}/badge.svg"], by_pattern[f"{prefix}/*"]
+    # THEN /count falls under <prefix>/* (uncached) and the badge goes to the same origin, prefix stripped
+    assert rest["CachePolicyId"] == CACHING_DISABLED
+    assert badge["TargetOriginId"] == rest["TargetOriginId"]
+    assert badge["FunctionAssociations"] == rest["FunctionAssociations"]
+    assert badge["OriginRequestPolicyId"] == rest["OriginRequestPolicyId"]
+    # AND the badge's cache honours the origin's max-age (min 0) up to 5 minutes, per page and label
+    policy = synth.resources[badge["CachePolicyId"]["Ref"]]["Properties"]["CachePolicyConfig"]
+    assert (policy["MinTTL"], policy["DefaultTTL"], policy["MaxTTL"]) == (0, 60, 300)
+    key = policy["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert key["QueryStringsConfig"] == {"QueryStringBehavior": "whitelist", "QueryStrings": ["page", "label"]}
+    assert key["HeadersConfig"] == {"HeaderBehavior": "none"}
+    assert key["CookiesConfig"] == {"CookieBehavior": "none"}
+
+
+def test_strip_prefix_keeps_the_counter_paths() -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    script = strip_prefix_code("/vt") + (
+        "for (const uri of ['/vt/count', '/vt/badge.svg']) { console.log(handler({request: {uri: uri}}).uri); }"
+    )
+    out = subprocess.run([node, "-e", script], capture_output=True, text=True, check=True, timeout=30).stdout
+    assert out.split() == ["/count", "/badge.svg"]
 
 
 def test_origin_is_the_api_over_tls12(variant: Callable[[str], Synth]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,9 @@ from aws_cdk.assertions import Match, Template
 from functions.common import definitions as d
 
 from .helpers import Synth, function_id, function_props, logical_id
+
+# Issue 13's public per-page counters (status function): path -> query parameter -> required
+COUNTER_PATHS = {"count": {"page": True}, "badge.svg": {"page": True, "label": False}}
 
 pytestmark = pytest.mark.xdist_group("infra")
 
@@ -168,8 +172,11 @@ def test_rest_api_key_status_mode_keys_only_the_read_routes(rest_keyed: Synth) -
 def test_rest_api_key_all_mode_keys_every_get(rest_all: Synth) -> None:
     methods = _methods(rest_all)
     gets = {path: p for (verb, path), p in methods.items() if verb == "GET"}
-    assert all(p["ApiKeyRequired"] is True for path, p in gets.items() if path != "dashboard")
-    assert methods[("GET", "dashboard")].get("ApiKeyRequired", False) is False
+    never_keyed = {"dashboard", *COUNTER_PATHS}
+    assert {"", "status"} <= set(gets)
+    assert all(p["ApiKeyRequired"] is True for path, p in gets.items() if path not in never_keyed)
+    for path in never_keyed:
+        assert methods[("GET", path)].get("ApiKeyRequired", False) is False
 
 
 def test_rest_unknown_paths_and_methods_are_a_404_json_error(rest: Synth) -> None:
@@ -241,6 +248,34 @@ def test_rest_outputs(rest: Synth) -> None:
     assert json.dumps(outputs[d.OUTPUT_STATUS_URL]["Value"]).endswith(f'"/", {stage_ref}, "/status"]]}}')
 
 
+@pytest.mark.parametrize("variant_name", ["rest", "rest_keyed", "rest_all"])
+def test_rest_per_page_counters_are_public_validated_proxies_to_status(
+    variant: Callable[[str], Synth], variant_name: str
+) -> None:
+    """GET /count and /badge.svg (issue 13): proxied to the status function, a required ``page`` checked by
+    the request validator before any function runs, CORS preflight like every route, and never keyed,
+    not even with api_key=all: a badge <img> in a README cannot send x-api-key, and they answer only the
+    aggregate numbers of the page a caller names (the visit itself is what api_key=all keys)."""
+    synth = variant(variant_name)
+    methods = _methods(synth)
+    (validator_id,) = synth.of_type("AWS::ApiGateway::RequestValidator")
+    for path, parameters in COUNTER_PATHS.items():
+        props = methods[("GET", path)]
+        assert _integration_target(props) == "status"
+        assert props["Integration"]["Type"] == "AWS_PROXY"
+        assert props.get("ApiKeyRequired", False) is False
+        assert props["AuthorizationType"] == "NONE"
+        assert props["RequestValidatorId"] == {"Ref": validator_id}
+        assert props["RequestParameters"] == {
+            f"method.request.querystring.{name}": required for name, required in parameters.items()
+        }
+        assert methods[("OPTIONS", path)]["Integration"]["Type"] == "MOCK"
+    # AND each open method's cdk-nag acknowledgment gives its reason
+    meta = json.dumps(json.loads((synth.outdir / "VisitorTracker.metadata.json").read_text()))
+    for path in COUNTER_PATHS:
+        assert f"GET /{path} is a public per-page counter" in meta
+
+
 # --- HTTP API ---
 
 
@@ -250,7 +285,7 @@ def test_http_api_routes_cors_and_integrations(http: Synth) -> None:
     assert api["CorsConfiguration"]["AllowOrigins"] == ["*"]
     assert set(api["CorsConfiguration"]["AllowMethods"]) == {"GET", "OPTIONS"}
     routes = {r["Properties"]["RouteKey"]: r["Properties"] for r in http.of_type("AWS::ApiGatewayV2::Route").values()}
-    assert set(routes) == {"GET /", "GET /status", "GET /dashboard", "$default"}
+    assert set(routes) == {"GET /", "GET /status", "GET /dashboard", "GET /count", "GET /badge.svg", "$default"}
     integrations = http.of_type("AWS::ApiGatewayV2::Integration")
     targets = {}
     for key, route in routes.items():
@@ -259,6 +294,9 @@ def test_http_api_routes_cors_and_integrations(http: Synth) -> None:
         targets[key] = uri["Fn::GetAtt"][0]
     assert targets["GET /"] == function_id(http, "ingest")
     assert targets["GET /status"] == targets["GET /dashboard"] == function_id(http, "status")
+    assert targets["GET /count"] == targets["GET /badge.svg"] == function_id(http, "status")
+    # no authorizer on any route: HTTP APIs have no keys, and the counters are public anyway
+    assert all(route.get("AuthorizationType", "NONE") == "NONE" for route in routes.values())
     # Unknown paths reach the status function, whose 404 carries CORS headers (HTTP APIs have no
     # gateway responses to customize)
     assert targets["$default"] == function_id(http, "status")
@@ -329,6 +367,20 @@ def test_function_url_outputs(function_url: Synth) -> None:
     }
 
 
+def test_function_url_mode_has_no_public_counter_route(function_url: Synth) -> None:
+    """The status URL is SigV4-only, so /count and /badge.svg are not public there (docs/deploy.md says
+    so: sign the request, or use rest/http ingress); nothing else opens the status function."""
+    status = function_id(function_url, "status")
+    (status_url,) = [
+        u["Properties"]
+        for u in function_url.of_type("AWS::Lambda::Url").values()
+        if u["Properties"]["TargetFunctionArn"] == {"Fn::GetAtt": [status, "Arn"]}
+    ]
+    assert status_url["AuthType"] == "AWS_IAM"
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
+    assert "**function-url: `/count` and `/badge.svg` are not public.**" in docs
+
+
 def test_public_function_url_has_both_invoke_permissions(function_url: Synth) -> None:
     """Since late 2025 a public URL needs InvokeFunctionUrl and InvokeFunction (via URL only)."""
     ingest = function_id(function_url, "ingest")
@@ -358,6 +410,7 @@ ERROR_TYPES = {
     "ACCESS_DENIED",
     "INVALID_API_KEY",
     "INTEGRATION_TIMEOUT",
+    "BAD_REQUEST_PARAMETERS",
 }
 
 
@@ -386,6 +439,10 @@ def test_rest_gateway_errors_carry_cors_headers(
         if origin_header != "'*'":
             assert headers["gatewayresponse.header.Vary"] == "'Origin'"
     assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
+    # the validator's 400 (/count without page) answers in the functions' {"error": ...} shape
+    bad = responses["BAD_REQUEST_PARAMETERS"]
+    assert bad["StatusCode"] == "400"
+    assert bad["ResponseTemplates"] == {"application/json": '{"error": $context.error.messageString}'}
 
 
 def test_single_origin_gets_that_origin_on_gateway_errors() -> None:
