@@ -72,7 +72,16 @@ IN_FLIGHT_TIMEOUT_SECONDS = 5.0
 DEFAULT_REGION = "us-east-1"
 
 # API resource path -> function. The stack maps the same paths to the same handlers.
-ROUTES: Mapping[str, str] = {"/": "ingest", "/status": "status", "/dashboard": "status"}
+ROUTES: Mapping[str, str] = {
+    "/": "ingest",
+    "/status": "status",
+    "/dashboard": "status",
+    "/count": "status",  # issue 13's public per-page counters: read-only, they count no visit
+    "/badge.svg": "status",
+}
+# Query parameters the REST API's request validator requires (pipeline/api.py COUNTER_ROUTES): a GET
+# without one, or with it blank, is the gateway's 400 before any function runs.
+REQUIRED_QUERY: Mapping[str, tuple[str, ...]] = {"/count": ("page",), "/badge.svg": ("page",)}
 HANDLER_MODULES: Mapping[str, str] = {
     "ingest": "functions.ingest.handler",
     "status": "functions.status.handler",
@@ -147,6 +156,10 @@ class LocalGateway:
         if function is None or request.method not in CORS_ALLOW_METHODS:
             # as the deployed REST API: no route for this path or method -> its 404 gateway response
             return json_result(404, dict(NOT_FOUND_BODY))
+        missing = [name for name in REQUIRED_QUERY.get(request.path, ()) if not request.args.get(name, "").strip()]
+        if missing and request.method == "GET":
+            # as the deployed REST API's validator (BAD_REQUEST_PARAMETERS gateway response)
+            return json_result(400, {"error": f"Missing required request parameters: [{', '.join(missing)}]"})
         if request.method == "OPTIONS" and self._cors_origins is not None:
             return rest_api_preflight(
                 self._cors_origins,

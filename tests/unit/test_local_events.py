@@ -347,6 +347,28 @@ def test_gateway_routes_paths_to_functions_with_the_peer_address() -> None:
     assert calls[-1][1]["httpMethod"] == "OPTIONS"
 
 
+def test_gateway_routes_the_per_page_counters_to_status_and_validates_page_as_the_rest_api() -> None:
+    calls: list[dict[str, Any]] = []
+
+    def status(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        calls.append(event)
+        return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": "{}"}
+
+    client = _gateway({"status": status})
+
+    assert client.get("/count?page=/post").status_code == 200
+    assert client.get("/badge.svg?page=/post&label=views").status_code == 200
+    assert [e["path"] for e in calls] == ["/count", "/badge.svg"]
+    assert calls[1]["queryStringParameters"] == {"page": "/post", "label": "views"}
+    # a missing or blank page is the validator's 400, before any function runs (pipeline/api.py)
+    for path in ("/count", "/count?page=", "/badge.svg?label=views"):
+        response = client.get(path)
+        assert response.status_code == 400, path
+        assert response.json == {"error": "Missing required request parameters: [page]"}
+    assert len(calls) == 2
+    assert client.get("/count/extra").status_code == 404
+
+
 def test_gateway_answers_preflights_itself_when_given_the_allowed_origins() -> None:
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         raise AssertionError("a preflight must not reach the function")
