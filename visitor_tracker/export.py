@@ -1,0 +1,312 @@
+"""``visitor-tracker export``: the visit log, or one aggregated row a day, as CSV or JSON lines.
+
+Streaming with bounded memory: a day's log lives in ``keys.LOG_BUCKETS`` partitions
+(``LOG#<day>#<bucket>``), each read with a paginated Query of ``page_items`` items a page, and the
+partitions' pages are merged with ``heapq.merge`` on the sort key (``<iso ts>#<visit_id>``), so a
+day comes out sorted by timestamp while at most one page per partition is held. Each row is
+written as soon as it is merged: nothing accumulates, whatever the traffic.
+
+``--daily`` reads the day aggregate items (``AGG#DAY/<day>``: ``visits``, ``bots``) with
+BatchGetItem, at most 100 keys a call, and each day's name partition (``AGG#N#<day>``: the
+uniques sketches ``u#<shard>`` merged into the day's unique visitors estimate, and the top page
+from the ``p#<path>`` tallies). Every day of the range gets a row, zeros included.
+
+No typer or rich here: the CLI parses the options and shows the progress; this module takes a
+DynamoDB client, a table name, the days and a writer.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import json
+import re
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, timedelta
+from typing import IO, Any, Protocol
+
+from functions.common import keys
+from functions.common.aggregates import BOTS, NAMES_READ_MAX, OTHER, PAGE, UNIQUES, VISITS, read_uniques, top_names
+from functions.common.hll import Sketch
+from functions.common.logitem import Item, from_log_item
+
+FORMATS = ("csv", "jsonl")
+LOG_COLUMNS = (
+    "visit_id",
+    "timestamp",
+    "path",
+    "referrer",
+    "user_agent",
+    "is_bot",
+    "bot_class",
+    "counted",
+    "ip",
+    "visitor",
+)
+DAILY_COLUMNS = ("day", "visits", "bots", "unique_visitors", "top_page", "top_page_visits")
+MAX_DAYS = 400  # the day aggregates' retention (aggregates.DAY_TTL_DAYS)
+DEFAULT_DAYS = 30  # --since defaults to the 30 days ending with --until (the log's default retention)
+PAGE_ITEMS = 100  # items per Query page: at most LOG_BUCKETS pages are held while a day is merged
+BATCH_GET_MAX = 100  # BatchGetItem's limit
+UNPROCESSED_ATTEMPTS = 8
+_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+Row = dict[str, Any]
+OnRow = Callable[[], None]
+
+
+class ExportError(ValueError):
+    """Bad input or an export that cannot go on: the CLI prints it as one line, exit code 2."""
+
+
+# --- input ------------------------------------------------------------------------------------
+
+
+def parse_day(text: str, option: str) -> date:
+    """A ``YYYY-MM-DD`` day, strictly (no other ISO forms)."""
+    try:
+        if not _DAY_RE.match(text):
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ExportError(f"{option} {text!r} is not a day: use YYYY-MM-DD (UTC), e.g. 2026-11-26") from None
+
+
+def day_range(since: str | None, until: str | None, today: date) -> list[str]:
+    """The days from ``since`` to ``until`` inclusive, oldest first, as ``YYYY-MM-DD``.
+
+    ``until`` defaults to ``today`` (UTC); ``since`` to the ``DEFAULT_DAYS`` days ending with ``until``.
+    """
+    last = parse_day(until, "--until") if until is not None else today
+    first = parse_day(since, "--since") if since is not None else last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise ExportError(f"--since {first.isoformat()} is after --until {last.isoformat()}")
+    count = (last - first).days + 1
+    if count > MAX_DAYS:
+        raise ExportError(
+            f"{first.isoformat()}..{last.isoformat()} is {count} days: export at most {MAX_DAYS} days at a time"
+        )
+    return [(first + timedelta(days=i)).isoformat() for i in range(count)]
+
+
+def check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    return fmt
+
+
+# --- writers ----------------------------------------------------------------------------------
+
+
+class RowWriter(Protocol):
+    def write(self, row: Row) -> None: ...
+
+
+class CsvWriter:
+    """CSV with a header line; booleans as ``true``/``false``, missing values empty."""
+
+    def __init__(self, stream: IO[str], columns: Sequence[str]) -> None:
+        self._writer = csv.DictWriter(stream, fieldnames=list(columns), lineterminator="\n")
+        self._writer.writeheader()
+
+    def write(self, row: Row) -> None:
+        self._writer.writerow({k: _csv_value(v) for k, v in row.items()})
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+class JsonLinesWriter:
+    """One JSON object a line, the same keys as the CSV columns (``null`` for missing values)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def write(self, row: Row) -> None:
+        self._stream.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def make_writer(fmt: str, stream: IO[str], *, daily: bool) -> RowWriter:
+    columns = DAILY_COLUMNS if daily else LOG_COLUMNS
+    return CsvWriter(stream, columns) if check_format(fmt) == "csv" else JsonLinesWriter(stream)
+
+
+# --- the log ----------------------------------------------------------------------------------
+
+
+def _query_pages(client: Any, table_name: str, pk: str, page_items: int) -> Iterator[list[Item]]:
+    """The items of one partition in sort-key order, a page at a time (``Limit`` items a page)."""
+    start: dict[str, Any] | None = None
+    while True:
+        request: dict[str, Any] = {
+            "TableName": table_name,
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": keys.PK},
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "Limit": page_items,
+        }
+        if start:
+            request["ExclusiveStartKey"] = start
+        response = client.query(**request)
+        items, start = response.get("Items", []), response.get("LastEvaluatedKey")
+        del response
+        yield items
+        if not start:
+            return
+
+
+def _row(item: Item) -> Row:
+    visit = from_log_item(item)
+    return {
+        "visit_id": visit.visit_id,
+        "timestamp": visit.timestamp,
+        "path": visit.path,
+        "referrer": visit.referrer,
+        "user_agent": visit.user_agent,
+        "is_bot": visit.is_bot,
+        "bot_class": visit.bot_class,
+        "counted": visit.counted,
+        "ip": visit.ip,
+        "visitor": visit.visitor,
+    }
+
+
+def _partition_stream(client: Any, table_name: str, pk: str, page_items: int) -> Iterator[tuple[str, Row]]:
+    """One partition's rows in sort-key order. A page is turned into rows at once (far smaller than
+    botocore's items) and each row is let go as soon as it is handed on."""
+    for page in _query_pages(client, table_name, pk, page_items):
+        rows = deque((item[keys.SK]["S"], _row(item)) for item in page if "visit_id" in item)
+        del page
+        while rows:
+            yield rows.popleft()
+
+
+def log_rows(client: Any, table_name: str, day: str, *, page_items: int | None = None) -> Iterator[Row]:
+    """A day's logged visits sorted by timestamp (then visit id), as export rows, streamed.
+
+    At most ``LOG_BUCKETS`` pages of ``page_items`` rows are held, whatever the day holds.
+    """
+    size = page_items or PAGE_ITEMS
+    streams = [
+        _partition_stream(client, table_name, keys.log_pk(day, bucket), size) for bucket in range(keys.LOG_BUCKETS)
+    ]
+    for _, row in heapq.merge(*streams, key=lambda pair: pair[0]):
+        yield row
+
+
+# --- daily rows -------------------------------------------------------------------------------
+
+
+def _n(item: Item | None, name: str) -> int:
+    if not item or "N" not in item.get(name, {}):
+        return 0
+    return int(float(item[name]["N"]))
+
+
+def _day_items(client: Any, table_name: str, days: Sequence[str], sleep: Callable[[float], None]) -> dict[str, Item]:
+    """The day aggregate items of ``days`` (at most ``BATCH_GET_MAX``), by day; a missing day is absent."""
+    pending: list[keys.Key] = [keys.day_agg_key(day) for day in days]
+    found: dict[str, Item] = {}
+    for attempt in range(UNPROCESSED_ATTEMPTS):
+        response = client.batch_get_item(
+            RequestItems={
+                table_name: {
+                    "Keys": pending,
+                    "ProjectionExpression": "#sk, #v, #b",
+                    "ExpressionAttributeNames": {"#sk": keys.SK, "#v": VISITS, "#b": BOTS},
+                }
+            }
+        )
+        for item in response.get("Responses", {}).get(table_name, []):
+            found[item[keys.SK]["S"]] = item
+        pending = response.get("UnprocessedKeys", {}).get(table_name, {}).get("Keys", [])
+        if not pending:
+            return found
+        sleep(min(1.0, 0.05 * 2**attempt))
+    raise ExportError(f"DynamoDB left {len(pending)} day aggregate(s) unread after {UNPROCESSED_ATTEMPTS} tries")
+
+
+def _names_summary(client: Any, table_name: str, day: str) -> tuple[int, str | None, int]:
+    """(unique visitors estimate, top page, its visits) from the day's name partition.
+
+    The partition is bounded by the caps (``aggregates.NAMES_READ_MAX`` items), so it is read whole;
+    ``aggregates.top_names`` reads the page tallies whatever their layout.
+    """
+    items: list[Item] = []
+    for page in _query_pages(client, table_name, keys.names_pk(day), NAMES_READ_MAX):
+        items.extend(page)
+    sketch = Sketch()
+    for item in items:
+        if item.get(keys.SK, {}).get("S", "").startswith(UNIQUES + "#"):
+            sketch = sketch.merge(read_uniques(item).sketch)
+    pages = [(name, visits) for name, visits in top_names(items, PAGE, n=2) if name != OTHER]
+    top_page, top_visits = pages[0] if pages else (None, 0)
+    return sketch.estimate(), top_page, top_visits
+
+
+def daily_rows(
+    client: Any, table_name: str, days: Sequence[str], *, sleep: Callable[[float], None] = time.sleep
+) -> Iterator[Row]:
+    """One row per day of ``days``, in order: human visits, bots, unique visitors, top page."""
+    for start in range(0, len(days), BATCH_GET_MAX):
+        chunk = days[start : start + BATCH_GET_MAX]
+        items = _day_items(client, table_name, chunk, sleep)
+        for day in chunk:
+            uniques, top_page, top_visits = _names_summary(client, table_name, day)
+            yield {
+                "day": day,
+                "visits": _n(items.get(day), VISITS),
+                "bots": _n(items.get(day), BOTS),
+                "unique_visitors": uniques,
+                "top_page": top_page,
+                "top_page_visits": top_visits,
+            }
+
+
+# --- the export -------------------------------------------------------------------------------
+
+
+def export(
+    client: Any,
+    table_name: str,
+    days: Sequence[str],
+    writer: RowWriter,
+    *,
+    daily: bool = False,
+    on_day: Callable[[str, int], None] | None = None,
+    on_row: OnRow | None = None,
+    page_items: int | None = None,
+) -> int:
+    """Write the log rows (or, ``daily``, one row per day) of ``days``; returns the rows written.
+
+    ``on_row`` is called after each row, ``on_day(day, rows_of_the_day)`` after each day (progress).
+    """
+    total = 0
+    if daily:
+        for row in daily_rows(client, table_name, days):
+            writer.write(row)
+            total += 1
+            if on_row:
+                on_row()
+            if on_day:
+                on_day(row["day"], 1)
+        return total
+    for day in days:
+        count = 0
+        for row in log_rows(client, table_name, day, page_items=page_items):
+            writer.write(row)
+            count += 1
+            if on_row:
+                on_row()
+        total += count
+        if on_day:
+            on_day(day, count)
+    return total
+
