@@ -63,8 +63,8 @@ def _series(name: str) -> list[dict[str, Any]]:
             {"period": (TODAY - timedelta(days=days - 1 - i)).isoformat(), "visits": 100 + 37 * i % 250}
             for i in range(days)
         ]
-    months = [(TODAY.year - (1 if m > TODAY.month else 0), m) for m in range(TODAY.month + 1, TODAY.month + 13)]
-    months = [(y, (m - 1) % 12 + 1) for y, m in months]
+    months = [divmod(TODAY.year * 12 + TODAY.month - 1 - back, 12) for back in range(11, -1, -1)]
+    months = [(y, m + 1) for y, m in months]
     return [{"period": f"{y}-{m:02d}", "visits": 9000 + 700 * i} for i, (y, m) in enumerate(months)]
 
 
