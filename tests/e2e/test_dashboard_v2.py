@@ -69,6 +69,7 @@ def _series(name: str) -> list[dict[str, Any]]:
 
 
 RANGE_VISITS = {"yesterday": 480, "7d": 3_500, "30d": 15_250, "12mo": 150_400}
+CUSTOM_VISITS = 999
 
 
 def status_body(range_name: str | None = None) -> dict[str, Any]:
@@ -109,21 +110,22 @@ def status_body(range_name: str | None = None) -> dict[str, Any]:
     }
     if range_name is None:
         return body
-    series = _series(range_name)
+    series = _series(range_name) if range_name in RANGE_VISITS else []
     days = {"yesterday": 1, "7d": 7, "30d": 30}.get(range_name)
     first = (TODAY - timedelta(days=1 if range_name == "yesterday" else (days or 365) - 1)).isoformat()
+    visits = RANGE_VISITS.get(range_name, CUSTOM_VISITS)
     last = (TODAY - timedelta(days=1)).isoformat() if range_name == "yesterday" else TODAY.isoformat()
     body["range"] = {
         "name": range_name,
-        "from": first if days else series[0]["period"] + "-01",
+        "from": first if days or not series else series[0]["period"] + "-01",
         "to": last,
         "granularity": "month" if range_name == "12mo" else "day",
-        "visits": RANGE_VISITS[range_name],
-        "bots": RANGE_VISITS[range_name] // 10,
-        "unique_visitors": RANGE_VISITS[range_name] // 2,
+        "visits": visits,
+        "bots": visits // 10,
+        "unique_visitors": visits // 2,
         "series": series,
         "top_pages": [
-            {"path": f"/only-in-{range_name}", "visits": RANGE_VISITS[range_name] // 3},
+            {"path": f"/only-in-{range_name}", "visits": visits // 3},
             {"path": "/post", "visits": 9},
         ],
         "top_referrers": [{"referrer": f"{range_name}.example.org", "visits": 12}],
@@ -223,6 +225,16 @@ def _open(browser: Any, width: int, url: str, *, fixture: bool = True) -> tuple[
 def _answer_status(route: Any) -> None:
     query = parse_qs(urlsplit(route.request.url).query)
     name = query.get("range", [None])[0]
+    if "from" in query and "to" in query:
+        body = status_body("custom")
+        first, last = date.fromisoformat(query["from"][0]), date.fromisoformat(query["to"][0])
+        series = [
+            {"period": (first + timedelta(days=i)).isoformat(), "visits": 10 + i}
+            for i in range((last - first).days + 1)
+        ]
+        body["range"].update({"name": "custom", "from": first.isoformat(), "to": last.isoformat(), "series": series})
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+        return
     if name is not None and name not in RANGE_VISITS and name != "today":
         route.fulfill(
             status=400, content_type="application/json", body=json.dumps({"error": f"unknown range {name!r}"})
@@ -446,6 +458,33 @@ def test_dont_count_this_browser_sets_and_clears_the_opt_out(dash: Dashboard) ->
 
     page.get_by_label("Don’t count this browser").uncheck()
     assert page.evaluate("localStorage.getItem('visitor-tracker-opt-out')") is None
+
+
+def test_custom_dates_fetch_from_and_to(dash: Dashboard) -> None:
+    page = dash.page
+    page.goto(dash.url)
+    _wait_loaded(page, 321)
+
+    # WHEN custom dates are given (in the wrong order)
+    page.click("[data-testid=custom-range] summary")
+    page.fill("[data-testid=custom-from]", "2026-11-20")
+    page.fill("[data-testid=custom-to]", "2026-11-10")
+    page.click("[data-testid=custom-apply]")
+
+    # THEN from/to are fetched in order, kept in the hash, and their 11 days are charted
+    _wait_loaded(page, CUSTOM_VISITS)
+    assert dash.status_queries()[-1] == {"from": ["2026-11-10"], "to": ["2026-11-20"]}
+    assert page.evaluate("location.hash") == "#from=2026-11-10&to=2026-11-20"
+    assert _chart(page)["bars"] == 11
+    _assert_readable_labels(_chart(page))
+    assert page.text_content("[data-testid=range-title]") == "10 Nov – 20 Nov 2026"
+    assert page.locator("[data-testid=range-picker] [aria-pressed=true]").count() == 0
+    _no_horizontal_scroll(page, dash.width)
+
+    # ... and a reload keeps them
+    page.reload()
+    _wait_loaded(page, CUSTOM_VISITS)
+    assert page.input_value("[data-testid=custom-from]") == "2026-11-10"
 
 
 def test_a_bad_range_is_reported_from_its_json_error(browser: Any, site: str) -> None:
