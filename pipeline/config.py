@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from functions.common import definitions as d
+from functions.common.settings import ConfigError, load_settings
 
 INGRESS_OPTIONS: Final = ("rest", "http", "function-url")
 API_KEY_MODES: Final = ("none", "status", "all")
@@ -52,6 +53,9 @@ class TrackerConfig:
     allowed_origins: tuple[str, ...] = (d.DEFAULT_ALLOWED_ORIGINS,)
     ip_mode: str = d.DEFAULT_IP_MODE
     count_bots: bool = False
+    exclude_ips: tuple[str, ...] = ()
+    exclude_paths: tuple[str, ...] = ()
+    respect_dnt: bool = False
     counter_shards: int = d.DEFAULT_COUNTER_SHARDS
     status_cache_seconds: int = d.DEFAULT_STATUS_CACHE_SECONDS
     ingest_reserved_concurrency: int | None = None
@@ -77,6 +81,10 @@ class TrackerConfig:
     oldest_message_alarm_seconds: int = 600
 
     def __post_init__(self) -> None:
+        try:  # the functions' own parser: a value they would refuse fails the synth, not a cold start
+            load_settings(self.function_environment())
+        except ConfigError as exc:
+            raise ContextError(f"context value refused by the functions: {exc}") from exc
         _check_choice("ingress", self.ingress, INGRESS_OPTIONS)
         _check_choice("removal_policy", self.removal_policy, REMOVAL_POLICIES)
         _check_choice("api_key", self.api_key, API_KEY_MODES)
@@ -150,6 +158,9 @@ class TrackerConfig:
             d.ENV_ALLOWED_ORIGINS: ",".join(self.allowed_origins),
             d.ENV_IP_MODE: self.ip_mode,
             d.ENV_COUNT_BOTS: "true" if self.count_bots else "false",
+            d.ENV_EXCLUDE_IPS: ",".join(self.exclude_ips),
+            d.ENV_EXCLUDE_PATHS: ",".join(self.exclude_paths),
+            d.ENV_RESPECT_DNT: "true" if self.respect_dnt else "false",
             d.ENV_COUNTER_SHARDS: str(self.counter_shards),
             d.ENV_STATUS_CACHE_SECONDS: str(self.status_cache_seconds),
             "POWERTOOLS_SERVICE_NAME": d.POWERTOOLS_SERVICE_NAME,
@@ -243,6 +254,9 @@ _PARSERS: Final[dict[str, Any]] = {
     "allowed_origins": _origins,
     "ip_mode": _str,
     "count_bots": _bool,
+    "exclude_ips": _origins,
+    "exclude_paths": _origins,
+    "respect_dnt": _bool,
     "counter_shards": _int(1, 100),
     "status_cache_seconds": _int(0, 3600),
     "ingest_reserved_concurrency": _optional_int(1, 1000),

@@ -42,10 +42,12 @@ WRITER_TABLE_GRANTS: Final[TableGrants] = {
     "counter": ("dynamodb:UpdateItem",),
     "failure": ("dynamodb:BatchWriteItem", "dynamodb:PutItem"),
 }
-# Status: reads only; never log items (they hold visitor IPs) nor the salt.
+# Status: reads, and the one write of a finished month's rollup; never log items (they hold visitor
+# IPs) nor the salt.
 STATUS_TABLE_GRANTS: Final[TableGrants] = {
     "counter": ("dynamodb:BatchGetItem", "dynamodb:GetItem"),
     "aggregates": ("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"),
+    "rollups": ("dynamodb:BatchGetItem", "dynamodb:PutItem"),
 }
 TABLE_GRANTS: Final[Mapping[str, TableGrants]] = {
     "ingest": INGEST_TABLE_GRANTS,

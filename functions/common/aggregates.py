@@ -48,9 +48,32 @@ PAGE = "p"
 REFERRER = "r"
 BROWSER = "b"
 AGENT = "a"
+COUNTRY = "g"
+DEVICE = "d"
+OS = "o"
+SOURCE = "s"
+MEDIUM = "m"
+CAMPAIGN = "k"
 UNIQUES = "u"  # the sort-key prefix of the sketches in a day's name partition
-DIMENSIONS = (PAGE, REFERRER, BROWSER, AGENT)
-CAPS: Mapping[str, int] = {PAGE: 1000, REFERRER: 500, BROWSER: 50, AGENT: 200}
+DIMENSIONS = (PAGE, REFERRER, BROWSER, AGENT, COUNTRY, DEVICE, OS, SOURCE, MEDIUM, CAMPAIGN)
+CAPS: Mapping[str, int] = {
+    PAGE: 1000,
+    REFERRER: 500,
+    BROWSER: 50,
+    AGENT: 200,
+    COUNTRY: 260,
+    DEVICE: 10,
+    OS: 60,
+    SOURCE: 200,
+    MEDIUM: 50,
+    CAMPAIGN: 200,
+}
+UNKNOWN_COUNTRY = "unknown"
+# Periods of the name partitions: a day (YYYY-MM-DD) and, for pages only, all time.
+ALL_TIME = "all"
+ALL_TIME_PAGE_CAP = 5000
+ROLLUP_NAMES = 200  # names per dimension a month's rollup keeps (its top ones)
+ALL_TIME_EXPIRES_AT = 253402300799  # 9999-12-31: never (DynamoDB's TTL ignores far-future values)
 OTHER = "(other)"
 MAX_PATH_CHARS = 100
 MAX_HOST_CHARS = 100
@@ -73,11 +96,23 @@ REGISTERS = "registers"
 VERSION = "version"
 
 TOP_N = 10
+LIVE_MINUTES = 5  # "live visitors": human visits of the last 5 minutes, this one included
 HOURS_IN_SUMMARY = 24
 DAYS_READ = 8  # today and the 7 days before it: enough for a rolling 7 x 24 hours window
 # The most items a day's name partition can hold (the caps, one "(other)" per dimension, packed,
 # with room for packs written by racing writers, and the sketches): under a Query page's 1 MB.
 NAMES_READ_MAX = 2 * (sum(CAPS.values()) // PACK_NAMES + len(CAPS)) + UNIQUES_SHARDS
+ALL_TIME_READ_MAX = 2 * (ALL_TIME_PAGE_CAP // PACK_NAMES + 1)
+
+
+def cap(period: str, dim: str) -> int:
+    """How many distinct names of a dimension a period's partition keeps before ``(other)``."""
+    return ALL_TIME_PAGE_CAP if period == ALL_TIME else CAPS[dim]
+
+
+def month_of(day: str) -> str:
+    return day[:7]
+
 
 ItemKey = tuple[str, str]  # (pk, sk)
 AttrValue = dict[str, Any]
@@ -188,17 +223,48 @@ def pack_names(item: Mapping[str, AttrValue]) -> dict[str, int]:
 # --- folding (writer) -----------------------------------------------------------------------
 
 
+def names_of(
+    visit: Visit,
+    browser_of: Callable[[str], str],
+    agent_of: Callable[[str], str],
+    device_of: Callable[[str], str] | None = None,
+    os_of: Callable[[str], str] | None = None,
+) -> list[tuple[str, str]]:
+    """The (dimension, name) tallies one visit adds to: its agent for a bot; for a human its page,
+    referrer host, browser, country, device, OS and campaign parameters (where known)."""
+    if visit.is_bot:
+        return [(AGENT, label(agent_of(visit.user_agent)))]
+    names = [(PAGE, page_name(visit.path)), (BROWSER, label(browser_of(visit.user_agent)))]
+    ref = referrer_name(visit.referrer)
+    if ref:
+        names.append((REFERRER, ref))
+    names.append((COUNTRY, visit.country or UNKNOWN_COUNTRY))
+    if device_of is not None:
+        names.append((DEVICE, label(device_of(visit.user_agent))))
+    if os_of is not None:
+        names.append((OS, label(os_of(visit.user_agent))))
+    for dim, value in ((SOURCE, visit.utm_source), (MEDIUM, visit.utm_medium), (CAMPAIGN, visit.utm_campaign)):
+        if value:
+            names.append((dim, label(value)))
+    return names
+
+
 def fold(
     visits: Iterable[Visit],
     browser_of: Callable[[str], str],
     agent_of: Callable[[str], str],
+    *,
+    device_of: Callable[[str], str] | None = None,
+    os_of: Callable[[str], str] | None = None,
 ) -> dict[ItemKey, Delta]:
-    """Fold visits into one ``Delta`` per aggregate item they touch (uncapped names, no uniques)."""
+    """Fold visits into one ``Delta`` per aggregate item they touch (uncapped names, no uniques):
+    day and hour totals, and the name tallies of the day and (pages) of all time. Months are rolled
+    up from the days by the status function (``functions.status.rollups``), never by the writer."""
     deltas: dict[ItemKey, Delta] = {}
 
-    def delta(key: ItemKey, expires: datetime) -> Delta:
+    def delta(key: ItemKey, expires: datetime | int) -> Delta:
         if key not in deltas:
-            deltas[key] = Delta(key, _epoch(expires))
+            deltas[key] = Delta(key, expires if isinstance(expires, int) else _epoch(expires))
         return deltas[key]
 
     for visit in visits:
@@ -209,21 +275,19 @@ def fold(
         day_item = delta(key_tuple(keys.day_agg_key(day)), day_start + timedelta(days=DAY_TTL_DAYS))
         hour_item = delta(key_tuple(keys.hour_agg_key(keys.hour_of(when))), hour_start + timedelta(days=HOUR_TTL_DAYS))
         names_expire = day_start + timedelta(days=NAMES_TTL_DAYS)
+        for dim, name in names_of(visit, browser_of, agent_of, device_of, os_of):
+            delta(name_item_key(day, dim, name), names_expire).add(VISITS)
+            if dim == PAGE:
+                delta(name_item_key(ALL_TIME, dim, name), ALL_TIME_EXPIRES_AT).add(VISITS)
         if visit.is_bot:
-            day_item.add(BOTS)
-            hour_item.add(BOTS)
+            for item in (day_item, hour_item):
+                item.add(BOTS)
             day_item.add(CLASS_PREFIX + (visit.bot_class or "other"))
-            delta(name_item_key(day, AGENT, label(agent_of(visit.user_agent))), names_expire).add(VISITS)
             continue
-        day_item.add(VISITS)
+        for item in (day_item, hour_item):
+            item.add(VISITS)
         day_item.add(f"h{when.hour:02d}")
-        hour_item.add(VISITS)
         hour_item.add(f"m{when.minute:02d}")
-        delta(name_item_key(day, PAGE, page_name(visit.path)), names_expire).add(VISITS)
-        ref = referrer_name(visit.referrer)
-        if ref:
-            delta(name_item_key(day, REFERRER, ref), names_expire).add(VISITS)
-        delta(name_item_key(day, BROWSER, label(browser_of(visit.user_agent))), names_expire).add(VISITS)
     return deltas
 
 
@@ -372,10 +436,12 @@ def summarize(
     for item in name_items:
         if item.get(keys.SK, {}).get("S", "").startswith(UNIQUES + "#"):
             sketch = sketch.merge(read_uniques(item).sketch)
-    classes = {
-        name[len(CLASS_PREFIX) :]: _n(today, name) for name in (today or {}) if name.startswith(CLASS_PREFIX)
-    }
+    classes = {name[len(CLASS_PREFIX) :]: _n(today, name) for name in (today or {}) if name.startswith(CLASS_PREFIX)}
+    live = sum(_n(current_hour, f"m{m:02d}") for m in range(max(0, now.minute - LIVE_MINUTES + 1), now.minute + 1))
+    if now.minute < LIVE_MINUTES - 1:
+        live += sum(_n(previous_hour, f"m{m:02d}") for m in range(60 - (LIVE_MINUTES - 1 - now.minute), 60))
     return {
+        "live_visitors": live,
         "visits_last_hour": last_hour,
         "visits_last_24h": sum(h["visits"] for h in hourly),
         "visits_last_7d": last_7d,
@@ -388,5 +454,95 @@ def summarize(
         "top_referrers": _top(name_items, REFERRER, "referrer"),
         "browsers": _top(name_items, BROWSER, "browser"),
         "top_bots": _top(name_items, AGENT, "agent"),
+        **dimension_lists(name_items),
         "hourly": hourly,
+    }
+
+
+# Lists added by issue 13's dimensions, the same shape as top_pages: (JSON key, dimension, label).
+DIMENSION_LISTS = (
+    ("countries", COUNTRY, "country"),
+    ("devices", DEVICE, "device"),
+    ("os", OS, "os"),
+    ("sources", SOURCE, "source"),
+    ("mediums", MEDIUM, "medium"),
+    ("campaigns", CAMPAIGN, "campaign"),
+)
+
+
+def dimension_lists(name_items: Sequence[Mapping[str, AttrValue]]) -> dict[str, list[dict[str, Any]]]:
+    return {key: _top(name_items, dim, field_name) for key, dim, field_name in DIMENSION_LISTS}
+
+
+ROLLUP_NAME_ATTR = "t:"  # a rolled-up tally: "t:<dim>:<name>"
+ROLLUP_DAYS = "days"
+
+
+def rollup_item(
+    month: str,
+    days: Sequence[str],
+    totals: Mapping[str, Mapping[str, AttrValue] | None],
+    names: Sequence[Mapping[str, AttrValue]],
+) -> Item:
+    """A finished month in one item: its totals, bot classes and each dimension's top
+    ``ROLLUP_NAMES`` names (the rest summed under ``(other)``); tens of KB at the caps."""
+    item: Item = dict(key_dict(key_tuple(keys.rollup_key(month))))
+    counters: dict[str, int] = {ROLLUP_DAYS: len(days)}
+    for day in days:
+        for attr, value in (totals.get(day) or {}).items():
+            if attr in (VISITS, BOTS) or attr.startswith(CLASS_PREFIX):
+                counters[attr] = counters.get(attr, 0) + int(float(value["N"]))
+    for dim in DIMENSIONS:
+        ranked = sorted(tallies(names, dim).items(), key=lambda t: (-t[1], t[0]))
+        kept, rest = ranked[:ROLLUP_NAMES], ranked[ROLLUP_NAMES:]
+        if rest:
+            kept.append((OTHER, sum(v for _, v in rest) + dict(kept).get(OTHER, 0)))
+        for name, count in kept:
+            counters[f"{ROLLUP_NAME_ATTR}{dim}:{name}"] = count
+    item.update({attr: {"N": str(n)} for attr, n in counters.items()})
+    return item
+
+
+def rollup_views(item: Mapping[str, AttrValue]) -> tuple[Item, list[Item]]:
+    """A rollup as what ``summarize_range`` reads: the month's totals item and one pseudo pack
+    per dimension."""
+    totals: Item = {a: v for a, v in item.items() if a in (VISITS, BOTS) or a.startswith(CLASS_PREFIX)}
+    packs: dict[str, Item] = {}
+    for attr, value in item.items():
+        if attr.startswith(ROLLUP_NAME_ATTR):
+            dim, name = attr[len(ROLLUP_NAME_ATTR) :].split(":", 1)
+            pack_item = packs.setdefault(dim, {keys.SK: {"S": f"{dim}#rollup"}})
+            pack_item[NAME_ATTR + name] = value
+    return totals, list(packs.values())
+
+
+def summarize_range(
+    periods: Sequence[str],
+    totals: Mapping[str, Mapping[str, AttrValue] | None],
+    names: Sequence[Mapping[str, AttrValue]],
+) -> dict[str, Any]:
+    """A range's part of the status JSON: one day or month total item per period (missing = zero)
+    and every name item of their partitions (tallies are summed over periods, sketches merged)."""
+    classes: dict[str, int] = {}
+    for item in totals.values():
+        for attr in item or {}:
+            if attr.startswith(CLASS_PREFIX):
+                classes[attr[len(CLASS_PREFIX) :]] = classes.get(attr[len(CLASS_PREFIX) :], 0) + _n(item, attr)
+    sketch = Sketch()
+    for item in names:
+        if item.get(keys.SK, {}).get("S", "").startswith(UNIQUES + "#"):
+            sketch = sketch.merge(read_uniques(item).sketch)
+    day_periods = all(keys.is_day(p) for p in periods)
+    return {
+        "visits": sum(_n(totals.get(p), VISITS) for p in periods),
+        "bots": sum(_n(totals.get(p), BOTS) for p in periods),
+        # Sketches are kept 35 days, per day: a range of months has none.
+        "unique_visitors": sketch.estimate() if day_periods else None,
+        "series": [{"period": p, "visits": _n(totals.get(p), VISITS)} for p in periods],
+        "top_pages": _top(names, PAGE, "path"),
+        "top_referrers": _top(names, REFERRER, "referrer"),
+        "browsers": _top(names, BROWSER, "browser"),
+        "top_bots": _top(names, AGENT, "agent"),
+        "bots_by_class": dict(sorted(((c, v) for c, v in classes.items() if v > 0), key=lambda cv: (-cv[1], cv[0]))),
+        **dimension_lists(names),
     }

@@ -11,6 +11,8 @@ from botocore.exceptions import ClientError
 
 from functions.common import aws, keys, store
 from functions.common.aggregates import (
+    ALL_TIME,
+    ALL_TIME_READ_MAX,
     NAMES_READ_MAX,
     REGISTERS,
     UNIQUES_SHARDS,
@@ -81,11 +83,15 @@ def uniques_shard_key(day: str, shard: int) -> ItemKey:
     return key[keys.PK]["S"], key[keys.SK]["S"]
 
 
+def put_rollup(table_name: str, item: Item) -> None:
+    """Store a finished month's rollup (the same content whoever writes it, so a race is harmless)."""
+    aws.dynamodb().put_item(TableName=table_name, Item=item)
+
+
 def read_names(
     table_name: str, day: str, *, names_only: bool = False, profile: aws.Profile = aws.REQUEST_PATH
 ) -> list[Item]:
-    """Every name tally of a day (bounded by the caps: one Query page)."""
+    """Every name tally of a period's partition: a day, a month or all time (bounded by the caps)."""
     projection = [keys.SK] if names_only else None
-    return store.query_partition(
-        table_name, keys.names_pk(day), limit=NAMES_READ_MAX, projection=projection, profile=profile
-    )
+    limit = ALL_TIME_READ_MAX if day == ALL_TIME else NAMES_READ_MAX
+    return store.query_partition(table_name, keys.names_pk(day), limit=limit, projection=projection, profile=profile)

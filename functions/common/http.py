@@ -28,6 +28,7 @@ MAX_QUERY_PARAMS = 64
 JSON_CONTENT_TYPE = "application/json"
 HTML_CONTENT_TYPE = "text/html; charset=utf-8"
 NO_STORE = "no-store"
+SVG_CONTENT_TYPE = "image/svg+xml"
 PREFLIGHT_MAX_AGE_SECONDS = 600
 DEFAULT_ALLOWED_HEADERS = ("Content-Type",)
 
@@ -229,6 +230,17 @@ def html_response(
 ) -> Response:
     """A text/html proxy response (the status function's dashboard page)."""
     return _response(status, html, HTML_CONTENT_TYPE, headers, cache_control)
+
+
+def svg_response(
+    status: int,
+    svg: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    cache_control: str | None = NO_STORE,
+) -> Response:
+    """An image/svg+xml proxy response (the per-page badge)."""
+    return _response(status, svg, SVG_CONTENT_TYPE, headers, cache_control)
 
 
 def error_response(status: int, message: str, *, headers: Mapping[str, str] | None = None) -> Response:

@@ -6,7 +6,8 @@ Items (``pk`` / ``sk``):
 - visit log item:  ``LOG#<day>#<bucket>`` / ``<iso ts>#<visit_id>``  has ``expires_at`` (TTL)
 - day aggregate:   ``AGG#DAY``            / ``<day>``            visits, bots, hour counters, bot classes
 - hour aggregate:  ``AGG#HOUR``           / ``<day>T<hh>``       visits, bots, minute counters
-- name tally:      ``AGG#N#<day>``        / ``<dim>#<name>``     ``visits`` of one page, referrer, browser...
+- month rollup:    ``ROLLUP``             / ``<yyyy-mm>``        a finished month's totals and top names
+- name tallies:    ``AGG#N#<period>``     / ``<dim>#<pack>``     packed name tallies of a day, a month or ``all``
 - unique visitors: ``AGG#N#<day>``        / ``u#<shard>``        HyperLogLog sketch of visitor hashes
 - daily salt:      ``SALT``               / ``<day>``            random secret for hashed visitors
 - failure reason:  ``FAILURE``            / ``<sqs message id>`` attribute ``reason`` (S), for the CLI
@@ -36,12 +37,18 @@ FAMILY_LEADING_KEYS: dict[str, tuple[str, ...]] = {
     "salt": ("SALT",),
     "log": ("LOG#*",),
     "aggregates": ("AGG#*",),
+    "rollups": ("ROLLUP",),  # status writes a finished month's rollup, once
     "failure": ("FAILURE",),
 }
 
 
 def _key(pk: str, sk: str) -> Key:
     return {PK: {"S": pk}, SK: {"S": sk}}
+
+
+def is_day(period: str) -> bool:
+    """A day (YYYY-MM-DD), as opposed to a month (YYYY-MM) or all time."""
+    return len(period) == 10
 
 
 def day_of(ts: datetime) -> str:
@@ -72,6 +79,11 @@ def log_key(day: str, timestamp: str, visit_id: str) -> Key:
 
 def day_agg_key(day: str) -> Key:
     return _key("AGG#DAY", day)
+
+
+def rollup_key(month: str) -> Key:
+    """A finished month's totals and top names, rolled up from its days by the status function."""
+    return _key("ROLLUP", month)
 
 
 def hour_agg_key(hour: str) -> Key:

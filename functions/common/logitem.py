@@ -36,8 +36,10 @@ def to_log_item(visit: Visit, ttl_days: int, *, recovered: bool = False) -> Item
         item["referrer"] = {"S": visit.referrer}
     if visit.visitor:
         item["visitor"] = {"S": visit.visitor}
-    if visit.bot_class:
-        item["bot_class"] = {"S": visit.bot_class}
+    for name in ("bot_class", "country", "utm_source", "utm_medium", "utm_campaign"):
+        value = getattr(visit, name)
+        if value:
+            item[name] = {"S": value}
     if recovered:
         item["recovered"] = {"BOOL": True}
     return item
@@ -61,5 +63,9 @@ def from_log_item(item: Item) -> Visit:
         counted=item["counted"]["BOOL"],
         visitor=s("visitor"),
         bot_class=s("bot_class"),
+        country=s("country"),
+        utm_source=s("utm_source"),
+        utm_medium=s("utm_medium"),
+        utm_campaign=s("utm_campaign"),
         schema_version=int(item["schema_version"]["N"]),
     )

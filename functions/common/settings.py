@@ -6,6 +6,7 @@ error deep inside a request.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ class Settings:
     count_bots: bool
     counter_shards: int
     status_cache_seconds: int
+    exclude_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    exclude_paths: tuple[str, ...] = ()
+    respect_dnt: bool = False
 
     def allows_origin(self, origin: str | None) -> str | None:
         """The value for Access-Control-Allow-Origin, or None when the origin is not allowed."""
@@ -63,6 +67,27 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _networks(env: Mapping[str, str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    raw = env.get(d.ENV_EXCLUDE_IPS, "")
+    networks = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError as exc:
+            raise ConfigError(f"{d.ENV_EXCLUDE_IPS} must be a comma-separated list of CIDRs, got {part!r}") from exc
+    return tuple(networks)
+
+
+def _paths(env: Mapping[str, str]) -> tuple[str, ...]:
+    patterns = tuple(p.strip() for p in env.get(d.ENV_EXCLUDE_PATHS, "").split(",") if p.strip())
+    for pattern in patterns:
+        if not pattern.startswith("/"):
+            raise ConfigError(f"{d.ENV_EXCLUDE_PATHS} patterns must start with /, got {pattern!r}")
+    return patterns
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build settings from a mapping (``os.environ`` in Lambda); pure, so tests can pass a dict."""
     ip_mode = env.get(d.ENV_IP_MODE, "").strip().lower() or d.DEFAULT_IP_MODE
@@ -80,6 +105,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         count_bots=_bool(env, d.ENV_COUNT_BOTS, False),
         counter_shards=_int(env, d.ENV_COUNTER_SHARDS, d.DEFAULT_COUNTER_SHARDS, 1, 100),
         status_cache_seconds=_int(env, d.ENV_STATUS_CACHE_SECONDS, d.DEFAULT_STATUS_CACHE_SECONDS, 0, 3600),
+        exclude_networks=_networks(env),
+        exclude_paths=_paths(env),
+        respect_dnt=_bool(env, d.ENV_RESPECT_DNT, False),
     )
 
 

@@ -32,6 +32,10 @@ _FIELD_LIMITS = {
     "referrer": MAX_REFERRER_LENGTH,
     "visitor": MAX_VISITOR_LENGTH,
     "bot_class": 16,
+    "country": 2,
+    "utm_source": 64,
+    "utm_medium": 64,
+    "utm_campaign": 64,
 }
 # Visits older than this cannot be in a queue (4 days) or a DLQ (14 days) any more; newer than
 # "now + a day" are clock garbage. Both would also overflow date arithmetic at the extremes.
@@ -55,6 +59,10 @@ class Visit:
     counted: bool  # whether this visit incremented the counter
     visitor: str | None = None  # daily-salted hash for unique-visitor counts; None with IP_MODE=none
     bot_class: str | None = None  # functions.common.bots.CLASSES for automated traffic, None for a browser
+    country: str | None = None  # ISO 3166 alpha-2 from CloudFront-Viewer-Country; None where the front door gives none
+    utm_source: str | None = None  # campaign parameters of the visited page's URL
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
     schema_version: int = VISIT_SCHEMA_VERSION
 
     @property
@@ -80,7 +88,7 @@ class Visit:
         if type(version) is not int or version != VISIT_SCHEMA_VERSION:  # True == 1 in Python
             raise InvalidVisit(f"unknown schema_version {data.get('schema_version')!r}")
         required_str = ("visit_id", "timestamp", "user_agent", "path")
-        optional_str = ("ip", "referrer", "visitor", "bot_class")
+        optional_str = ("ip", "referrer", "visitor", "bot_class", "country", "utm_source", "utm_medium", "utm_campaign")
         for name in required_str:
             if not isinstance(data.get(name), str) or (name != "user_agent" and not data[name]):
                 raise InvalidVisit(f"field {name!r} must be a non-empty string")

@@ -15,18 +15,25 @@ What the visit record keeps, and why:
 
 from __future__ import annotations
 
+import fnmatch
+import ipaddress
 import posixpath
 import re
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from functions.common.definitions import MAX_PATH_LENGTH, MAX_REFERRER_LENGTH, MAX_USER_AGENT_LENGTH
 from functions.common.http import Request
 from functions.common.privacy import apply_ip_mode, visitor_id
+from functions.common.settings import Settings
 from functions.common.visit import Visit, format_timestamp
 
 PAGE_PARAMETER = "page"
 REFERRER_PARAMETER = "ref"
+COUNTRY_HEADER = "cloudfront-viewer-country"
+CAMPAIGN_PARAMETERS = ("utm_source", "utm_medium", "utm_campaign")
+MAX_CAMPAIGN_LENGTH = 64
+_COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
 # C0/C1 control characters, lone surrogates and the two non-characters SQS refuses in a message body.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -96,6 +103,41 @@ def referrer_of(request: Request) -> str | None:
     return clean_referrer(request.referer)
 
 
+def country_of(request: Request) -> str | None:
+    """The viewer's country code, from the header CloudFront (and REST edge endpoints) add."""
+    value = (request.header(COUNTRY_HEADER) or "").strip().upper()
+    return value if _COUNTRY_RE.match(value) else None
+
+
+def campaign_of(request: Request) -> tuple[str | None, str | None, str | None]:
+    """``utm_source`` / ``utm_medium`` / ``utm_campaign``: from the request itself, or else from the
+    query string of the page URL the snippet sends (``?page=/post?utm_source=news``)."""
+    page = request.query.get(PAGE_PARAMETER) or ""
+    from_page = parse_qs(page.split("?", 1)[1].split("#", 1)[0]) if "?" in page else {}
+    found = []
+    for name in CAMPAIGN_PARAMETERS:
+        raw = request.query.get(name) or next(iter(from_page.get(name, [])), None)
+        found.append(clean_text(raw, MAX_CAMPAIGN_LENGTH).lower() or None)
+    return found[0], found[1], found[2]
+
+
+def _dnt(request: Request) -> bool:
+    return (request.header("dnt") or "").strip() == "1" or (request.header("sec-gpc") or "").strip() == "1"
+
+
+def excluded(request: Request, settings: Settings, path: str) -> str | None:
+    """Why the owner's settings leave this visit out (not counted, not logged), or None."""
+    if settings.respect_dnt and _dnt(request):
+        return "do-not-track"
+    if settings.exclude_paths and any(fnmatch.fnmatchcase(path, p) for p in settings.exclude_paths):
+        return "excluded path"
+    if settings.exclude_networks and request.source_ip:
+        address = ipaddress.ip_address(request.source_ip)
+        if any(address.version == n.version and address in n for n in settings.exclude_networks):
+            return "excluded address"
+    return None
+
+
 def build_visit(
     request: Request,
     *,
@@ -107,6 +149,7 @@ def build_visit(
 ) -> Visit:
     """The visit record for a request (``salt`` is the day's salt, None in ``none`` mode or if unavailable)."""
     user_agent = clean_text(request.user_agent, MAX_USER_AGENT_LENGTH)
+    source, medium, campaign = campaign_of(request)
     return Visit(
         visit_id=request.request_id,
         timestamp=format_timestamp(now),
@@ -118,4 +161,8 @@ def build_visit(
         counted=counted,
         visitor=visitor_id(ip_mode, request.source_ip, user_agent, salt),
         bot_class=bot_class,
+        country=country_of(request),
+        utm_source=source,
+        utm_medium=medium,
+        utm_campaign=campaign,
     )

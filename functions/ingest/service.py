@@ -79,7 +79,7 @@ SALT = DailySalt()
 class Recorded:
     count: int
     visit: Visit
-    delivery: str  # "queued" or "recovered"
+    delivery: str  # "queued", "recovered" or "excluded" (the owner's settings leave it out)
 
 
 def _add_metrics(*names: str) -> None:
@@ -136,9 +136,16 @@ def deliver(settings: Settings, visit: Visit) -> str:
 
 
 def record_visit(request: Request, settings: Settings) -> Recorded:
-    """Read the count, build the visit record and deliver it (the writer counts it)."""
+    """Read the count, build the visit record and deliver it (the writer counts it).
+
+    A visit the owner's settings exclude (EXCLUDE_IPS, EXCLUDE_PATHS, RESPECT_DNT) is answered with
+    the count and neither queued nor logged.
+    """
     bot_class = bots.classify(request.user_agent)
     counted = settings.count_bots or bot_class is None
+    exclusion = logic.excluded(request, settings, logic.page_of(request))
+    if exclusion is not None:
+        counted = False
     try:
         stored: int | None = counter.read_total(settings, consistent=False)
     except (*AWS_ERRORS, counter.CounterReadIncomplete):
@@ -148,6 +155,9 @@ def record_visit(request: Request, settings: Settings) -> Recorded:
         logger.warning("counter unavailable: answering from the last count", exc_info=True)
         stored = None
     now = utc_now()
+    if exclusion is not None:
+        visit = logic.build_visit(request, now=now, ip_mode="none", salt=None, bot_class=bot_class, counted=False)
+        return Recorded(LAST_COUNT.answer(stored, False), visit, "excluded")
     visit = logic.build_visit(
         request,
         now=now,

@@ -1,4 +1,6 @@
-"""Status Lambda: ``GET /status`` (JSON summary) and ``GET /dashboard`` (the HTML page).
+"""Status Lambda: ``GET /status`` (JSON summary, ``?range=`` for a period), ``GET /dashboard`` (the
+HTML page), ``GET /count?page=`` (a page's visits, JSON) and ``GET /badge.svg?page=&label=`` (the
+same as an SVG badge). None of them counts a visit.
 
 Routed on the last path segment, so it answers the same behind a REST API stage (``/prod/status``),
 an HTTP API or a function URL. OPTIONS gets the CORS preflight; other methods 405; other paths 404.
@@ -14,9 +16,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from functions.common import http
 from functions.common.observability import logger, tracer
 from functions.common.settings import ConfigError, Settings, get_settings
-from functions.status import page, service
+from functions.status import badge, page, ranges, service
 
-ROUTES = ("status", "dashboard")
+ROUTES = ("status", "dashboard", "count", "badge.svg")
+PAGE_COUNT_CACHE = "max-age=60"  # a badge on a busy page is fetched often; seconds behind is fine
 ALLOWED_METHODS = ("GET", "OPTIONS")
 PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -33,12 +36,33 @@ def route_of(path: str) -> str | None:
 def status_response(settings: Settings, request: http.Request) -> http.Response:
     cors = http.cors_headers(settings, request)
     try:
-        body = service.build_status(settings)
+        requested = ranges.parse(request.query, service.utc_now())
+    except ranges.BadRange as exc:
+        return http.error_response(400, str(exc), headers=cors)
+    try:
+        body = service.build_status(settings, requested=requested)
     except (ClientError, BotoCoreError, RuntimeError):
         logger.exception("Status unavailable")
         return http.error_response(503, "status temporarily unavailable", headers=cors)
     cache_control = f"max-age={settings.status_cache_seconds}" if settings.status_cache_seconds else http.NO_STORE
     return http.json_response(200, body, headers=cors, cache_control=cache_control)
+
+
+def page_count_response(settings: Settings, request: http.Request, *, as_badge: bool) -> http.Response:
+    cors = http.cors_headers(settings, request)
+    page_path = (request.query.get("page") or "").strip()
+    if not page_path.startswith("/"):
+        return http.error_response(400, "page must be a path starting with /, e.g. ?page=/blog/post", headers=cors)
+    try:
+        counts = service.page_count(settings, page_path)
+    except (ClientError, BotoCoreError, RuntimeError):
+        logger.exception("Page count unavailable")
+        return http.error_response(503, "page count temporarily unavailable", headers=cors)
+    if not as_badge:
+        return http.json_response(200, counts, headers=cors, cache_control=PAGE_COUNT_CACHE)
+    svg = badge.render(request.query.get("label") or "visits", f"{counts['total']:,}")
+    headers = {**cors, **PAGE_HEADERS, "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+    return http.svg_response(200, svg, headers=headers, cache_control=PAGE_COUNT_CACHE)
 
 
 def dashboard_response() -> http.Response:
@@ -78,4 +102,6 @@ def handler(event: Any, context: Any) -> http.Response:
         return http.method_not_allowed(ALLOWED_METHODS, headers=cors)
     if route == "dashboard":
         return dashboard_response()
+    if route in ("count", "badge.svg"):
+        return page_count_response(settings, request, as_badge=route == "badge.svg")
     return status_response(settings, request)

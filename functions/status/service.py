@@ -40,6 +40,7 @@ from functions.common.counter import VISITS_ATTRIBUTE
 from functions.common.observability import logger
 from functions.common.settings import Settings
 from functions.common.visit import format_timestamp, utc_now
+from functions.status import ranges, rollups
 
 QUEUE_ATTRIBUTES = (
     "ApproximateNumberOfMessages",
@@ -110,8 +111,41 @@ def reset_age_cache() -> None:
         _age_cache.clear()
 
 
-def build_status(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
-    """The /status body. AWS errors propagate (the handler answers 503)."""
+def range_summary(settings: Settings, requested: ranges.Range) -> dict[str, Any]:
+    """A range's totals, series and top lists: one BatchGetItem of its day items and one Query per
+    day partition, or for months their rollups (``functions.status.rollups``) — bounded by the range's
+    length, never by its traffic."""
+    periods = requested.periods()
+    if requested.granularity == "month":
+        totals, names = rollups.months_view(settings, periods, requested.end)
+    else:
+        items = store.get_items(settings.table_name, [keys.day_agg_key(p) for p in periods])
+        totals = {p: items.get(key_tuple(keys.day_agg_key(p))) for p in periods}
+        names = [item for p in periods for item in aggstore.read_names(settings.table_name, p)]
+    return {
+        "name": requested.name,
+        "from": requested.start.isoformat(),
+        "to": requested.end.isoformat(),
+        "granularity": requested.granularity,
+        **aggregates.summarize_range(periods, totals, names),
+    }
+
+
+def page_count(settings: Settings, page: str, now: datetime | None = None) -> dict[str, Any]:
+    """A page's visits today and of all time, from the tallies (seconds behind the visits): two
+    Queries of bounded partitions, whatever the traffic."""
+    now = now or utc_now()
+    name = aggregates.page_name(page)
+    today = aggregates.tallies(aggstore.read_names(settings.table_name, keys.day_of(now)), aggregates.PAGE)
+    total = aggregates.tallies(aggstore.read_names(settings.table_name, aggregates.ALL_TIME), aggregates.PAGE)
+    return {"page": name, "today": today.get(name, 0), "total": total.get(name, 0)}
+
+
+def build_status(
+    settings: Settings, now: datetime | None = None, requested: ranges.Range | None = None
+) -> dict[str, Any]:
+    """The /status body (with ``range`` when one is asked for). AWS errors propagate (the handler
+    answers 503)."""
     now = now or utc_now()
     items = store.get_items(settings.table_name, read_keys(settings, now))
     names = aggstore.read_names(settings.table_name, keys.day_of(now))
@@ -130,4 +164,5 @@ def build_status(settings: Settings, now: datetime | None = None) -> dict[str, A
         "dlq_depth": dlq["ApproximateNumberOfMessages"] if dlq else None,
         "oldest_message_age_seconds": oldest_message_age(settings.queue_url, now),
         "generated_at": format_timestamp(now),
+        **({"range": range_summary(settings, requested)} if requested is not None else {}),
     }

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from functions.common import aggregates, aggstore, aws, counter, keys, store, visitlog
-from functions.common.aggregates import CAPS, Delta, ItemKey, Uniques
+from functions.common.aggregates import Delta, ItemKey, Uniques
 from functions.common.definitions import QUEUE, TABLE
 from functions.common.hll import Sketch
 from functions.common.logitem import to_log_item
@@ -45,7 +45,7 @@ from functions.common.observability import logger
 from functions.common.visit import InvalidVisit, Visit, utc_now
 
 MAX_TRANSACT_ACTIONS = store.TRANSACT_MAX
-KNOWN_DAYS_KEPT = 4
+KNOWN_DAYS_KEPT = 6  # periods: a few days, their months, all time
 NAMES_REFRESH_SECONDS = 60.0
 SKETCH_ATTEMPTS = 4
 FAILURE_TTL_DAYS = QUEUE.dlq_retention_days
@@ -131,7 +131,7 @@ class KnownNames:
         entry = self._day(day, load, fresh=True)
         if (dim, name) in entry.packs:
             return True
-        if entry.held(dim) < CAPS[dim]:
+        if entry.held(dim) < aggregates.cap(day, dim):
             entry.place(dim, name, entry.open_pack(dim))
             return True
         return False
@@ -175,6 +175,8 @@ class BatchWriter:
         browser_of: Callable[[str], str],
         agent_of: Callable[[str], str],
         *,
+        device_of: Callable[[str], str] | None = None,
+        os_of: Callable[[str], str] | None = None,
         counter_shards: int = 1,
         known: KnownNames = KNOWN,
         sketches: SketchShards = SKETCHES,
@@ -184,6 +186,8 @@ class BatchWriter:
         self.log_ttl_days = log_ttl_days
         self.browser_of = browser_of
         self.agent_of = agent_of
+        self.device_of = device_of
+        self.os_of = os_of
         self.counter_shards = counter_shards
         self.known = known
         self.sketches = sketches
@@ -231,7 +235,9 @@ class BatchWriter:
 
     def _deltas(self, visits: Iterable[Visit]) -> list[Delta]:
         """The batch's updates: day, hour and the packs of the (capped) names it brings."""
-        deltas = aggregates.fold(visits, self.browser_of, self.agent_of).values()
+        deltas = aggregates.fold(
+            visits, self.browser_of, self.agent_of, device_of=self.device_of, os_of=self.os_of
+        ).values()
         capped = aggregates.merge_deltas(aggregates.capped(d, self._admitted) for d in deltas)
         return aggregates.pack(capped, self._slot)
 
@@ -249,8 +255,9 @@ class BatchWriter:
             logger.warning("Could not read the day's names", extra={"error": store.error_code(exc), "day": day})
             return None
         placed: Loaded = {}
-        mine = aggstore.uniques_shard_key(day, self.sketches.shard)
-        self.sketches.known[mine] = Uniques()  # absent from the partition: not written yet (version 0)
+        if keys.is_day(day):
+            mine = aggstore.uniques_shard_key(day, self.sketches.shard)
+            self.sketches.known[mine] = Uniques()  # absent from the partition: not written yet (version 0)
         for item in items:
             key = aggregates.key_tuple(item)
             parts = aggregates.split_name_key(key)

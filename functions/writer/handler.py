@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.common import bots
+from functions.common import bots, devices
 from functions.common.observability import logger, metrics, tracer
 from functions.common.settings import get_settings
 from functions.ingest.queue import CORRELATION_ID_ATTRIBUTE
@@ -40,6 +40,8 @@ class BulkProcessor(BatchProcessor):
             settings.log_ttl_days,
             bots.browser_of,
             bots.agent_of,
+            device_of=devices.device_of,
+            os_of=devices.os_of,
             counter_shards=settings.counter_shards,
         )
         self.outcome = writer.write([_message(record) for record in self.records])

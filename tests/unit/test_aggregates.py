@@ -53,17 +53,21 @@ def test_fold_touches_one_small_item_per_day_hour_and_name() -> None:
 
     deltas = deltas_of(visits)
 
-    assert set(deltas) == {
-        DAY,
-        HOUR,
-        name(agg.PAGE, "/a"),
-        name(agg.PAGE, "/b"),
-        name(agg.REFERRER, "news.example.com"),
-        name(agg.REFERRER, "www.google.com"),
-        name(agg.BROWSER, "Chrome"),
-        name(agg.BROWSER, "Firefox"),
-        name(agg.AGENT, "Googlebot"),
+    day_names = {
+        (agg.PAGE, "/a"),
+        (agg.PAGE, "/b"),
+        (agg.REFERRER, "news.example.com"),
+        (agg.REFERRER, "www.google.com"),
+        (agg.BROWSER, "Chrome"),
+        (agg.BROWSER, "Firefox"),
+        (agg.COUNTRY, agg.UNKNOWN_COUNTRY),
+        (agg.AGENT, "Googlebot"),
     }
+    assert set(deltas) == (
+        {DAY, HOUR}
+        | {agg.name_item_key(TODAY, d, n) for d, n in day_names}
+        | {agg.name_item_key(agg.ALL_TIME, agg.PAGE, p) for p in ("/a", "/b")}  # all time: pages only
+    )
     assert deltas[DAY].counters == {"visits": 3, "h13": 3, "bots": 1, "c:crawler": 1}
     assert deltas[HOUR].counters == {"visits": 3, "bots": 1, "m30": 2, "m31": 1}
     assert deltas[name(agg.PAGE, "/a")].counters == {"visits": 2}
@@ -84,7 +88,11 @@ def test_visits_on_both_sides_of_midnight_touch_two_days_and_two_name_partitions
     late = datetime(2026, 11, 25, 23, 59, 59, tzinfo=UTC)
     deltas = deltas_of([make_visit(when=late), make_visit(when=late + timedelta(seconds=2))])
     assert sorted(k[1] for k in deltas if k[0] == "AGG#DAY") == ["2026-11-25", "2026-11-26"]
-    assert {k[0] for k in deltas if agg.is_name_key(k)} == {keys.names_pk("2026-11-25"), keys.names_pk(TODAY)}
+    assert {k[0] for k in deltas if agg.is_name_key(k)} == {
+        keys.names_pk("2026-11-25"),
+        keys.names_pk(TODAY),
+        keys.names_pk(agg.ALL_TIME),
+    }
 
 
 def test_names_are_normalised_and_truncated() -> None:
@@ -233,7 +241,7 @@ def test_packing_keeps_items_small_and_puts_each_name_where_the_slot_says() -> N
     visits = [make_visit(when=NOW, path=f"/p{i}") for i in range(7)]
     logical = agg.fold(visits, lambda ua: "Chrome", lambda ua: "bot").values()
     packed = agg.pack(logical, lambda day, dim, name: int(name[2:]) // 3 if dim == agg.PAGE else 0)
-    pages = {d.key: d.counters for d in packed if d.key[1].startswith(agg.PAGE + "#")}
+    pages = {d.key: d.counters for d in packed if d.key[1].startswith(agg.PAGE + "#") and d.key[0].endswith(TODAY)}
     assert pages == {
         agg.pack_key(TODAY, agg.PAGE, 0): {"n:/p0": 1, "n:/p1": 1, "n:/p2": 1},
         agg.pack_key(TODAY, agg.PAGE, 1): {"n:/p3": 1, "n:/p4": 1, "n:/p5": 1},

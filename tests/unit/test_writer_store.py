@@ -315,10 +315,12 @@ def test_a_batch_is_one_transaction_of_guarded_puts_aggregate_adds_and_one_count
     updates = [a["Update"] for a in actions if "Update" in a]
     counters = [u for u in updates if u["Key"]["pk"]["S"].startswith("COUNTER#")]
     assert len(counters) == 1 and counters[0]["ExpressionAttributeValues"][":n"] == {"N": "10"}
-    # day, hour, one pack holding both pages, one browser pack; never the sketch, written on its own
-    assert len(updates) - 1 == 4
-    (pages,) = [u for u in updates if u["Key"]["sk"]["S"] == "p#0"]
-    assert sorted(pages["ExpressionAttributeNames"].values()) == ["expires_at", "n:/p0", "n:/p1"]
+    # day and hour totals; the day's page, browser and country packs; the all-time page pack; never
+    # the sketch, written on its own
+    assert len(updates) - 1 == 6
+    pages = [u for u in updates if u["Key"]["sk"]["S"] == "p#0"]
+    assert len(pages) == 2  # the day's and all time's: each one pack holding both pages
+    assert all(sorted(u["ExpressionAttributeNames"].values()) == ["expires_at", "n:/p0", "n:/p1"] for u in pages)
     assert not any(u["Key"]["sk"]["S"].startswith("u#") for u in updates)
     assert [kw["Key"]["sk"]["S"] for kw in client.of("update_item")] == ["u#0"]
     assert set(client.profiles) == {aws.WRITER}
