@@ -81,10 +81,6 @@ class TrackerConfig:
     oldest_message_alarm_seconds: int = 600
 
     def __post_init__(self) -> None:
-        try:  # the functions' own parser: a value they would refuse fails the synth, not a cold start
-            load_settings(self.function_environment())
-        except ConfigError as exc:
-            raise ContextError(f"context value refused by the functions: {exc}") from exc
         _check_choice("ingress", self.ingress, INGRESS_OPTIONS)
         _check_choice("removal_policy", self.removal_policy, REMOVAL_POLICIES)
         _check_choice("api_key", self.api_key, API_KEY_MODES)
@@ -135,6 +131,10 @@ class TrackerConfig:
                 "waf_rate_limit needs ingress=rest: AWS WAF attaches to REST API stages, "
                 "not to HTTP APIs or Lambda function URLs"
             )
+        try:  # the functions' own parser: a value they would refuse fails the synth, not a cold start
+            load_settings(self.function_environment())
+        except ConfigError as exc:
+            raise ContextError(f"context value refused by the functions: {exc}") from exc
 
     @property
     def destroy_on_delete(self) -> bool:

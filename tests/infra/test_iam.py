@@ -54,6 +54,7 @@ SPELLED_OUT = {
     "status": {
         "counter": {"dynamodb:BatchGetItem", "dynamodb:GetItem"},
         "aggregates": {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"},
+        "rollups": {"dynamodb:BatchGetItem", "dynamodb:PutItem"},
     },
 }
 # Every DynamoDB action any function could be tempted to use.
@@ -67,6 +68,7 @@ SAMPLE_KEY = {
     "log": "LOG#2026-12-01#7",
     "aggregates": "AGG#DAY",
     "failure": "FAILURE",
+    "rollups": "ROLLUP",
 }
 SAMPLE_KEY |= {"aggregate names": "AGG#N#2026-12-01"}
 FAMILY_OF_SAMPLE = {"aggregate names": "aggregates"}
