@@ -35,6 +35,7 @@ harness.setup_env()
 
 SIZES = (1_000, 100_000)
 REQUESTS = 5
+RANGES = ("30d", "12mo")  # one request each, after the plain ones
 
 
 def populate(table_name: str, visits: int) -> tuple[float, int]:
@@ -134,8 +135,19 @@ def measure(visits: int) -> dict[str, Any]:
                     raise RuntimeError(f"status answered {response.get('statusCode')}: {response.get('body')}")
                 body = json.loads(response["body"])
         counter.detach()
+        ranges: dict[str, dict[str, Any]] = {}
+        for name in RANGES:
+            ranged = CallCounter().attach(*clients)
+            with harness.captured_stdout():
+                event = rest_event("/status", query={"range": name})
+                response = status.handler(event, LambdaContext(function_name="status"))
+            ranged.detach()
+            if response.get("statusCode") != 200:
+                raise RuntimeError(f"status?range={name} answered {response.get('statusCode')}: {response.get('body')}")
+            ranges[name] = {"calls": ranged.total(), "items": ranged.items_read, "breakdown": ranged.breakdown()}
         sizes = aggregate_sizes(os.environ["TABLE_NAME"])
     return {
+        "ranges": ranges,
         "sizes": sizes,
         "distinct_visitors": distinct,
         "populate_s": seconds,
@@ -215,6 +227,26 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
         )
         + "\n"
     )
+    range_rows = [
+        [f"?range={name}", f"{n:,} visits", r["ranges"][name]["calls"], r["ranges"][name]["items"],
+         r["ranges"][name]["breakdown"]]
+        for name in RANGES
+        for n, r in results.items()
+    ]
+    flat = all(
+        small["ranges"][name]["calls"] == big["ranges"][name]["calls"]
+        and small["ranges"][name]["items"] == big["ranges"][name]["items"]
+        for name in RANGES
+    )
+    emit(
+        table(
+            "Figure 5b — GET /status?range= (one request each): one day item and one name partition per day, "
+            "finished months from their rollups",
+            ["range", "logged visits", "AWS calls", "items read", "calls"],
+            range_rows,
+        )
+        + f"\nGoal: the same calls and items at {sizes[0]:,} and {sizes[-1]:,} visits: {'met' if flat else 'MISSED'}.\n"
+    )
     if measured is not None:
         measured.update(
             day_item_kb=big["sizes"]["day_kb"],
@@ -225,6 +257,18 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
             status_items_read=big["items"],
         )
     return [
+        *(
+            Result(
+                "5 status",
+                f"AWS calls, items per /status?range={name}, {sizes[-1]:,} vs {sizes[0]:,} visits",
+                f"{big['ranges'][name]['calls']}, {big['ranges'][name]['items']}",
+                f"{small['ranges'][name]['calls']}, {small['ranges'][name]['items']}",
+                "equal",
+                big["ranges"][name]["calls"] == small["ranges"][name]["calls"]
+                and big["ranges"][name]["items"] == small["ranges"][name]["items"],
+            )
+            for name in RANGES
+        ),
         Result(
             "5 status",
             f"AWS calls per /status, {sizes[-1]:,} vs {sizes[0]:,} visits",

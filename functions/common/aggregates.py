@@ -114,17 +114,12 @@ def month_of(day: str) -> str:
     return day[:7]
 
 
-ItemKey = tuple[str, str]  # (pk, sk)
-AttrValue = dict[str, Any]
-Item = dict[str, AttrValue]
-
-
-def key_tuple(key: Mapping[str, Any]) -> ItemKey:
-    return key[keys.PK]["S"], key[keys.SK]["S"]
-
-
-def key_dict(key: ItemKey) -> keys.Key:
-    return {keys.PK: {"S": key[0]}, keys.SK: {"S": key[1]}}
+# Re-exported from keys (store and ingest need them without importing this module).
+ItemKey = keys.ItemKey
+AttrValue = keys.AttrValue
+Item = keys.Item
+key_tuple = keys.key_tuple
+key_dict = keys.key_dict
 
 
 @dataclass

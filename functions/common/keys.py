@@ -20,7 +20,9 @@ the same key (idempotent overwrite).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from functions.common.definitions import TABLE
 
@@ -29,6 +31,17 @@ SK = TABLE.sort_key
 LOG_BUCKETS = 16
 
 Key = dict[str, dict[str, str]]
+ItemKey = tuple[str, str]  # (pk, sk)
+AttrValue = dict[str, Any]
+Item = dict[str, AttrValue]
+
+
+def key_tuple(key: Mapping[str, Any]) -> ItemKey:
+    return key[PK]["S"], key[SK]["S"]
+
+
+def key_dict(key: ItemKey) -> Key:
+    return {PK: {"S": key[0]}, SK: {"S": key[1]}}
 
 # Partition-key patterns of each item family, as IAM's ``dynamodb:LeadingKeys`` condition takes them
 # (``*`` matches any characters): the stack grants each function only the families it touches.

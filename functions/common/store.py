@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.common import aws
-from functions.common.aggregates import Item, ItemKey, key_tuple
+from functions.common.keys import Item, ItemKey, key_tuple
 
 BATCH_WRITE_MAX = 25  # DynamoDB's BatchWriteItem limit
 BATCH_GET_MAX = 100  # BatchGetItem's limit

@@ -15,7 +15,6 @@ What the visit record keeps, and why:
 
 from __future__ import annotations
 
-import fnmatch
 import ipaddress
 import posixpath
 import re
@@ -129,8 +128,11 @@ def excluded(request: Request, settings: Settings, path: str) -> str | None:
     """Why the owner's settings leave this visit out (not counted, not logged), or None."""
     if settings.respect_dnt and _dnt(request):
         return "do-not-track"
-    if settings.exclude_paths and any(fnmatch.fnmatchcase(path, p) for p in settings.exclude_paths):
-        return "excluded path"
+    if settings.exclude_paths:
+        import fnmatch  # only owners who exclude paths pay its import on the cold start
+
+        if any(fnmatch.fnmatchcase(path, p) for p in settings.exclude_paths):
+            return "excluded path"
     if settings.exclude_networks and request.source_ip:
         address = ipaddress.ip_address(request.source_ip)
         if any(address.version == n.version and address in n for n in settings.exclude_networks):
