@@ -3,12 +3,41 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from tests.e2e.localmode import LocalMode, start_local_mode
 from visitor_tracker.emulator import EmbeddedEmulator
+
+# Headless Chromium, as Debian packages it (Playwright drives it; its own browser download is not used).
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium); .ci/run installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @pytest.fixture(scope="module")

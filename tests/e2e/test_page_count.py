@@ -18,7 +18,6 @@ from tests.events import DEFAULT_UA
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
 # The headless Chromium fixtures of the dashboard tests (a desktop User-Agent: the visits count).
-browser = dashboard.browser
 page = dashboard.page
 UPDATE_TIMEOUT_MS = dashboard.UPDATE_TIMEOUT_MS
 
