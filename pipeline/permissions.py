@@ -25,20 +25,20 @@ from functions.common.keys import FAMILY_LEADING_KEYS
 
 TableGrants = Mapping[str, tuple[str, ...]]
 
-# Ingest: reads the counter (a bot, the shard cache) and increments it (today directly; after
-# issue 11 only inside its recovery transaction); creates/reads the day's salt; writes a log item
-# on the recovery path (the queue refused the visit). Never aggregates or failure reasons.
+# Ingest: reads the counter (GetItem, or BatchGetItem of the shards) and increments it only inside its
+# recovery transaction (the queue refused the visit), with the visit's guarded log Put; creates/reads
+# the day's salt. Never aggregates or failure reasons.
 INGEST_TABLE_GRANTS: Final[TableGrants] = {
     "counter": ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem"),
     "salt": ("dynamodb:PutItem", "dynamodb:GetItem"),
     "log": ("dynamodb:PutItem",),
 }
-# Writer: log items (batch writes, the exactly-once mark inside transactions), aggregates (read for
-# the caps, updated inside transactions), the counter (incremented inside the writer's transaction
-# after issue 11) and failure reasons for the CLI. Never the salt.
+# Writer: log items (the guarded Put inside its counting transaction), aggregates (the day's names and
+# its sketch read, ADDs inside the transaction, the sketch's conditional update), the counter (its ADD
+# inside the same transaction) and failure reasons for the CLI. Never the salt.
 WRITER_TABLE_GRANTS: Final[TableGrants] = {
-    "log": ("dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
-    "aggregates": ("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
+    "log": ("dynamodb:PutItem",),  # the guarded Put inside the counting transaction: nothing else
+    "aggregates": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
     "counter": ("dynamodb:UpdateItem",),
     "failure": ("dynamodb:BatchWriteItem", "dynamodb:PutItem"),
 }

@@ -46,8 +46,8 @@ SPELLED_OUT = {
         "log": {"dynamodb:PutItem"},
     },
     "writer": {
-        "log": {"dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
-        "aggregates": {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+        "log": {"dynamodb:PutItem"},
+        "aggregates": {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"},
         "counter": {"dynamodb:UpdateItem"},
         "failure": {"dynamodb:BatchWriteItem", "dynamodb:PutItem"},
     },

@@ -53,10 +53,7 @@ NOT_YET_USED: dict[str, set[tuple[str, str]]] = {
     "writer": {
         ("counter", "dynamodb:UpdateItem"),
         ("log", "dynamodb:PutItem"),
-        ("log", "dynamodb:UpdateItem"),
-        ("log", "dynamodb:BatchWriteItem"),
         ("aggregates", "dynamodb:Query"),
-        ("aggregates", "dynamodb:BatchGetItem"),
         ("aggregates", "dynamodb:GetItem"),  # a single tally/sketch read, depending on the batch
         ("failure", "dynamodb:PutItem"),
     },
