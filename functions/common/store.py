@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.common import aws
-from functions.common.keys import Item, ItemKey, key_tuple
+from functions.common.keys import PK, Item, ItemKey, key_tuple
 
 BATCH_WRITE_MAX = 25  # DynamoDB's BatchWriteItem limit
 BATCH_GET_MAX = 100  # BatchGetItem's limit
@@ -159,8 +159,6 @@ def query_partition(
     profile: aws.Profile = aws.REQUEST_PATH,
 ) -> list[Item]:
     """Every item of one partition, at most ``limit`` (pages followed until then)."""
-    from functions.common.keys import PK
-
     client = aws.dynamodb(profile)
     args: dict[str, Any] = {
         "TableName": table_name,

@@ -36,10 +36,9 @@ def _from_days(settings: Settings, days: Sequence[str]) -> tuple[dict[str, Item 
 
 
 def settled(month: str, today: date) -> bool:
-    days = days_of(month, today)
-    return bool(days) and (today - date.fromisoformat(days[-1])).days > SETTLE_DAYS and len(days) == len(
-        days_of(month, date.max)
-    )
+    """Whether the month ended more than ``SETTLE_DAYS`` ago (its days will not change any more)."""
+    last_day = date.fromisoformat(days_of(month, date.max)[-1])
+    return (today - last_day).days > SETTLE_DAYS
 
 
 def months_view(settings: Settings, months: Sequence[str], today: date) -> tuple[dict[str, Any], list[Item]]:
