@@ -1,31 +1,21 @@
-"""The embedded AWS emulator of local mode: moto's ThreadedMotoServer for SQS (and CloudWatch), made safe
-for concurrent callers, with DynamoDB forwarded to DynamoDB Local.
+"""The embedded AWS endpoint of local mode: SQS from ``visitor_tracker.sqs_local``, DynamoDB forwarded to
+DynamoDB Local, and moto's ThreadedMotoServer for the rest (CloudWatch metrics).
 
-DynamoDB lives in DynamoDB Local (``visitor_tracker.dynamodb_local``): exact under concurrency and
-with real transactions, so moto's DynamoDB needs no workaround any more. ``forward_dynamodb`` makes
-this one endpoint also answer DynamoDB calls by passing them to DynamoDB Local untouched, so the
-state file's single AWS endpoint serves the CLI and tests; the handlers call DynamoDB Local directly.
+One URL serves every AWS call of local mode, the CLI and the tests, routed by ``X-Amz-Target``:
 
-What SQS on moto (5.2) still needs, for the embedded emulator only (deployed code and the unit
-tests' ``mock_aws`` are untouched):
+- ``AmazonSQS.*`` goes to the SQS engine: thread-safe and durable itself (its journal is
+  ``visitor_tracker.queue_store``). moto's SQS is not used: it lost messages under concurrent
+  callers, recomputed every queue attribute over the whole backlog on each send and receive, and
+  cost about 5 ms of CPU per SendMessage (see ``visitor_tracker.sqs_local``).
+- ``DynamoDB_20120810.*`` is passed to DynamoDB Local untouched (``forward_dynamodb``); the
+  handlers call DynamoDB Local directly, this only gives the CLI and tests one endpoint.
+- anything else goes to moto's app, one request at a time: moto's backends are not thread-safe.
 
-1. moto's backends are not thread-safe and its threaded server calls them from many threads:
-   ``DeleteMessage`` rebuilds a queue's message list without a lock, so a ``SendMessage`` landing
-   at the same moment is lost (a counted visit never logged). ``SerializedApp`` runs emulator
-   requests one at a time - the GIL serialises this pure-Python work anyway - except SQS
-   ``ReceiveMessage``, whose long poll would otherwise hold everyone up for a second (local mode's
-   event source mapping is its only receiver and deletes on the same thread).
-2. SQS is quadratic in the backlog: every received message re-computes ALL queue attributes
-   (counting every message, each check building datetimes) just to read the retention period,
-   and every SendMessage does the same. With a few hundred visits queued, 60 % of local mode's
-   CPU went there. ``patch_sqs_speed`` reads the retention period directly and gives moto's SQS
-   module a float clock (``time.time()``) instead of datetime arithmetic: the same values.
-
-Without Java (no DynamoDB Local, or ``--in-memory``) the same server also serves DynamoDB from moto,
-serialized like the rest, in memory. Only then is moto's DynamoDB patched too: its
-``TransactWriteItems`` deep-copies the whole table once PER ACTION as its rollback snapshot (a
-100-action transaction on a 1,000-item table took over 10 s), and ``patch_transaction_snapshots``
-makes it take one snapshot per table per transaction — the same rollback, a hundredth of the work.
+Without Java (no DynamoDB Local, or ``--in-memory``) moto also serves DynamoDB, in memory, under the
+same lock. Only then is moto's DynamoDB patched: its ``TransactWriteItems`` deep-copies the whole
+table once PER ACTION as its rollback snapshot (a 100-action transaction on a 1,000-item table took
+over 10 s), and ``patch_transaction_snapshots`` makes it take one snapshot per table per
+transaction - the same rollback, a hundredth of the work.
 """
 
 from __future__ import annotations
@@ -33,22 +23,18 @@ from __future__ import annotations
 import http.client
 import io
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
 from moto.server import ThreadedMotoServer
 
-# X-Amz-Target of the one call that may block (long poll): it must not hold the lock.
-_UNLOCKED_TARGETS = frozenset({"AmazonSQS.ReceiveMessage"})
+from visitor_tracker.sqs_local import TARGET_PREFIX as SQS_TARGET_PREFIX
+from visitor_tracker.sqs_local import SqsEngine, answer_json
+
 DYNAMODB_TARGET_PREFIX = "DynamoDB_20120810."
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "host", "content-length"})
-
-# Called inside the lock after a successful SQS call it asked for: (target, request body, response body).
-SqsObserver = Callable[[str, bytes, bytes], None]
 
 
 def _request_body(environ: dict[str, Any]) -> bytes:
@@ -100,43 +86,39 @@ class _Forwarder:
         return [payload]
 
 
-class SerializedApp:
-    """WSGI middleware: one emulator request at a time (long polls excepted), DynamoDB forwarded."""
+def _sqs_app(engine: SqsEngine, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    """One SQS JSON-protocol request answered by the engine."""
+    status, headers, payload = answer_json(engine, str(environ.get("HTTP_X_AMZ_TARGET", "")), _request_body(environ))
+    start_response(
+        f"{status} {'OK' if status == 200 else 'Error'}", [*headers.items(), ("Content-Length", str(len(payload)))]
+    )
+    return [payload]
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], *, forward_dynamodb: str | None = None) -> None:
+
+class SerializedApp:
+    """WSGI router: SQS to the engine, DynamoDB forwarded, the rest to moto one request at a time."""
+
+    def __init__(
+        self,
+        app: Callable[..., Iterable[bytes]],
+        *,
+        sqs: SqsEngine | None = None,
+        forward_dynamodb: str | None = None,
+    ) -> None:
         self._app = app
+        self._sqs = sqs
         self._lock = threading.Lock()
         self._forward = _Forwarder(forward_dynamodb) if forward_dynamodb else None
-        self._observed: frozenset[str] = frozenset()
-        self._observer: SqsObserver | None = None
-
-    def observe(self, targets: Iterable[str], observer: SqsObserver) -> None:
-        """Call ``observer`` after each successful call to one of ``targets`` (e.g. AmazonSQS.SendMessage)."""
-        self._observed = frozenset(targets)
-        self._observer = observer
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         target = environ.get("HTTP_X_AMZ_TARGET") or ""
+        if self._sqs is not None and target.startswith(SQS_TARGET_PREFIX):
+            return _sqs_app(self._sqs, environ, start_response)
         if self._forward is not None and target.startswith(DYNAMODB_TARGET_PREFIX):
             return self._forward(environ, start_response)
-        if target in _UNLOCKED_TARGETS:
-            return self._app(environ, start_response)
-        if target not in self._observed or self._observer is None:
-            with self._lock:
-                # Materialise the body inside the lock: moto builds it eagerly, but be sure.
-                return list(self._app(environ, start_response))
-        request = _request_body(environ)
-        status: list[str] = []
-
-        def capture(code: str, headers: Any, *args: Any) -> Any:
-            status.append(code)
-            return start_response(code, headers, *args)
-
         with self._lock:
-            chunks = list(self._app(environ, capture))
-            if status and status[0].startswith("200"):
-                self._observer(target, request, b"".join(chunks))
-        return chunks
+            # Materialise the body inside the lock: moto builds it eagerly, but be sure.
+            return list(self._app(environ, start_response))
 
 
 _patch_lock = threading.Lock()
@@ -205,54 +187,14 @@ def patch_transaction_snapshots() -> Callable[[], None]:
     return undo
 
 
-
-
-def _fast_clocks(slow_seconds: Callable[..., float]) -> tuple[Callable[..., float], Callable[..., float]]:
-    def unix_time(dt: Any = None) -> float:
-        return time.time() if dt is None else slow_seconds(dt)
-
-    def unix_time_millis(dt: Any = None) -> float:
-        return time.time() * 1000.0 if dt is None else slow_seconds(dt) * 1000.0
-
-    return unix_time, unix_time_millis
-
-
-def patch_sqs_speed() -> Callable[[], None]:
-    """Make moto's SQS linear again (see the module docstring); returns the undo function."""
-    from moto.sqs import models
-
-    with _patch_lock:
-        backend = models.SQSBackend
-        if getattr(backend.is_message_valid_based_on_retention_period, "_fast", False):
-            return lambda: None
-        original_valid = backend.is_message_valid_based_on_retention_period
-        original_clocks = (models.unix_time, models.unix_time_millis)
-
-        def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
-            retention = int(self.get_queue(queue_name).message_retention_period)
-            return bool(retention + message.sent_timestamp / 1000 > time.time())
-
-        is_message_valid_based_on_retention_period._fast = True  # type: ignore[attr-defined]
-        backend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
-            is_message_valid_based_on_retention_period
-        )
-        models.unix_time, models.unix_time_millis = _fast_clocks(original_clocks[0])
-
-    def undo() -> None:
-        with _patch_lock:
-            backend.is_message_valid_based_on_retention_period = original_valid  # type: ignore[method-assign]
-            models.unix_time, models.unix_time_millis = original_clocks
-
-    return undo
-
-
 class EmbeddedEmulator(ThreadedMotoServer):
-    """ThreadedMotoServer whose app is a ``SerializedApp``, with moto's SQS patched (``patch_sqs_speed``)."""
+    """ThreadedMotoServer whose app is a ``SerializedApp`` with local mode's SQS engine (``sqs``)."""
 
-    def __init__(self, port: int = 0, *, forward_dynamodb: str | None = None) -> None:
+    def __init__(self, port: int = 0, *, forward_dynamodb: str | None = None, region: str = "us-east-1") -> None:
         super().__init__(ip_address="127.0.0.1", port=port, verbose=False)
         self._undo: Callable[[], None] | None = None
         self._forward_dynamodb = forward_dynamodb
+        self.sqs = SqsEngine(region=region)
         self.app: SerializedApp | None = None
 
     def _server_entry(self) -> None:
@@ -264,24 +206,18 @@ class EmbeddedEmulator(ThreadedMotoServer):
         from werkzeug.serving import make_server
 
         self.app = SerializedApp(
-            DomainDispatcherApplication(create_backend_app), forward_dynamodb=self._forward_dynamodb
+            DomainDispatcherApplication(create_backend_app), sqs=self.sqs, forward_dynamodb=self._forward_dynamodb
         )
         self._server = make_server(self._ip_address, self._port, self.app, True, request_handler=MotoRequestHandler)
+        self.sqs.base_url = f"http://{self._ip_address}:{self._server.server_port}"
         self._server_ready_event.set()
         self._server.serve_forever()
 
     def start(self) -> None:
-        undos = [patch_sqs_speed()]
         if self._forward_dynamodb is None:
             # No DynamoDB Local (no Java, or --in-memory): moto serves DynamoDB itself, and its
             # transactions would copy the whole table once per action.
-            undos.append(patch_transaction_snapshots())
-
-        def undo() -> None:
-            for one in reversed(undos):
-                one()
-
-        self._undo = undo
+            self._undo = patch_transaction_snapshots()
         super().start()
 
     def stop(self) -> None:
@@ -289,13 +225,6 @@ class EmbeddedEmulator(ThreadedMotoServer):
         if self._undo is not None:
             self._undo()
             self._undo = None
-
-    @contextmanager
-    def paused(self) -> Iterator[None]:
-        """No emulator request runs meanwhile (ReceiveMessage excepted): for consistent in-process reads."""
-        assert self.app is not None, "start() first"
-        with self.app._lock:
-            yield
 
     @property
     def url(self) -> str:

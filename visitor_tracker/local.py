@@ -1,7 +1,7 @@
 """Local mode: the whole pipeline on one machine, with the real handlers and no AWS account.
 
-``serve()`` starts moto's server as the AWS emulator (``visitor_tracker.emulator``, which also works
-around two moto gaps under concurrency) or uses ``--aws-endpoint``; it creates the
+``serve()`` starts the embedded AWS endpoint (``visitor_tracker.emulator``: local mode's own SQS,
+DynamoDB Local behind it, moto for CloudWatch) or uses ``--aws-endpoint``; it creates the
 table, queue and DLQ from ``functions.common.definitions`` through ``visitor_tracker.resources``,
 then plays the two AWS pieces the handlers rely on:
 
@@ -243,12 +243,18 @@ def _configure_environment(endpoint: str, dynamodb_endpoint: str | None, region:
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF JSON blob per visit
 
 
-def _load_handlers() -> dict[str, Handler]:
-    """Import the functions only now, after the environment points at the emulator."""
+def _load_handlers(transport: Callable[..., Any] | None = None) -> dict[str, Handler]:
+    """Import the functions only now, after the environment points at the emulator.
+
+    ``transport``: a botocore ``before-send`` handler for SQS (``sqs_local.in_process_transport``),
+    registered on the functions' session before any of their clients exists.
+    """
     from functions.common import aws as aws_clients
     from functions.common.settings import get_settings
 
     aws_clients.reset_clients()
+    if transport is not None:
+        aws_clients.session().register("before-send.sqs", transport)
     get_settings.cache_clear()
     return {name: importlib.import_module(module).handler for name, module in HANDLER_MODULES.items()}
 
@@ -378,24 +384,15 @@ class _Backpressure:
     """
 
     def __init__(self, depth: Callable[[], int], high_water: int, max_wait: float = 5.0) -> None:
-        self._depth = depth
+        self._depth = depth  # cheap: read from the SQS engine in process
         self._high_water = high_water
         self._max_wait = max_wait
-        self._lock = threading.Lock()
-        self._cached = (0.0, 0)
-
-    def _current(self) -> int:
-        with self._lock:
-            read_at, depth = self._cached
-            now = time.monotonic()
-            if now - read_at > 0.02:
-                depth = self._depth()
-                self._cached = (now, depth)
-            return depth
 
     def __call__(self) -> None:
+        if self._depth() <= self._high_water:
+            return
         deadline = time.monotonic() + self._max_wait
-        while self._current() > self._high_water and time.monotonic() < deadline:
+        while self._depth() > self._high_water and time.monotonic() < deadline:
             time.sleep(0.01)
 
 
@@ -455,7 +452,7 @@ def serve(
     """Run local mode until SIGINT/SIGTERM (or ``stop_event``); the process exit code.
 
     The table lives in DynamoDB Local under ``data_dir`` (default ``~/.visitor-tracker/data``) and the
-    queues in the embedded moto server, journaled there too (``visitor_tracker.queue_store``).
+    queues in the embedded SQS engine, journaled there too (``visitor_tracker.queue_store``).
     ``in_memory`` (or no Java) keeps everything in memory; ``aws_endpoint`` uses that endpoint for all.
     ``stop_event`` lets a caller on another thread stop it (signals only reach the main thread).
     """
@@ -503,7 +500,7 @@ def serve(
                 data.claim(started_at)
         if aws_endpoint is None:
             emulator = EmbeddedEmulator(
-                port=emulator_port, forward_dynamodb=dynamodb_local.url if dynamodb_local else None
+                port=emulator_port, forward_dynamodb=dynamodb_local.url if dynamodb_local else None, region=region
             )
             emulator.start()
             endpoint = emulator.url
@@ -523,7 +520,7 @@ def serve(
         os.environ.update(resources.environment())
         if data is not None and emulator is not None:
             store = QueueStore(
-                data.path, emulator, queue_url=resources.queue_url, dlq_url=resources.dlq_url, region=region
+                data.path, emulator.sqs, queue=_queue_name(resources.queue_url), dlq=_queue_name(resources.dlq_url)
             )
             restored = store.restore()
             if previous is not None:
@@ -542,9 +539,10 @@ def serve(
 
         from functions.common.observability import logger
         from visitor_tracker.esm import SqsEventSourceMapping
+        from visitor_tracker.sqs_local import EngineClient, in_process_transport
 
         logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
-        handlers = _load_handlers()
+        handlers = _load_handlers(in_process_transport(emulator.sqs, endpoint) if emulator is not None else None)
 
         def on_error(function: str, exc: BaseException) -> None:
             logger.error("function raised: answered 502", exc_info=exc, extra={"function": function})
@@ -561,9 +559,15 @@ def serve(
         )
         if data is not None:
             gateway.on_counting = data.counting
-        if store is not None:
-            depths = _locked(emulator, store.depths)
-            gateway.before_ingest = _Backpressure(lambda: depths()[0], high_water=BACKPRESSURE_QUEUE_DEPTH)
+        depths: Callable[[], tuple[int, int]] | None = None
+        if emulator is not None:
+            engine = emulator.sqs
+            queue_name, dlq_name = _queue_name(resources.queue_url), _queue_name(resources.dlq_url)
+
+            def depths() -> tuple[int, int]:
+                return engine.depth(queue_name), engine.depth(dlq_name)
+
+            gateway.before_ingest = _Backpressure(lambda: engine.depth(queue_name), high_water=BACKPRESSURE_QUEUE_DEPTH)
         access_log = type("AccessLog", (_AccessLog,), {"verbose": verbose})
         try:
             server = make_server(host, port, gateway, threaded=True, request_handler=access_log)
@@ -572,7 +576,7 @@ def serve(
             sys.stderr.write(f"error: cannot listen on {host}:{port}: {reason}\n")
             return 1
         esm = SqsEventSourceMapping(
-            boto3.client("sqs"),
+            EngineClient(emulator.sqs) if emulator is not None else boto3.client("sqs"),
             queue_url=resources.queue_url,
             queue_arn=resources.queue_arn,
             region=region,
@@ -598,10 +602,10 @@ def serve(
             )
         )
         if dynamodb_local is not None and data is not None:
-            where = f"{endpoint}  (SQS: embedded moto; DynamoDB: DynamoDB Local {dynamodb_local.url})"
+            where = f"{endpoint}  (SQS: local mode's own; DynamoDB: DynamoDB Local {dynamodb_local.url})"
             kept = f"{data.path}  (table, queued visits and dead letters survive restarts)"
         else:
-            where = f"{endpoint}{'  (embedded moto server)' if emulator else ''}"
+            where = f"{endpoint}{'  (embedded: local SQS, moto for DynamoDB)' if emulator else ''}"
             kept = "nothing: in memory, gone when local mode stops" if emulator else f"at {endpoint}"
         _say(f"visitor-tracker local mode (pid {pid})")
         _say(f"  API (count a visit)  {api_url}/")
@@ -612,7 +616,7 @@ def serve(
         _say(f"  state file           {state_path()}")
         _say("Ready. Ctrl-C to stop.")
         if not quiet:
-            shown = _locked(emulator, store.depths) if store is not None else lambda: (esm.pending(), 0)
+            shown = depths if depths is not None else lambda: (esm.pending(), 0)
             console = _Console(gateway, esm, shown, live=sys.stdout.isatty() and not verbose)
 
         ticks = 0
@@ -621,11 +625,8 @@ def serve(
                 sys.stderr.write("error: the HTTP server stopped unexpectedly\n")
                 break
             ticks += 1
-            if ticks % 5 == 0:
-                if store is not None:
-                    store.compact()
-                if console is not None:
-                    console.tick()
+            if ticks % 5 == 0 and console is not None:
+                console.tick()
         if console is not None:
             console.tick()
             console.done()
@@ -647,9 +648,9 @@ def serve(
         if drained:
             _say(f"Queue drained in {time.monotonic() - started:.1f} s.")
             return 0
-        if store is not None:
+        if store is not None and depths is not None:
             store.close()
-            left = store.depths()[0]
+            left = depths()[0]
             store = None
             _say(f"{left:,} queued visits kept in {data.path if data else ''}: they are written on the next start.")
             return 0
@@ -672,14 +673,8 @@ def serve(
         clear_state(pid)
 
 
-def _locked(emulator: Any, read: Callable[[], tuple[int, int]]) -> Callable[[], tuple[int, int]]:
-    """``read`` run with the embedded emulator paused (in-process reads of moto's queues)."""
-
-    def locked() -> tuple[int, int]:
-        with emulator.paused():
-            return read()
-
-    return locked
+def _queue_name(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def main(argv: list[str] | None = None) -> int:

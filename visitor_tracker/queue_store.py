@@ -1,36 +1,42 @@
-"""Keeps local mode's SQS queues (in moto's memory) across restarts and crashes, in the data directory.
+"""Keeps local mode's visit queue and DLQ across restarts and crashes: a journal in the data directory.
 
-The table is in DynamoDB Local and persists by itself; the visit queue and the DLQ live in the
-embedded moto server and would vanish with the process. Two files make them durable:
+The table is in DynamoDB Local and persists by itself; the queues live in local mode's SQS engine
+(``visitor_tracker.sqs_local``), in memory. The engine tells this journal every change to the two
+queues inside its lock, and each change is one appended line of ``queues.jsonl``, flushed to the
+OS before the caller hears back: a ``kill -9`` cannot lose a message whose sender was told it was
+sent (a power cut can: no fsync per visit). Lines:
 
-- ``queue-journal.jsonl``: every message sent to the visit queue, appended (and flushed to the OS)
-  inside the emulator's lock, right after moto accepted it and before the sender hears back. A
-  SIGKILL cannot lose a line the sender was told about (a power cut can: no fsync per visit).
-- ``dead-letters.json``: the DLQ's messages with their ids (the writer's failure reasons are keyed
-  by message id), receive counts and timestamps.
+- ``{"op": "send", "q", "id", "body", "attrs"?, "sent", "receives"?, "first"?}``: a message arrived
+  (or, after a compaction, is still there with that receive count);
+- ``{"op": "del", "q", "ids"}``: deleted (written by the writer, or expired);
+- ``{"op": "move", "from", "to", "ids", "receives", "first"}``: dead-lettered or redriven, with the
+  receive counts the CLI shows;
+- ``{"op": "purge", "q"}``.
 
-``compact()`` runs whenever the visit queue is empty: it rewrites ``dead-letters.json`` and
-empties the journal, all inside the emulator's lock, so no send slips between the two. On start,
-``restore()`` puts the dead letters back on the DLQ and every journaled message not among them back
-on the visit queue, with their original ids. A journaled visit the writer had already written is
-simply written again: the writer is exactly-once (a redelivery leaves one log item and counts once),
-so replaying the journal is safe; one moved to the DLQ since the last compaction fails again and
-returns there with its reason.
+``restore()`` replays the file into the engine, message ids kept (the writer's failure reasons are
+keyed by them), then starts journaling. A visit that was written but whose delete line was not yet
+appended is simply written again: the writer is exactly-once, so a replay is safe. When the file
+holds many more lines than live messages it is rewritten with one ``send`` line per live message.
+The previous layout (``queue-journal.jsonl`` + ``dead-letters.json``) is read once and converted.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from visitor_tracker.emulator import EmbeddedEmulator
+from visitor_tracker.sqs_local import Message, SqsEngine
 
-JOURNAL_FILE = "queue-journal.jsonl"
-DEAD_LETTERS_FILE = "dead-letters.json"
-SEND_TARGETS = ("AmazonSQS.SendMessage", "AmazonSQS.SendMessageBatch")
+JOURNAL_FILE = "queues.jsonl"
+OLD_JOURNAL_FILE = "queue-journal.jsonl"
+OLD_DEAD_LETTERS_FILE = "dead-letters.json"
+COMPACT_MIN_LINES = 20_000  # rewrite only past this many lines, and when most of them are history
+COMPACT_RATIO = 4
 
 
 @dataclass(frozen=True)
@@ -39,154 +45,197 @@ class Restored:
     dead_letters: int
 
 
-def _queue_name(url: str) -> str:
-    return url.rstrip("/").rsplit("/", 1)[-1]
-
-
-def _account(url: str) -> str:
-    return url.rstrip("/").rsplit("/", 2)[-2]
+def _entry(queue: str, message: Message) -> dict[str, Any]:
+    line: dict[str, Any] = {"op": "send", "q": queue, "id": message.id, "body": message.body, "sent": message.sent_ms}
+    if message.attributes:
+        line["attrs"] = message.attributes
+    if message.receives:
+        line["receives"] = message.receives
+        line["first"] = message.first_receive_ms
+    return line
 
 
 class QueueStore:
-    """Journal and snapshot of the visit queue and DLQ of one embedded emulator (see the module docstring)."""
+    """The journal of two queues of one engine (see the module docstring); also the engine's ``Journal``."""
 
-    def __init__(self, directory: Path, emulator: EmbeddedEmulator, *, queue_url: str, dlq_url: str, region: str):
+    def __init__(self, directory: Path, engine: SqsEngine, *, queue: str, dlq: str) -> None:
         self._directory = directory
-        self._emulator = emulator
-        self._queue = _queue_name(queue_url)
-        self._dlq = _queue_name(dlq_url)
-        self._account = _account(queue_url)
-        self._region = region
-        self._journal_path = directory / JOURNAL_FILE
-        self._dead_path = directory / DEAD_LETTERS_FILE
-        self._journal: IO[str] | None = None
-        self._journaled = 0
-        self._dead_ids: tuple[str, ...] = ()
+        self._engine = engine
+        self._queue, self._dlq = queue, dlq
+        self._kept = frozenset({queue, dlq})
+        self._path = directory / JOURNAL_FILE
+        self._file: IO[str] | None = None
+        self._lines = 0
 
-    # --- moto, in process (only under the emulator's lock) ------------------------------------
+    # --- the engine's Journal (called inside the engine's lock) --------------------------------
 
-    def _backend(self) -> Any:
-        from moto.sqs.models import sqs_backends
-
-        return sqs_backends[self._account][self._region]
-
-    def depths(self) -> tuple[int, int]:
-        """(visit queue, DLQ) message counts, visible or not: cheap, read in process."""
-        queues = self._backend().queues
-        return len(queues[self._queue]._messages), len(queues[self._dlq]._messages)
-
-    def _put(self, queue: str, entry: dict[str, Any], *, keep_receipts: bool) -> None:
-        message = self._backend().send_message(queue, entry["body"], message_attributes=entry.get("attributes") or None)
-        message.id = entry["id"]
-        if keep_receipts:
-            message.sent_timestamp = entry.get("sent", message.sent_timestamp)
-            message.approximate_receive_count = entry.get("receives", 0)
-            message.approximate_first_receive_timestamp = entry.get("first_receive")
-
-    # --- the journal ----------------------------------------------------------------------------
-
-    def record(self, target: str, request: bytes, response: bytes) -> None:
-        """The emulator's observer: journal the messages a send put on the visit queue."""
-        try:
-            sent, answer = json.loads(request), json.loads(response)
-        except ValueError:
+    def _write(self, line: dict[str, Any]) -> None:
+        if self._file is None:
             return
-        if _queue_name(str(sent.get("QueueUrl", ""))) != self._queue or self._journal is None:
-            return
-        if target == "AmazonSQS.SendMessage":
-            pairs = [(sent, answer.get("MessageId"))]
-        else:
-            ids = {ok.get("Id"): ok.get("MessageId") for ok in answer.get("Successful", [])}
-            pairs = [(entry, ids.get(entry.get("Id"))) for entry in sent.get("Entries", [])]
-        for message, message_id in pairs:
-            if message_id:
-                line = {"id": message_id, "body": message.get("MessageBody", "")}
-                if message.get("MessageAttributes"):
-                    line["attributes"] = message["MessageAttributes"]
-                self._journal.write(json.dumps(line, separators=(",", ":")) + "\n")
-                self._journaled += 1
-        self._journal.flush()
+        self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
+        self._file.flush()
+        self._lines += 1
 
-    def _read_journal(self) -> list[dict[str, Any]]:
-        entries: list[dict[str, Any]] = []
+    def sent(self, queue: str, messages: Iterable[Message]) -> None:
+        if queue in self._kept and self._file is not None:
+            self._file.write("".join(json.dumps(_entry(queue, m), separators=(",", ":")) + "\n" for m in messages))
+            self._file.flush()
+            self._lines += 1
+
+    def deleted(self, queue: str, ids: Iterable[str]) -> None:
+        if queue in self._kept:
+            self._write({"op": "del", "q": queue, "ids": list(ids)})
+            self._maybe_compact()
+
+    def moved(self, source: str, target: str, messages: Iterable[Message]) -> None:
+        messages = list(messages)
+        if source in self._kept or target in self._kept:
+            self._write(
+                {
+                    "op": "move",
+                    "from": source,
+                    "to": target,
+                    "ids": [m.id for m in messages],
+                    "receives": {m.id: m.receives for m in messages},
+                    "first": {m.id: m.first_receive_ms for m in messages},
+                }
+            )
+
+    def purged(self, queue: str) -> None:
+        if queue in self._kept:
+            self._write({"op": "purge", "q": queue})
+
+    # --- replay, compaction ---------------------------------------------------------------------
+
+    def _replay(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """queue -> message id -> its latest ``send``-shaped entry, from the file(s) on disk."""
+        state: dict[str, dict[str, dict[str, Any]]] = {self._queue: {}, self._dlq: {}}
+        for line in self._read(self._path):
+            op = line.get("op")
+            if op == "send":
+                state.setdefault(line["q"], {})[line["id"]] = line
+            elif op == "del":
+                for message_id in line["ids"]:
+                    state.get(line["q"], {}).pop(message_id, None)
+            elif op == "move":
+                source, target = state.setdefault(line["from"], {}), state.setdefault(line["to"], {})
+                for message_id in line["ids"]:
+                    entry = source.pop(message_id, None)
+                    if entry is not None:
+                        receives = line.get("receives", {}).get(message_id, 0)
+                        target[message_id] = {
+                            **entry,
+                            "q": line["to"],
+                            "receives": receives,
+                            "first": line.get("first", {}).get(message_id),
+                        }
+            elif op == "purge":
+                state[line["q"]] = {}
+        self._convert_old_layout(state)
+        return state
+
+    @staticmethod
+    def _read(path: Path) -> list[dict[str, Any]]:
         try:
-            lines = self._journal_path.read_text().splitlines()
+            text = path.read_text()
         except FileNotFoundError:
-            return entries
-        for line in lines:
+            return []
+        lines = []
+        for raw in text.splitlines():
             try:
-                entries.append(json.loads(line))
+                lines.append(json.loads(raw))
             except ValueError:
                 continue  # a line cut short by a crash: its sender never heard back
-        return entries
+        return lines
 
-    # --- start, compaction, stop --------------------------------------------------------------
-
-    def restore(self) -> Restored:
-        """Put the persisted dead letters and journaled visits back; start journaling. Call before any traffic."""
-        self._directory.mkdir(parents=True, exist_ok=True)
+    def _convert_old_layout(self, state: dict[str, dict[str, dict[str, Any]]]) -> None:
+        """Messages kept by the previous version (a send journal of the visit queue and a DLQ snapshot)."""
+        old_dead = self._directory / OLD_DEAD_LETTERS_FILE
         try:
-            dead: list[dict[str, Any]] = json.loads(self._dead_path.read_text())
-        except FileNotFoundError:
+            dead: list[dict[str, Any]] = json.loads(old_dead.read_text())
+        except (FileNotFoundError, ValueError):
             dead = []
-        journal = self._read_journal()
-        with self._emulator.paused():
-            for entry in dead:
-                self._put(self._dlq, entry, keep_receipts=True)
-            dead_ids = {entry["id"] for entry in dead}
-            queued = {entry["id"]: entry for entry in journal if entry["id"] not in dead_ids}
-            for entry in queued.values():
-                self._put(self._queue, entry, keep_receipts=False)
-            self._dead_ids = tuple(sorted(dead_ids))
-            self._rewrite_journal(queued.values())
-        assert self._emulator.app is not None
-        self._emulator.app.observe(SEND_TARGETS, self.record)
-        return Restored(queued=len(queued), dead_letters=len(dead))
+        dead_ids = {d["id"] for d in dead}
+        for d in dead:
+            state[self._dlq][d["id"]] = {
+                "op": "send",
+                "q": self._dlq,
+                "id": d["id"],
+                "body": d["body"],
+                "attrs": d.get("attributes"),
+                "sent": d.get("sent", 0),
+                "receives": d.get("receives", 0),
+                "first": d.get("first_receive"),
+            }
+        for old in self._read(self._directory / OLD_JOURNAL_FILE):
+            if old.get("id") and old["id"] not in dead_ids:
+                state[self._queue][old["id"]] = {
+                    "op": "send",
+                    "q": self._queue,
+                    "id": old["id"],
+                    "body": old.get("body", ""),
+                    "attrs": old.get("attributes"),
+                    "sent": 0,
+                }
 
-    def _rewrite_journal(self, entries: Iterable[dict[str, Any]]) -> None:
-        if self._journal is not None:
-            self._journal.close()
-        tmp = self._journal_path.with_suffix(".tmp")
+    def _rewrite(self, entries: Iterable[dict[str, Any]]) -> None:
+        if self._file is not None:
+            self._file.close()
+        tmp = self._path.with_suffix(".tmp")
+        count = 0
         with tmp.open("w") as out:
             for entry in entries:
                 out.write(json.dumps(entry, separators=(",", ":")) + "\n")
-        tmp.replace(self._journal_path)
-        self._journal = self._journal_path.open("a")
-        self._journaled = 0
+                count += 1
+            out.flush()
+            os.fsync(out.fileno())
+        tmp.replace(self._path)
+        for old in (OLD_JOURNAL_FILE, OLD_DEAD_LETTERS_FILE):
+            (self._directory / old).unlink(missing_ok=True)
+        self._file = self._path.open("a")
+        self._lines = count
 
-    def _save_dead_letters(self) -> None:
-        messages = self._backend().queues[self._dlq]._messages
-        ids = tuple(sorted(m.id for m in messages))
-        if ids == self._dead_ids and self._dead_path.exists():
-            return
-        entries = []
-        for m in messages:
-            entry: dict[str, Any] = {"id": m.id, "body": m.body, "sent": m.sent_timestamp,
-                                     "receives": m.approximate_receive_count,
-                                     "first_receive": m.approximate_first_receive_timestamp}
-            if m.message_attributes:
-                entry["attributes"] = m.message_attributes
-            entries.append(entry)
-        tmp = self._dead_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(entries))
-        tmp.replace(self._dead_path)
-        self._dead_ids = ids
+    def _live(self) -> list[dict[str, Any]]:
+        return [
+            _entry(name, m) for name in (self._queue, self._dlq) for m in self._engine.queue(name).messages.values()
+        ]
 
-    def compact(self) -> bool:
-        """If the visit queue is empty: save the DLQ, empty the journal. True when it did."""
-        with self._emulator.paused():
-            if self.depths()[0]:
-                self._save_dead_letters()  # the journal still covers what is on the visit queue
-                return False
-            self._save_dead_letters()
-            if self._journaled or self._journal_path.stat().st_size:
-                self._rewrite_journal(())
-            return True
+    def _maybe_compact(self) -> None:
+        live = self._engine.depth(self._queue) + self._engine.depth(self._dlq)
+        if self._lines > COMPACT_MIN_LINES and self._lines > COMPACT_RATIO * live:
+            self._rewrite(self._live())
+
+    # --- start and stop -----------------------------------------------------------------------------
+
+    def restore(self) -> Restored:
+        """Put the journaled messages back and start journaling. Call after the queues exist, before traffic."""
+        self._directory.mkdir(parents=True, exist_ok=True)
+        state = self._replay()
+        with self._engine.lock:
+            for name in (self._queue, self._dlq):
+                for entry in state.get(name, {}).values():
+                    sent = int(entry.get("sent") or 0) or int(time.time() * 1000)  # the old layout kept none
+                    self._engine.restore(
+                        name,
+                        Message(
+                            id=entry["id"],
+                            body=entry["body"],
+                            attributes=dict(entry.get("attrs") or {}),
+                            sent_ms=sent,
+                            receives=int(entry.get("receives") or 0),
+                            first_receive_ms=entry.get("first"),
+                        ),
+                    )
+            self._rewrite(self._live())
+            self._engine.journal = self
+        return Restored(queued=len(state[self._queue]), dead_letters=len(state[self._dlq]))
 
     def close(self) -> None:
-        """Final save at shutdown: compact if the queue is empty, else keep the journal for the next start."""
-        self.compact()
-        with self._emulator.paused():
-            if self._journal is not None:
-                self._journal.close()
-                self._journal = None
+        """Stop journaling; what is still queued stays in the file for the next start."""
+        with self._engine.lock:
+            if self._engine.journal is self:
+                self._engine.journal = None
+            self._rewrite(self._live())
+            if self._file is not None:
+                self._file.close()
+                self._file = None

@@ -52,8 +52,11 @@ INGEST_WORST_PATH_CALLS = 5
 
 
 @cache
-def _session() -> Any:
-    """One botocore session per execution environment: clients share its loaders and credentials."""
+def session() -> Any:
+    """One botocore session per execution environment: clients share its loaders and credentials.
+
+    Local mode registers its in-process SQS transport on it (a botocore ``before-send`` handler).
+    """
     return botocore.session.get_session()
 
 
@@ -65,19 +68,19 @@ def dynamodb(profile: Profile = REQUEST_PATH) -> Any:
 @cache
 def _dynamodb(profile: Profile) -> Any:
     # One cache key per profile, however the caller spells the argument.
-    return _session().create_client("dynamodb", config=CONFIGS[profile])
+    return session().create_client("dynamodb", config=CONFIGS[profile])
 
 
 @cache
 def sqs() -> Any:
     """The SQS client (ingest's SendMessage, status's queue attributes)."""
-    return _session().create_client("sqs", config=REQUEST_PATH_CONFIG)
+    return session().create_client("sqs", config=REQUEST_PATH_CONFIG)
 
 
 @cache
 def cloudwatch() -> Any:
     """The CloudWatch client (status reads the queue's oldest-message age, a metric only)."""
-    return _session().create_client("cloudwatch", config=REQUEST_PATH_CONFIG)
+    return session().create_client("cloudwatch", config=REQUEST_PATH_CONFIG)
 
 
 def reset_clients() -> None:
@@ -85,4 +88,4 @@ def reset_clients() -> None:
     _dynamodb.cache_clear()
     sqs.cache_clear()
     cloudwatch.cache_clear()
-    _session.cache_clear()
+    session.cache_clear()

@@ -13,7 +13,7 @@ import pytest
 from werkzeug.test import Client
 
 from functions.common.http import parse_request
-from visitor_tracker.emulator import SerializedApp, patch_sqs_speed, patch_transaction_snapshots
+from visitor_tracker.emulator import patch_transaction_snapshots
 from visitor_tracker.esm import SqsEventSourceMapping, failed_message_ids, to_sqs_event
 from visitor_tracker.events import LambdaContext, from_proxy_response, rest_api_preflight, to_rest_event
 from visitor_tracker.local import LocalGateway
@@ -449,46 +449,3 @@ def test_one_snapshot_transactions_still_roll_back_a_cancelled_transaction(aws: 
         undo()
 
 
-def test_serialized_app_lets_long_polls_through_without_the_lock() -> None:
-    entered: list[str] = []
-
-    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        entered.append(environ.get("HTTP_X_AMZ_TARGET", ""))
-        return [b"ok"]
-
-    serialized = SerializedApp(app)
-    serialized._lock.acquire()  # another request is being served
-    try:
-        # a long poll is not blocked by the held lock
-        assert list(serialized({"HTTP_X_AMZ_TARGET": "AmazonSQS.ReceiveMessage"}, lambda *a: None)) == [b"ok"]
-    finally:
-        serialized._lock.release()
-    assert list(serialized({"HTTP_X_AMZ_TARGET": "DynamoDB_20120810.UpdateItem"}, lambda *a: None)) == [b"ok"]
-    assert entered == ["AmazonSQS.ReceiveMessage", "DynamoDB_20120810.UpdateItem"]
-
-
-def test_fast_sqs_keeps_moto_semantics(aws: None) -> None:
-    # GIVEN moto's SQS patched for speed, and a queue with a one-minute retention
-    undo = patch_sqs_speed()
-    try:
-        from moto.sqs.models import sqs_backends
-
-        sqs = boto3.client("sqs")
-        url = sqs.create_queue(QueueName="fast", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
-        sqs.send_message(QueueUrl=url, MessageBody="fresh")
-        sqs.send_message(QueueUrl=url, MessageBody="delayed", DelaySeconds=60)
-
-        # THEN delays and counts still hold, and a fresh message is received
-        assert _depths(sqs, url) == (1, 0)
-        (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
-        assert message["Body"] == "fresh"
-        assert _depths(sqs, url) == (0, 1)
-
-        # WHEN a message is older than the retention period, THEN it is not delivered
-        sqs.send_message(QueueUrl=url, MessageBody="old")
-        queue = sqs_backends["123456789012"]["us-east-1"].queues["fast"]
-        (old,) = [m for m in queue._messages if m.body == "old"]
-        old.sent_timestamp = int(old.sent_timestamp or 0) - 120_000  # type: ignore[assignment]
-        assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []) == []
-    finally:
-        undo()
