@@ -294,6 +294,7 @@ UNKNOWN: Final = "Unknown"
 BROWSER_FAMILIES: Final[tuple[str, ...]] = (*(name for name, _ in _BROWSERS), BOT, HTTP_CLIENT, OTHER, UNKNOWN)
 
 
+@lru_cache(maxsize=4096)
 def browser_of(user_agent: str | None) -> str:
     """The browser family of a User-Agent: one of ``BROWSER_FAMILIES`` (bounded, for aggregates).
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -273,8 +273,10 @@ class BatchWriter:
         counted: list[Visit] = []
         already: list[Visit] = []
         failed: dict[str, str] = {}
-        for chunk in self._chunks(visits):
-            now, before, reason = self._count_chunk(chunk)
+        # Each visit's packed updates, computed once: they size the chunks and, merged, fill the transactions.
+        updates = {v.visit_id: self._deltas([v]) for v in visits}
+        for chunk in self._chunks(visits, updates):
+            now, before, reason = self._count_chunk(chunk, updates)
             counted.extend(now)
             already.extend(before)
             done = {v.visit_id for v in now} | {v.visit_id for v in before}
@@ -283,13 +285,13 @@ class BatchWriter:
                     failed[visit.visit_id] = reason or "not counted"
         return counted, already, failed
 
-    def _chunks(self, visits: Sequence[Visit]) -> list[list[Visit]]:
+    def _chunks(self, visits: Sequence[Visit], updates: Mapping[str, list[Delta]]) -> list[list[Visit]]:
         """Greedy packing: as many visits per transaction as fit with their aggregate updates."""
         chunks: list[list[Visit]] = []
         current: list[Visit] = []
         touched: set[ItemKey] = set()
         for visit in visits:
-            mine = {d.key for d in self._deltas([visit])}
+            mine = {d.key for d in updates[visit.visit_id]}
             # log Puts + aggregate updates + one counter shard
             if current and len(current) + 1 + len(touched | mine) + 1 > MAX_TRANSACT_ACTIONS:
                 chunks.append(current)
@@ -300,26 +302,29 @@ class BatchWriter:
             chunks.append(current)
         return chunks
 
-    def _actions(self, visits: Sequence[Visit]) -> list[dict[str, object]]:
+    def _actions(self, visits: Sequence[Visit], updates: Mapping[str, list[Delta]]) -> list[dict[str, object]]:
         """The chunk's transaction: the log Puts first (their indexes are the visits'), then the rest."""
         actions: list[dict[str, object]] = [
             visitlog.put_new_action(self.table_name, to_log_item(v, self.log_ttl_days)) for v in visits
         ]
-        actions += [aggstore.update_action(self.table_name, d) for d in self._deltas(visits)]
+        merged = aggregates.merge_deltas(d for v in visits for d in updates[v.visit_id])
+        actions += [aggstore.update_action(self.table_name, d) for d in merged]
         in_total = sum(1 for v in visits if v.counted)
         if in_total:
             shard = random.randrange(self.counter_shards)
             actions.append(counter.increment_action(self.table_name, shard, in_total))
         return actions
 
-    def _count_chunk(self, chunk: Sequence[Visit]) -> tuple[list[Visit], list[Visit], str | None]:
+    def _count_chunk(
+        self, chunk: Sequence[Visit], updates: Mapping[str, list[Delta]]
+    ) -> tuple[list[Visit], list[Visit], str | None]:
         """One chunk's transaction, retried; return (counted now, counted before, failure reason)."""
         pending = list(chunk)
         already: list[Visit] = []
         attempt = 0
         while pending:
             try:
-                codes = store.transact(self._actions(pending))
+                codes = store.transact(self._actions(pending, updates))
             except store.AWS_ERRORS as exc:
                 logger.error("Counting transaction failed", extra={"error": store.error_code(exc)})
                 return [], already, f"counting transaction failed: {store.error_code(exc)}"
