@@ -7,7 +7,7 @@ Order of work for a batch (the handler adapts the SQS event, this module does th
 3. fold the visits into aggregate deltas (``functions.common.aggregates``), names beyond the day's
    caps redirected to ``(other)`` (``KnownNames``: one Query of the day's name partition when this
    environment does not know it yet, or at most once a minute when a new name must be decided);
-4. count with ``TransactWriteItems``, as many visits per transaction as fit in its 100 actions:
+4. count with ``TransactWriteItems``, the batch halved until each chunk fits in its 100 actions:
    each visit's log item as a conditional Put (the exactly-once guard: no item with its key yet),
    one ADD per aggregate item the chunk touches, one ADD to a counter shard. The cancellation
    reasons say which actions failed, by index: a log Put whose condition failed is a visit
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -273,10 +273,8 @@ class BatchWriter:
         counted: list[Visit] = []
         already: list[Visit] = []
         failed: dict[str, str] = {}
-        # Each visit's packed updates, computed once: they size the chunks and, merged, fill the transactions.
-        updates = {v.visit_id: self._deltas([v]) for v in visits}
-        for chunk in self._chunks(visits, updates):
-            now, before, reason = self._count_chunk(chunk, updates)
+        for chunk, deltas in self._chunks(visits):
+            now, before, reason = self._count_chunk(chunk, deltas)
             counted.extend(now)
             already.extend(before)
             done = {v.visit_id for v in now} | {v.visit_id for v in before}
@@ -285,30 +283,27 @@ class BatchWriter:
                     failed[visit.visit_id] = reason or "not counted"
         return counted, already, failed
 
-    def _chunks(self, visits: Sequence[Visit], updates: Mapping[str, list[Delta]]) -> list[list[Visit]]:
-        """Greedy packing: as many visits per transaction as fit with their aggregate updates."""
-        chunks: list[list[Visit]] = []
-        current: list[Visit] = []
-        touched: set[ItemKey] = set()
-        for visit in visits:
-            mine = {d.key for d in updates[visit.visit_id]}
-            # log Puts + aggregate updates + one counter shard
-            if current and len(current) + 1 + len(touched | mine) + 1 > MAX_TRANSACT_ACTIONS:
-                chunks.append(current)
-                current, touched = [], set()
-            current.append(visit)
-            touched |= mine
-        if current:
-            chunks.append(current)
-        return chunks
+    def _chunks(self, visits: Sequence[Visit]) -> list[tuple[list[Visit], list[Delta]]]:
+        """The batch in chunks whose transaction fits (log Puts, aggregate updates, one counter shard),
+        each with its updates: halved until it fits, so a batch costs a few folds, not one per visit."""
+        fitted: list[tuple[list[Visit], list[Delta]]] = []
+        pending = [list(visits)]
+        while pending:
+            chunk = pending.pop()
+            deltas = self._deltas(chunk)
+            if len(chunk) == 1 or len(chunk) + len(deltas) + 1 <= MAX_TRANSACT_ACTIONS:
+                fitted.append((chunk, deltas))
+            else:
+                middle = len(chunk) // 2
+                pending += [chunk[middle:], chunk[:middle]]  # the first half is counted first
+        return fitted
 
-    def _actions(self, visits: Sequence[Visit], updates: Mapping[str, list[Delta]]) -> list[dict[str, object]]:
+    def _actions(self, visits: Sequence[Visit], deltas: Sequence[Delta]) -> list[dict[str, object]]:
         """The chunk's transaction: the log Puts first (their indexes are the visits'), then the rest."""
         actions: list[dict[str, object]] = [
             visitlog.put_new_action(self.table_name, to_log_item(v, self.log_ttl_days)) for v in visits
         ]
-        merged = aggregates.merge_deltas(d for v in visits for d in updates[v.visit_id])
-        actions += [aggstore.update_action(self.table_name, d) for d in merged]
+        actions += [aggstore.update_action(self.table_name, d) for d in deltas]
         in_total = sum(1 for v in visits if v.counted)
         if in_total:
             shard = random.randrange(self.counter_shards)
@@ -316,7 +311,7 @@ class BatchWriter:
         return actions
 
     def _count_chunk(
-        self, chunk: Sequence[Visit], updates: Mapping[str, list[Delta]]
+        self, chunk: Sequence[Visit], deltas: Sequence[Delta]
     ) -> tuple[list[Visit], list[Visit], str | None]:
         """One chunk's transaction, retried; return (counted now, counted before, failure reason)."""
         pending = list(chunk)
@@ -324,7 +319,7 @@ class BatchWriter:
         attempt = 0
         while pending:
             try:
-                codes = store.transact(self._actions(pending, updates))
+                codes = store.transact(self._actions(pending, deltas))
             except store.AWS_ERRORS as exc:
                 logger.error("Counting transaction failed", extra={"error": store.error_code(exc)})
                 return [], already, f"counting transaction failed: {store.error_code(exc)}"
@@ -335,6 +330,7 @@ class BatchWriter:
                 # Logged and counted by an earlier delivery: drop them, retry the rest at once.
                 already.extend(v for v in pending if v.visit_id in duplicates)
                 pending = [v for v in pending if v.visit_id not in duplicates]
+                deltas = self._deltas(pending)
                 continue
             causes = sorted({c for c in codes if c not in ("None", store.CONDITION_FAILED)})
             if not causes or not set(causes) <= store.RETRYABLE_CANCELLATIONS:
