@@ -42,7 +42,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def local_mode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMode]:
-    """One local mode per test module (embedded moto server), stopped with SIGINT at the end."""
+    """One local mode per test module (its embedded endpoint), stopped with SIGINT at the end."""
     mode = start_local_mode(tmp_path_factory.mktemp("local"))
     try:
         yield mode
@@ -56,7 +56,7 @@ def local_mode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMode]:
 def moto_endpoint(dynamodb_local_url: str) -> Iterator[str]:
     """An AWS endpoint owned by the test (free port): it outlives the local mode pointed at it.
 
-    The emulator local mode embeds: SQS on moto, DynamoDB forwarded to the session's DynamoDB Local.
+    The endpoint local mode embeds: its own SQS engine, DynamoDB forwarded to the session's DynamoDB Local.
     """
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log line per AWS call
     server = EmbeddedEmulator(port=0, forward_dynamodb=dynamodb_local_url)

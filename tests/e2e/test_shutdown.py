@@ -1,7 +1,7 @@
 """SIGINT while visits are queued: local mode drains the queue before it exits, no counted visit is lost.
 
-The drain check runs local mode with ``--aws-endpoint`` against an endpoint the test owns (moto for
-SQS, DynamoDB Local behind it) and inspects the table and queues after the process has exited.
+The drain check runs local mode with ``--aws-endpoint`` against an endpoint the test owns (local
+mode's SQS engine, DynamoDB Local behind it) and inspects the table and queues after the process has exited.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _counter_total(dynamodb: object, table: str) -> int:
 
 
 def test_sigint_drains_queued_visits_before_exit(tmp_path: Path, moto_endpoint: str) -> None:
-    # GIVEN local mode running against a moto server this test owns, with clients sending visits
+    # GIVEN local mode running against an endpoint this test owns, with clients sending visits
     mode = start_local_mode(tmp_path / "run", "--aws-endpoint", moto_endpoint, "--prefix", "drain")
     try:
         sqs, dynamodb = mode.client("sqs"), mode.client("dynamodb")
