@@ -78,9 +78,10 @@ class QueueStore:
 
     def sent(self, queue: str, messages: Iterable[Message]) -> None:
         if queue in self._kept and self._file is not None:
-            self._file.write("".join(json.dumps(_entry(queue, m), separators=(",", ":")) + "\n" for m in messages))
+            lines = [json.dumps(_entry(queue, m), separators=(",", ":")) + "\n" for m in messages]
+            self._file.write("".join(lines))
             self._file.flush()
-            self._lines += 1
+            self._lines += len(lines)  # one per message: a batch is not one line
 
     def deleted(self, queue: str, ids: Iterable[str]) -> None:
         if queue in self._kept:

@@ -25,6 +25,8 @@ code serves HTTP (``visitor_tracker.emulator``) and in-process callers (``Engine
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import struct
@@ -69,6 +71,7 @@ _QUERY_CODES = {
     "TooManyEntriesInBatchRequest": "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
     "BatchEntryIdsNotDistinct": "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
     "InvalidAttributeName": "InvalidAttributeName",
+    "InvalidAttributeValue": "InvalidAttributeValue",
     "InvalidParameterValue": "InvalidParameterValue",
     "MissingParameter": "MissingParameter",
     "UnsupportedOperation": "AWS.SimpleQueueService.UnsupportedOperation",
@@ -87,7 +90,19 @@ class SqsError(Exception):
         return {"__type": f"com.amazonaws.sqs#{self.code}", "message": self.message}
 
     def query_code(self) -> str:
-        return f"{_QUERY_CODES.get(self.code, self.code)};{'Sender' if self.status < 500 else 'Receiver'}"
+        return f"{_QUERY_CODES.get(self.code, self.code)};{self._fault()}"
+
+    def client_error(self) -> dict[str, str]:
+        """The ``Error`` botocore parses from this answer: the query code in ``Code``, as over HTTP."""
+        return {
+            "Message": self.message,
+            "Code": _QUERY_CODES.get(self.code, self.code),
+            "QueryErrorCode": self.code,
+            "Type": self._fault(),
+        }
+
+    def _fault(self) -> str:
+        return "Sender" if self.status < 500 else "Receiver"
 
 
 class Journal(Protocol):
@@ -97,6 +112,14 @@ class Journal(Protocol):
     def deleted(self, queue: str, ids: Iterable[str]) -> None: ...
     def moved(self, source: str, target: str, messages: Iterable[Message]) -> None: ...
     def purged(self, queue: str) -> None: ...
+
+
+def _binary(text: str) -> bytes:
+    """A binary attribute value as the JSON protocol carries it (base64 text): its bytes."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error:
+        return text.encode()  # not base64 after all (no SDK sends that): digest the text itself
 
 
 def md5_of_attributes(attributes: Mapping[str, Mapping[str, Any]]) -> str:
@@ -109,7 +132,10 @@ def md5_of_attributes(attributes: Mapping[str, Mapping[str, Any]]) -> str:
             digest.update(struct.pack(">I", len(part)) + part)
         kind = _TRANSPORT.get(data_type.split(".", 1)[0], 1)
         raw = value.get("BinaryValue") if kind == 2 else value.get("StringValue", "")
-        payload = raw.encode() if isinstance(raw, str) else bytes(raw or b"")
+        if kind == 2 and isinstance(raw, str):
+            payload = _binary(raw)  # the JSON protocol's base64: the digest is of the bytes
+        else:
+            payload = raw.encode() if isinstance(raw, str) else bytes(raw or b"")
         digest.update(bytes([kind]) + struct.pack(">I", len(payload)) + payload)
     return digest.hexdigest()
 
@@ -197,6 +223,49 @@ def _int(request: Mapping[str, Any], name: str, default: int, low: int, high: in
     return number
 
 
+# The numeric queue attributes and their ranges: anything else would break every later receive.
+_ATTRIBUTE_RANGES: Mapping[str, tuple[int, int]] = {
+    "VisibilityTimeout": (0, MAX_VISIBILITY_SECONDS),
+    "MessageRetentionPeriod": (60, 14 * 86400),
+    "ReceiveMessageWaitTimeSeconds": (0, MAX_WAIT_SECONDS),
+    "DelaySeconds": (0, 900),
+    "MaximumMessageSize": (1024, 1024 * 1024),
+}
+
+
+def _queue_attributes(request: Mapping[str, Any]) -> dict[str, str]:
+    """A CreateQueue's or SetQueueAttributes' ``Attributes``, checked as SQS checks them."""
+    wanted = {str(k): str(v) for k, v in (request.get("Attributes") or {}).items()}
+    unknown = set(wanted) - SETTABLE
+    if unknown:
+        raise SqsError("InvalidAttributeName", f"Unknown Attribute {sorted(unknown)[0]}.")
+    for name, (low, high) in _ATTRIBUTE_RANGES.items():
+        if name in wanted:
+            try:
+                valid = low <= int(wanted[name]) <= high
+            except ValueError:
+                valid = False
+            if not valid:
+                raise SqsError("InvalidAttributeValue", f"Invalid value for the parameter {name}.")
+    if wanted.get("RedrivePolicy"):  # empty: no policy
+        try:
+            policy = json.loads(wanted["RedrivePolicy"])
+            valid = (
+                isinstance(policy, dict)
+                and isinstance(policy.get("deadLetterTargetArn"), str)
+                and 1 <= int(policy.get("maxReceiveCount", 0)) <= 1000
+            )
+        except (TypeError, ValueError):
+            valid = False
+        if not valid:
+            raise SqsError(
+                "InvalidParameterValue",
+                f"Value {wanted['RedrivePolicy']} for parameter RedrivePolicy is invalid. Reason: Redrive policy "
+                "is not a valid JSON map with a deadLetterTargetArn and a maxReceiveCount from 1 to 1000.",
+            )
+    return wanted
+
+
 class SqsEngine:
     """Every queue of local mode, behind one lock (see the module docstring)."""
 
@@ -272,10 +341,7 @@ class SqsEngine:
                 "InvalidParameterValue",
                 "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
             )
-        wanted = {str(k): str(v) for k, v in (request.get("Attributes") or {}).items()}
-        unknown = set(wanted) - SETTABLE
-        if unknown:
-            raise SqsError("InvalidAttributeName", f"Unknown Attribute {sorted(unknown)[0]}.")
+        wanted = _queue_attributes(request)
         existing = self._queues.get(name)
         if existing is not None:
             if any(existing.attributes.get(k, DEFAULT_ATTRIBUTES.get(k)) != v for k, v in wanted.items()):
@@ -302,6 +368,7 @@ class SqsEngine:
 
     def _op_DeleteQueue(self, request: Mapping[str, Any]) -> dict[str, Any]:
         del self._queues[self._find(request).name]
+        self._arrived.notify_all()  # its long polls end now, not when their wait runs out
         return {}
 
     def _op_GetQueueAttributes(self, request: Mapping[str, Any]) -> dict[str, Any]:
@@ -322,10 +389,7 @@ class SqsEngine:
 
     def _op_SetQueueAttributes(self, request: Mapping[str, Any]) -> dict[str, Any]:
         queue = self._find(request)
-        wanted = {str(k): str(v) for k, v in (request.get("Attributes") or {}).items()}
-        unknown = set(wanted) - SETTABLE
-        if unknown:
-            raise SqsError("InvalidAttributeName", f"Unknown Attribute {sorted(unknown)[0]}.")
+        wanted = _queue_attributes(request)
         queue.attributes.update(wanted)
         return {}
 
@@ -333,10 +397,11 @@ class SqsEngine:
         body = entry.get("MessageBody")
         if body is None or body == "":
             raise SqsError("MissingParameter", "The request must contain the parameter MessageBody.")
-        if len(str(body).encode()) > int(queue.attributes["MaximumMessageSize"]):
+        limit = int(queue.attributes["MaximumMessageSize"])
+        if len(str(body).encode()) > limit:
             raise SqsError(
                 "InvalidParameterValue",
-                "One or more parameters are invalid. Reason: Message must be shorter than 262144 bytes.",
+                f"One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes.",
             )
         delay = _int(entry, "DelaySeconds", int(queue.attributes["DelaySeconds"]), 0, 900)
         return Message(
@@ -628,8 +693,9 @@ def in_process_transport(engine: SqsEngine, endpoint: str) -> Callable[..., Any]
     prefix = endpoint.rstrip("/")
 
     def before_send(request: Any, **_: Any) -> Any:
-        if not str(request.url).startswith(prefix):
-            return None
+        url = str(request.url)
+        if url != prefix and not url.startswith((f"{prefix}/", f"{prefix}?")):
+            return None  # another endpoint (``:8080`` is not ``:80``)
         target = request.headers.get("X-Amz-Target", b"")
         target = target.decode() if isinstance(target, bytes) else str(target)
         body = request.body if isinstance(request.body, bytes) else str(request.body or "").encode()
@@ -644,7 +710,8 @@ class EngineClient:
 
     Lambda's event source mapping is AWS's own machinery, not an SDK client; here it talks to the
     engine without HTTP, so draining the queue costs the request path nothing. Errors are raised as
-    botocore's ``ClientError`` with SQS's code, as the SDK would.
+    botocore's ``ClientError`` with the ``Error`` botocore parses over HTTP (``Code`` is the query
+    protocol's, e.g. ``AWS.SimpleQueueService.NonExistentQueue``; ``QueryErrorCode`` SQS's).
     """
 
     def __init__(self, engine: SqsEngine) -> None:
@@ -659,7 +726,7 @@ class EngineClient:
             try:
                 return self._engine.call(operation, request)
             except SqsError as exc:
-                error = {"Code": exc.code, "Message": exc.message}
+                error = exc.client_error()
                 raise ClientError(
                     {"Error": error, "ResponseMetadata": {"HTTPStatusCode": exc.status}}, operation
                 ) from None
