@@ -29,6 +29,7 @@ import base64
 import binascii
 import hashlib
 import json
+import os
 import struct
 import threading
 import time
@@ -41,6 +42,7 @@ from typing import Any, Protocol
 ACCOUNT = "123456789012"
 SENDER_ID = "AIDALOCALMODE"
 MAX_RECEIVE = 10
+RECEIPT_SEPARATOR = "~"  # receipt handle: <message id>~<random>
 MAX_WAIT_SECONDS = 20
 MAX_VISIBILITY_SECONDS = 12 * 3600
 DEFAULT_ATTRIBUTES: Mapping[str, str] = {
@@ -183,7 +185,6 @@ class Queue:
     attributes: dict[str, str]
     created: int = field(default_factory=lambda: int(time.time()))
     messages: OrderedDict[str, Message] = field(default_factory=OrderedDict)  # in send order
-    receipts: dict[str, str] = field(default_factory=dict)  # receipt handle -> message id
 
     @property
     def arn(self) -> str:
@@ -467,9 +468,9 @@ class SqsEngine:
                 continue
             message.receives += 1
             message.first_receive_ms = message.first_receive_ms or wall_ms
-            message.receipt = uuid.uuid4().hex + uuid.uuid4().hex
+            # The handle carries the message id, so no table of handles grows with every receive.
+            message.receipt = f"{message.id}{RECEIPT_SEPARATOR}{os.urandom(12).hex()}"
             message.visible_at = now + visibility
-            queue.receipts[message.receipt] = message.id
             taken.append(message)
         for message_id in expired:
             queue.messages.pop(message_id, None)
@@ -483,8 +484,6 @@ class SqsEngine:
         """Move messages between queues keeping id and receive count (redrive, move tasks)."""
         for message in list(messages):
             source.messages.pop(message.id, None)
-            if message.receipt:
-                source.receipts.pop(message.receipt, None)
             message.visible_at, message.receipt = 0.0, None
             target.messages[message.id] = message
         if self.journal is not None and messages:
@@ -518,30 +517,30 @@ class SqsEngine:
             received = [m.to_received(system=system, attribute_names=attribute_names) for m in taken]
         return {"Messages": received} if received else {}
 
-    def _by_receipt(self, queue: Queue, receipt: Any) -> str | None:
-        """The message a receipt handle names; None when it is gone already; raise when it was never issued."""
-        if not isinstance(receipt, str) or receipt not in queue.receipts:
+    def _by_receipt(self, queue: Queue, receipt: Any) -> Message | None:
+        """The message a receipt handle names, or None when it is gone already; raise for a malformed handle."""
+        message_id, separator, token = (
+            receipt.partition(RECEIPT_SEPARATOR) if isinstance(receipt, str) else ("", "", "")
+        )
+        if not separator or not message_id or not token:
             raise SqsError(
                 "ReceiptHandleIsInvalid", f'The input receipt handle "{receipt}" is not a valid receipt handle.'
             )
-        message_id = queue.receipts[receipt]
-        return message_id if message_id in queue.messages else None
+        return queue.messages.get(message_id)
 
     def _delete(self, queue: Queue, receipts: list[Any]) -> list[SqsError | None]:
+        """Delete by receipt handle: an older handle of the message deletes it too, a second delete is a no-op."""
         outcome: list[SqsError | None] = []
         deleted: list[str] = []
         for receipt in receipts:
             try:
-                message_id = self._by_receipt(queue, receipt)
+                message = self._by_receipt(queue, receipt)
             except SqsError as exc:
                 outcome.append(exc)
                 continue
-            queue.receipts.pop(receipt, None)
-            if message_id is not None:
-                message = queue.messages.pop(message_id)
-                if message.receipt:
-                    queue.receipts.pop(message.receipt, None)
-                deleted.append(message_id)
+            if message is not None:
+                del queue.messages[message.id]
+                deleted.append(message.id)
             outcome.append(None)
         if deleted and self.journal is not None:
             self.journal.deleted(queue.name, deleted)
@@ -572,17 +571,17 @@ class SqsEngine:
 
     def _visibility(self, queue: Queue, receipt: Any, seconds: Any) -> SqsError | None:
         try:
-            message_id = self._by_receipt(queue, receipt)
+            message = self._by_receipt(queue, receipt)
             timeout = _int({"VisibilityTimeout": seconds}, "VisibilityTimeout", 0, 0, MAX_VISIBILITY_SECONDS)
         except SqsError as exc:
             return exc
-        if message_id is None or queue.messages[message_id].receipt != receipt:
+        if message is None or message.receipt != receipt:  # only the latest receive may change it
             return SqsError(
                 "InvalidParameterValue",
                 "Value for parameter ReceiptHandle is invalid. Reason: Message "
                 "does not exist or is not available for visibility timeout change.",
             )
-        queue.messages[message_id].visible_at = time.monotonic() + timeout
+        message.visible_at = time.monotonic() + timeout
         if timeout == 0:
             self._arrived.notify_all()
         return None
@@ -602,7 +601,6 @@ class SqsEngine:
     def _op_PurgeQueue(self, request: Mapping[str, Any]) -> dict[str, Any]:
         queue = self._find(request)
         queue.messages.clear()
-        queue.receipts.clear()
         if self.journal is not None:
             self.journal.purged(queue.name)
         return {}
