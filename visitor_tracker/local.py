@@ -534,9 +534,10 @@ def serve(
                     f"the previous local mode (pid {previous.get('pid')}, started {previous.get('started_at')}) "
                     f"was killed: {restored.queued:,} queued visits recovered (being written now), "
                     + (
-                        f"up to {lost:,} counted visits were not logged (their requests were being answered)"
+                        f"{lost:,} requests cut off before their answer (each counts only if its visit was "
+                        "already queued)"
                         if lost
-                        else "no counted visit was lost"
+                        else "no answered visit was lost"
                     )
                 )
             elif restored.queued and not quiet:
