@@ -12,7 +12,7 @@ import sys
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -532,64 +532,73 @@ SENDERS = 8
 PER_SENDER = 500
 
 
-def _consume(receive: Any, delete: Any, senders_done: threading.Event, seen: Counter[str]) -> None:
-    """Receive (long polls while the senders run) and delete until they are done and a receive finds nothing."""
-    while True:
-        done = senders_done.is_set()  # read before the receive: an empty answer after it means empty
-        messages = receive(0 if done else 1)
-        for message in messages:
-            seen[message["MessageId"]] += 1
-        if messages:
-            delete(messages)
-        elif done:
-            return
+Messages = list[dict[str, Any]]
 
 
-def test_concurrent_senders_and_a_batch_consumer_over_http_lose_nothing(sqs: Any, name: str) -> None:
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    sent: list[set[str]] = [set() for _ in range(SENDERS)]
+def _race(
+    send: Callable[[int], list[str]], receive: Callable[[int], Messages], delete: Callable[[Messages], None]
+) -> tuple[set[str], Counter[str]]:
+    """SENDERS threads run ``send(index)`` (the ids it sent) while one consumer receives (long polls
+    while they run) and deletes until they are done and a receive finds nothing; (ids sent, ids seen)."""
+    sent: list[list[str]] = [[] for _ in range(SENDERS)]
     seen: Counter[str] = Counter()
     senders_done = threading.Event()
     errors: list[BaseException] = []
 
-    def send(index: int) -> None:
+    def sender(index: int) -> None:
         try:
-            for batch in range(PER_SENDER // 10):
-                entries = [{"Id": str(i), "MessageBody": f"{index}-{batch}-{i}"} for i in range(10)]
-                answer = sqs.send_message_batch(QueueUrl=url, Entries=entries)
-                assert not answer.get("Failed")
-                sent[index].update(s["MessageId"] for s in answer["Successful"])
+            sent[index] = send(index)
         except BaseException as exc:  # noqa: BLE001 - reported by the test thread
             errors.append(exc)
 
-    def receive(wait: int) -> list[dict[str, Any]]:
-        answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait)
-        return list(answer.get("Messages", []))
-
-    def delete(messages: list[dict[str, Any]]) -> None:
-        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
-        answer = sqs.delete_message_batch(QueueUrl=url, Entries=entries)
-        assert not answer.get("Failed")
-
     def consume() -> None:
         try:
-            _consume(receive, delete, senders_done, seen)
+            while True:
+                done = senders_done.is_set()  # read before the receive: an empty answer after it means empty
+                messages = receive(0 if done else 1)
+                for message in messages:
+                    seen[message["MessageId"]] += 1
+                if messages:
+                    delete(messages)
+                elif done:
+                    return
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
     consumer = threading.Thread(target=consume)
     consumer.start()
-    senders = [threading.Thread(target=send, args=(i,)) for i in range(SENDERS)]
+    senders = [threading.Thread(target=sender, args=(i,)) for i in range(SENDERS)]
     for thread in senders:
         thread.start()
     for thread in senders:
         thread.join()
     senders_done.set()
     consumer.join(timeout=60)
-
     assert not consumer.is_alive()
     assert errors == []
-    every_id = set().union(*sent)
+    return {message_id for ids in sent for message_id in ids}, seen
+
+
+def test_concurrent_senders_and_a_batch_consumer_over_http_lose_nothing(sqs: Any, name: str) -> None:
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+
+    def send(index: int) -> list[str]:
+        ids: list[str] = []
+        for batch in range(PER_SENDER // 10):
+            entries = [{"Id": str(i), "MessageBody": f"{index}-{batch}-{i}"} for i in range(10)]
+            answer = sqs.send_message_batch(QueueUrl=url, Entries=entries)
+            assert not answer.get("Failed")
+            ids += [s["MessageId"] for s in answer["Successful"]]
+        return ids
+
+    def receive(wait: int) -> Messages:
+        return list(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait).get("Messages", []))
+
+    def delete(messages: Messages) -> None:
+        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+        assert not sqs.delete_message_batch(QueueUrl=url, Entries=entries).get("Failed")
+
+    every_id, seen = _race(send, receive, delete)
     assert len(every_id) == SENDERS * PER_SENDER
     assert set(seen) == every_id  # every message received, none invented
     assert _counts(sqs, url) == (0, 0, 0)
@@ -598,52 +607,27 @@ def test_concurrent_senders_and_a_batch_consumer_over_http_lose_nothing(sqs: Any
 def test_concurrent_single_sends_and_deletes_on_the_engine_lose_nothing() -> None:
     engine = SqsEngine()
     url = engine.call("CreateQueue", {"QueueName": "busy"})["QueueUrl"]
-    sent: list[list[str]] = [[] for _ in range(SENDERS)]
-    seen: Counter[str] = Counter()
-    senders_done = threading.Event()
-    errors: list[BaseException] = []
 
-    def send(index: int) -> None:
-        try:
-            for i in range(PER_SENDER):
-                sent[index].append(
-                    engine.call("SendMessage", {"QueueUrl": url, "MessageBody": f"{index}-{i}"})["MessageId"]
-                )
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
+    def send(index: int) -> list[str]:
+        return [
+            engine.call("SendMessage", {"QueueUrl": url, "MessageBody": f"{index}-{i}"})["MessageId"]
+            for i in range(PER_SENDER)
+        ]
 
-    def receive(wait: int) -> list[dict[str, Any]]:
+    def receive(wait: int) -> Messages:
         answer = engine.call("ReceiveMessage", {"QueueUrl": url, "MaxNumberOfMessages": 10, "WaitTimeSeconds": wait})
         return list(answer.get("Messages", []))
 
-    def delete(messages: list[dict[str, Any]]) -> None:
+    def delete(messages: Messages) -> None:
         for message in messages:  # one at a time: moto's DeleteMessage is what lost concurrent sends
             engine.call("DeleteMessage", {"QueueUrl": url, "ReceiptHandle": message["ReceiptHandle"]})
-
-    def consume() -> None:
-        try:
-            _consume(receive, delete, senders_done, seen)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
 
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show up
     try:
-        consumer = threading.Thread(target=consume)
-        consumer.start()
-        senders = [threading.Thread(target=send, args=(i,)) for i in range(SENDERS)]
-        for thread in senders:
-            thread.start()
-        for thread in senders:
-            thread.join()
-        senders_done.set()
-        consumer.join(timeout=60)
+        every_id, seen = _race(send, receive, delete)
     finally:
         sys.setswitchinterval(interval)
-
-    assert not consumer.is_alive()
-    assert errors == []
-    every_id = {message_id for ids in sent for message_id in ids}
     assert len(every_id) == SENDERS * PER_SENDER
     assert set(seen) == every_id
     assert engine.depth("busy") == 0
