@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import os
+import resource
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -175,6 +178,66 @@ OURS = [sys.executable, "-m", "visitor_tracker.local", "--port", "0", "--quiet"]
 BASELINE = [sys.executable, str(harness.ROOT / "bench" / "baseline_server.py"), "--port", "0"]
 
 
+SEND_THREADS = 8
+SENDS = 2_000
+VISIT_BODY = json.dumps({"visit_id": "x" * 36, "ts": "2026-12-02T00:00:00.000Z", "ip": "203.0.113.9",
+                         "user_agent": UA, "path": "/post/1", "referrer": "https://example.com/"})
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _send_cost(client: Any, prefix: str, sends: int) -> float:
+    """CPU ms per SendMessage of this whole process (client and server both live in it), 8 threads.
+
+    The sends go round 40 queues, so no queue holds more than a few dozen messages: moto's SendMessage
+    grows with the backlog, and the figure is about the cost of a send, not of a backlog."""
+    urls = [client.create_queue(QueueName=f"{prefix}-{i}")["QueueUrl"] for i in range(40)]
+    for url in urls:
+        client.send_message(QueueUrl=url, MessageBody=VISIT_BODY)
+    start = _cpu()
+    with ThreadPoolExecutor(SEND_THREADS) as pool:
+        list(pool.map(lambda i: client.send_message(QueueUrl=urls[i % 40], MessageBody=VISIT_BODY), range(sends)))
+    return 1000 * (_cpu() - start) / sends
+
+
+def send_costs(sends: int) -> dict[str, float]:
+    """Figure 6b: what one SendMessage costs local mode's process, by SQS implementation."""
+    import botocore.session
+    from moto.server import ThreadedMotoServer
+
+    from visitor_tracker.emulator import EmbeddedEmulator
+    from visitor_tracker.sqs_local import in_process_transport
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    credentials = {"region_name": "us-east-1", "aws_access_key_id": "local", "aws_secret_access_key": "local"}
+    costs: dict[str, float] = {}
+    moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto_server.start()
+    try:
+        host, port = moto_server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        client = botocore.session.get_session().create_client("sqs", endpoint_url=endpoint, **credentials)
+        costs["moto server (before), over HTTP"] = _send_cost(client, "moto", sends)
+    finally:
+        moto_server.stop()
+    emulator = EmbeddedEmulator(port=0)
+    emulator.start()
+    try:
+        client = botocore.session.get_session().create_client("sqs", endpoint_url=emulator.url, **credentials)
+        costs["local SQS engine, over HTTP (the CLI, tests)"] = _send_cost(client, "http", sends)
+        session = botocore.session.get_session()
+        session.register("before-send.sqs", in_process_transport(emulator.sqs, emulator.url))
+        session.register("choose-signer.sqs", lambda **_: botocore.UNSIGNED)
+        client = session.create_client("sqs", endpoint_url=emulator.url, **credentials)
+        costs["local SQS engine, in process (the functions)"] = _send_cost(client, "in-process", sends)
+    finally:
+        emulator.stop()
+    return costs
+
+
 def _rate(r: dict[str, Any]) -> float:
     return len(r["latencies"]) / r["wall"]
 
@@ -191,6 +254,7 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
         for name in order:
             runs[name].append(measure(OURS if name == names[0] else BASELINE, visits, drain=name == names[0]))
     ratios = [_rate(o) / _rate(b) for o, b in zip(runs[names[0]], runs[names[1]], strict=True)]
+    costs = send_costs(500 if quick else SENDS)
     # Per side, the median round by visits/s stands for it (all its figures from that one round).
     median: dict[str, dict[str, Any]] = {}
     for name in names:
@@ -225,6 +289,18 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
         "the start of the load until ours' queue is empty (drain s = how long the writer needed after the last\n"
         "response): it holds under machine load. The rows are each side's median round by visits/s.\n"
     )
+    moto_cost = next(iter(costs.values()))
+    emit(
+        table(
+            f"Figure 6b — CPU per SendMessage of the process that serves it, by SQS implementation "
+            f"({SEND_THREADS} threads, {500 if quick else SENDS:,} sends of a visit-sized body; client and server "
+            "in one process)",
+            ["SQS", "CPU ms per SendMessage", "vs moto"],
+            [[name, cost, f"{cost / moto_cost:.2f}x"] for name, cost in costs.items()],
+        )
+        + "\nThe baseline's whole request (two DynamoDB calls, the HTTP server, the handler) is the baseline row's\n"
+        "server CPU per visit above: moto's SendMessage alone cost more than that.\n"
+    )
     for name in names:
         errors = sorted({e for r in runs[name] for e in r["errors"]})
         if errors:
@@ -237,6 +313,8 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
         Result("6 local e2e", "p99 latency ms", round(ours_p99, 1), round(base_p99, 1), "", None),
         Result("6 local e2e", "server CPU ms per visit (incl. ours' writer)", round(ours_cpu, 2), round(base_cpu, 2),
                "", None),
+        Result("6 local e2e", "CPU ms per in-process SendMessage (vs moto's server)",
+               round(list(costs.values())[-1], 2), round(moto_cost, 2), "", None),
         Result("6 local e2e", "failed requests", ours_errors, sum(len(r["errors"]) for r in runs[names[1]]), "0",
                not ours_errors),
     ]
