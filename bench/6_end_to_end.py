@@ -209,7 +209,7 @@ def send_costs(sends: int) -> dict[str, float]:
     from moto.server import ThreadedMotoServer
 
     from visitor_tracker.emulator import EmbeddedEmulator
-    from visitor_tracker.sqs_local import in_process_transport
+    from visitor_tracker.sqs_local import attach_in_process
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     credentials = {"region_name": "us-east-1", "aws_access_key_id": "local", "aws_secret_access_key": "local"}
@@ -229,8 +229,7 @@ def send_costs(sends: int) -> dict[str, float]:
         client = botocore.session.get_session().create_client("sqs", endpoint_url=emulator.url, **credentials)
         costs["local SQS engine, over HTTP (the CLI, tests)"] = _send_cost(client, "http", sends)
         session = botocore.session.get_session()
-        session.register("before-send.sqs", in_process_transport(emulator.sqs, emulator.url))
-        session.register("choose-signer.sqs", lambda **_: botocore.UNSIGNED)
+        attach_in_process(session, emulator.sqs, emulator.url)  # as local mode attaches the functions' session
         client = session.create_client("sqs", endpoint_url=emulator.url, **credentials)
         costs["local SQS engine, in process (the functions)"] = _send_cost(client, "in-process", sends)
     finally:

@@ -243,23 +243,19 @@ def _configure_environment(endpoint: str, dynamodb_endpoint: str | None, region:
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF JSON blob per visit
 
 
-def _load_handlers(transport: Callable[..., Any] | None = None) -> dict[str, Handler]:
+def _load_handlers(sqs: tuple[Any, str] | None = None) -> dict[str, Handler]:
     """Import the functions only now, after the environment points at the emulator.
 
-    ``transport``: a botocore ``before-send`` handler for SQS (``sqs_local.in_process_transport``),
-    registered on the functions' session before any of their clients exists.
+    ``sqs``: (the SQS engine, its endpoint), attached in process to the functions' botocore session
+    (``sqs_local.attach_in_process``) before any of their clients exists.
     """
     from functions.common import aws as aws_clients
     from functions.common.settings import get_settings
+    from visitor_tracker.sqs_local import attach_in_process
 
     aws_clients.reset_clients()
-    if transport is not None:
-        import botocore
-
-        session = aws_clients.session()
-        session.register("before-send.sqs", transport)
-        # The engine checks no signature: SigV4 was a fifth of each in-process SendMessage's CPU.
-        session.register("choose-signer.sqs", lambda **_: botocore.UNSIGNED)
+    if sqs is not None:
+        attach_in_process(aws_clients.session(), *sqs)
     get_settings.cache_clear()
     return {name: importlib.import_module(module).handler for name, module in HANDLER_MODULES.items()}
 
@@ -545,10 +541,10 @@ def serve(
 
         from functions.common.observability import logger
         from visitor_tracker.esm import SqsEventSourceMapping
-        from visitor_tracker.sqs_local import EngineClient, in_process_transport
+        from visitor_tracker.sqs_local import EngineClient
 
         logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
-        handlers = _load_handlers(in_process_transport(emulator.sqs, endpoint) if emulator is not None else None)
+        handlers = _load_handlers((emulator.sqs, endpoint) if emulator is not None else None)
 
         def on_error(function: str, exc: BaseException) -> None:
             logger.error("function raised: answered 502", exc_info=exc, extra={"function": function})
