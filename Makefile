@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 DDB_LOCAL := tools/dynamodb-local
 DDB_LOCAL_STAMP := $(DDB_LOCAL)/node_modules/.installed-stamp
 
-.PHONY: install install-dynamodb-local run test lint unit synth deploy bench clean bots-data
+.PHONY: install install-dynamodb-local run test lint unit synth deploy bench clean data bots-data
 
 $(STAMP): pyproject.toml deploy/requirements.txt
 	@test -x $(PY) || { echo "Creating $(VENV) and installing the project and its tools (first run: a minute or two)..."; python3 -m venv $(VENV); }
@@ -40,6 +40,7 @@ test: install install-dynamodb-local lint
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy functions pipeline visitor_tracker app.py
 
 unit: install
@@ -61,9 +62,11 @@ bootstrap: install
 	$(PY) deploy/check_toolchain.py
 	deploy/node_modules/.bin/cdk bootstrap --app "$(PY) app.py" $(CDK_ARGS)
 
-## bots-data: regenerate functions/common/bots_data.json from the installed crawlerdetect patterns
-bots-data: install
-	$(PY) -m functions.common.bots_refresh
+## data: regenerate the maintained data the functions ship (functions/model/bots_data.json from the
+## installed crawlerdetect patterns, functions/model/os_data.json from uap-core's); bots-data is its old name
+data bots-data: install
+	$(PY) -m visitor_tracker.refresh_bots
+	$(PY) -m visitor_tracker.refresh_devices
 
 ## bench: every performance figure, each against its baseline measured in the same run
 bench: install

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from functions.core.environment import ENVIRONMENT
+
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -51,11 +53,10 @@ def measure_ours(
     """(first visit's calls, steady-state calls over ``visits`` visits) for functions.ingest."""
     env = {"COUNTER_SHARDS": str(shards), **({"IP_MODE": ip_mode} if ip_mode else {})}
     with harness.moto_pipeline(extra_env=env):
-        from functions.common import aws
+        from functions.core import aws
         from functions.ingest import handler as ingest
-        from functions.ingest import service
 
-        service.reset_state()
+        ENVIRONMENT.reset()
         first = CallCounter().attach(aws.dynamodb(), aws.sqs())
         with harness.captured_stdout():
             _check(ingest.handler(visit_event(bot), LambdaContext()))
@@ -64,7 +65,7 @@ def measure_ours(
             for i in range(visits):
                 _check(ingest.handler(visit_event(bot, i), LambdaContext()))
         steady.detach()
-        service.reset_state()
+        ENVIRONMENT.reset()
     return first, steady
 
 

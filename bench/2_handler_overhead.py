@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from functions.core.environment import ENVIRONMENT
+
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -66,12 +68,11 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
     os.environ.update(STUB_ENV)
     harness.reset_function_caches()
     try:
-        from functions.common import aws
+        from functions.core import aws
         from functions.ingest import handler as ingest
-        from functions.ingest import service
 
         baseline = importlib.reload(importlib.import_module("bench.baseline_handler"))
-        service.reset_state()
+        ENVIRONMENT.reset()
         events = _events(per_round)
         ours_ms: list[float] = []
         base_ms: list[float] = []
@@ -104,7 +105,7 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
             ours_ddb.assert_no_pending_responses()
             ours_sqs.assert_no_pending_responses()
             base_ddb.assert_no_pending_responses()
-        service.reset_state()
+        ENVIRONMENT.reset()
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -36,12 +36,12 @@ SUBJECTS: dict[str, tuple[str, str]] = {
     "floor + 2nd client (sqs)": ("import boto3", "boto3.client('dynamodb'); boto3.client('sqs')"),
     "baseline handler": ("import bench.baseline_handler", ""),
     "ours: ingest": (
-        "import functions.ingest.handler; from functions.common import aws",
+        "import functions.ingest.handler; from functions.core import aws",
         "aws.dynamodb(); aws.sqs()",
     ),
-    "ours: writer": ("import functions.writer.handler; from functions.common import aws", "aws.dynamodb()"),
+    "ours: writer": ("import functions.writer.handler; from functions.core import aws", "aws.dynamodb()"),
     "ours: status": (
-        "import functions.status.handler; from functions.common import aws",
+        "import functions.status.handler; from functions.core import aws",
         "aws.dynamodb(); aws.sqs(); aws.cloudwatch()",  # CloudWatch: the oldest-message age metric
     ),
 }

@@ -38,6 +38,7 @@ if __package__ in (None, ""):
 
 from bench import harness  # noqa: E402
 from bench.harness import CallCounter, Result, emit, median, table  # noqa: E402
+from functions.core.environment import ENVIRONMENT  # noqa: E402
 from visitor_tracker.events import LambdaContext  # noqa: E402
 
 harness.setup_env()
@@ -53,7 +54,7 @@ KB = 1024
 
 def visits(count: int, offset: int, pages: int = 20, when: datetime | None = None) -> list[Any]:
     """``count`` distinct visits of this hour over ``pages`` pages, a new visitor each (``offset`` apart)."""
-    from functions.common.visit import format_timestamp
+    from functions.model.visit import format_timestamp
 
     now = when or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     return [
@@ -79,12 +80,11 @@ def measure(count: int, dynamodb_url: str | None = None) -> dict[str, Any]:
 
     pipeline = harness.local_pipeline(dynamodb_url) if dynamodb_url else harness.moto_pipeline()
     with pipeline:
-        from functions.common import aws
-        from functions.writer import batch as writer_batch
+        from functions.core import aws
         from functions.writer import handler as writer
 
         baseline = importlib.reload(importlib.import_module("bench.baseline_writer"))
-        writer_batch.reset_state()
+        ENVIRONMENT.reset()
         ours_counter = CallCounter().attach(aws.dynamodb(aws.WRITER))
         base_counter = CallCounter().attach(baseline.dynamodb)
         names = ("ours_calls", "base_calls", "ours_cpu", "base_cpu", "ours_wall", "base_wall")
@@ -109,7 +109,7 @@ def measure(count: int, dynamodb_url: str | None = None) -> dict[str, Any]:
                 out["base_calls"].append(base_counter.total())
         ours_counter.detach()
         base_counter.detach()
-        writer_batch.reset_state()
+        ENVIRONMENT.reset()
     return out
 
 
@@ -118,7 +118,7 @@ def measure(count: int, dynamodb_url: str | None = None) -> dict[str, Any]:
 
 def log_item_figures(sample: list[Any]) -> tuple[float, float]:
     """(mean bytes, mean WRU) of the log items these visits produce, by DynamoDB's sizing rules."""
-    from functions.common.logitem import to_log_item
+    from functions.tables.visitlog import to_log_item
 
     sizes = [harness.item_size(to_log_item(v, 30)) for v in sample]
     wrus = [2 * max(1, -(-size // KB)) for size in sizes]  # transactional: 2 per started KB
@@ -127,14 +127,15 @@ def log_item_figures(sample: list[Any]) -> tuple[float, float]:
 
 def prefill_pages(table_name: str, day: str, pages: int) -> None:
     """The day's page tallies as the writer would have left them: the cap's worth, plus (other)."""
-    from functions.common import aggregates, keys, store
+    from functions.model import keys, layout
+    from functions.tables import store
 
-    held = min(pages, aggregates.CAPS[aggregates.PAGE])
-    names = [f"/page/{i}" for i in range(held)] + ([aggregates.OTHER] if pages > held else [])
+    held = min(pages, layout.CAPS[layout.PAGE])
+    names = [f"/page/{i}" for i in range(held)] + ([layout.OTHER] if pages > held else [])
     items = [
-        {**keys.name_key(day, aggregates.PAGE, str(k)), **{aggregates.NAME_ATTR + n: {"N": "3"} for n in group}}
+        {**keys.name_key(day, layout.PAGE, str(k)), **{layout.NAME_ATTR + n: {"N": "3"} for n in group}}
         for k, group in enumerate(
-            names[i : i + aggregates.PACK_NAMES] for i in range(0, len(names), aggregates.PACK_NAMES)
+            names[i : i + layout.PACK_NAMES] for i in range(0, len(names), layout.PACK_NAMES)
         )
     ]
     if store.put_items(table_name, items):
@@ -191,14 +192,14 @@ def write_units(dynamodb_url: str, batch_size: int, pages: int, batches: int) ->
     (and, for comparison, what DynamoDB Local's ConsumedCapacity reports)."""
     import os
 
-    from functions.common import aws, keys
-    from functions.writer import batch as writer_batch
+    from functions.core import aws
+    from functions.model import keys
     from functions.writer import handler as writer
 
     with harness.local_pipeline(dynamodb_url):
         when = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         prefill_pages(os.environ["TABLE_NAME"], keys.day_of(when), pages)
-        writer_batch.reset_state()
+        ENVIRONMENT.reset()
         client = aws.dynamodb(aws.WRITER)
         harness.ask_consumed_capacity(client)
         counter = CallCounter().attach(client)
@@ -222,7 +223,7 @@ def write_units(dynamodb_url: str, batch_size: int, pages: int, batches: int) ->
                 reported.append(counter.write_units)
                 units.append(recorder.units(os.environ["TABLE_NAME"]))
         counter.detach()
-        writer_batch.reset_state()
+        ENVIRONMENT.reset()
     log_bytes, log_wru = log_item_figures(sample)
     log_units = sum(u[0] for u in units) / len(units)
     rest_units = sum(u[1] for u in units) / len(units)
@@ -244,15 +245,18 @@ def write_units(dynamodb_url: str, batch_size: int, pages: int, batches: int) ->
 
 def _writers_at_once(table_name: str, writers: int, first_offset: int) -> int:
     """One round: ``writers`` environments start together, each on its own batch; records that failed."""
-    from functions.common import bots
-    from functions.writer.batch import BatchWriter, KnownNames, Message, SketchShards
+    from functions.model import bots
+    from functions.model.fold import Namers
+    from functions.writer.batch import BatchWriter, Message
+    from functions.writer.names import KnownNames
+    from functions.writer.uniques import SketchShards
 
     barrier = threading.Barrier(writers)
     written: list[int] = []
 
     def one(w: int) -> None:
         writer = BatchWriter(
-            table_name, 30, bots.browser_of, bots.agent_of, known=KnownNames(), sketches=SketchShards()
+            table_name, 30, Namers(bots.browser_of, bots.agent_of), known=KnownNames(), sketches=SketchShards()
         )
         batch = visits(BATCH, first_offset + w * BATCH)
         messages = [Message(str(uuid.uuid4()), v.to_json()) for v in batch]
@@ -274,7 +278,7 @@ def concurrent_failures(dynamodb_url: str, writers: int, rounds: int) -> tuple[i
 
     from botocore.config import Config
 
-    from functions.common import aws
+    from functions.core import aws
 
     # One client per Lambda environment in AWS; here threads share one, so give it a connection each.
     default = aws.CONFIGS[aws.WRITER]
@@ -286,7 +290,7 @@ def concurrent_failures(dynamodb_url: str, writers: int, rounds: int) -> tuple[i
             )
     finally:
         aws.CONFIGS[aws.WRITER] = default
-        aws.reset_clients()
+        ENVIRONMENT.reset()
     return failed, rounds * writers * BATCH
 
 

@@ -1,7 +1,7 @@
 """Figure 5 — /status reads the same whatever the traffic: 1,000 against 100,000 logged visits.
 
 Each dataset (visits over the last 24 hours) is built in a fresh in-process moto table, in bulk:
-the aggregates of all the visits folded by ``aggregates.fold`` and applied with one
+the aggregates of all the visits folded by ``fold.fold`` and applied with one
 ``aggstore.update_action`` per item (day, hour and per-name tallies: what the writer's
 transactions add, minus the per-batch split), the visitors merged into the ``UNIQUES_SHARDS``
 sketch shards with ``aggstore.write_sketch``, the counter, and the log items built by
@@ -24,6 +24,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from functions.model import attrs, fold, layout
+
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -45,10 +47,11 @@ def populate(table_name: str, visits: int) -> tuple[float, int]:
     from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
 
-    from functions.common import aggregates, aggstore, keys
-    from functions.common.bots import agent_of, browser_of
-    from functions.common.hll import Sketch
-    from functions.common.logitem import to_log_item
+    from functions.model import keys
+    from functions.model.bots import agent_of, browser_of
+    from functions.model.sketches import Sketch
+    from functions.tables import aggstore
+    from functions.tables.visitlog import to_log_item
 
     start = time.perf_counter()
     newest = datetime.now(UTC) - timedelta(seconds=1)
@@ -63,16 +66,16 @@ def populate(table_name: str, visits: int) -> tuple[float, int]:
         backend.put_item(table_name, to_log_item(visit, 30))
     # One fold of every visit: one ADD per aggregate item, as a single huge writer batch would do.
     client = boto3.client("dynamodb")
-    deltas = aggregates.fold(batch, browser_of, agent_of).values()
+    deltas = fold.fold(batch, fold.Namers(browser_of, agent_of)).values()
     packs: dict[tuple[str, str], int] = {}
-    for delta in aggregates.pack(deltas, lambda day, dim, name: packs.setdefault((dim, name), len(packs) // 20)):
+    for delta in fold.pack(deltas, lambda day, dim, name: packs.setdefault((dim, name), len(packs) // 20)):
         client.update_item(**aggstore.update_action(table_name, delta)["Update"])
-    for day, members in aggregates.visitors_by_day(batch).items():
+    for day, members in fold.visitors_by_day(batch).items():
         ordered = sorted(members)
-        for shard in range(aggregates.UNIQUES_SHARDS):  # as many writer environments would spread them
-            part = ordered[shard :: aggregates.UNIQUES_SHARDS]
+        for shard in range(layout.UNIQUES_SHARDS):  # as many writer environments would spread them
+            part = ordered[shard :: layout.UNIQUES_SHARDS]
             if part:
-                key, expires = aggstore.uniques_shard_key(day, shard), aggregates.uniques_expires_at(day)
+                key, expires = aggstore.uniques_shard_key(day, shard), layout.uniques_expires_at(day)
                 aggstore.write_sketch(table_name, key, Sketch.of(part).to_bytes(), 0, expires)
     client.update_item(
         TableName=table_name,
@@ -90,8 +93,9 @@ def aggregate_sizes(table_name: str) -> dict[str, float]:
     shard, plus the visitors the shards' union estimates (HyperLogLog: the same size at any count)."""
     import boto3
 
-    from functions.common import aggregates, aggstore, keys
-    from functions.common.hll import Sketch
+    from functions.model import keys
+    from functions.model.sketches import Sketch
+    from functions.tables import aggstore
 
     client = boto3.client("dynamodb")
     now = datetime.now(UTC)
@@ -101,13 +105,13 @@ def aggregate_sizes(table_name: str) -> dict[str, float]:
         item = client.get_item(TableName=table_name, Key=key).get("Item") or {}
         found[f"{name}_kb"] = harness.item_size(item) / 1024
     names = aggstore.read_names(table_name, day)
-    pages = [i for i in names if i[keys.SK]["S"].startswith(aggregates.PAGE + "#")]
-    shards = [i for i in names if i[keys.SK]["S"].startswith(aggregates.UNIQUES + "#")]
+    pages = [i for i in names if i[keys.SK]["S"].startswith(layout.PAGE + "#")]
+    shards = [i for i in names if i[keys.SK]["S"].startswith(layout.UNIQUES + "#")]
     found["name_kb"] = max((harness.item_size(i) for i in pages), default=0) / 1024
     found["uniques_kb"] = max((harness.item_size(i) for i in shards), default=0) / 1024
     union = Sketch()
     for item in shards:
-        union = union.merge(aggregates.read_uniques(item).sketch)
+        union = union.merge(attrs.read_uniques(item).sketch)
     found["visitors"] = union.estimate()
     found["names"] = len(names)
     return found
@@ -117,7 +121,7 @@ def measure(visits: int) -> dict[str, Any]:
     from tests.events import rest_event
 
     with harness.moto_pipeline(prefix=f"status{visits}"):
-        from functions.common import aws
+        from functions.core import aws
         from functions.status import handler as status
 
         seconds, distinct = populate(os.environ["TABLE_NAME"], visits)
@@ -161,9 +165,9 @@ def measure(visits: int) -> dict[str, Any]:
 
 def items_bound(counter_shards: int = 1) -> int:
     """The most items one /status can read: its fixed keys plus a full name partition."""
-    from functions.common import aggregates
 
-    return counter_shards + aggregates.DAYS_READ + 2 + aggregates.NAMES_READ_MAX
+
+    return counter_shards + layout.DAYS_READ + 2 + layout.NAMES_READ_MAX
 
 
 def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[Result]:

@@ -1,6 +1,6 @@
 """Figure 9 — automated-traffic detection: recall and false positives on public User-Agent corpora.
 
-The detector (functions/common/bots.py) is built from crawlerdetect's patterns (JayBizzle/Crawler-Detect,
+The detector (functions/model/bots.py) is built from crawlerdetect's patterns (JayBizzle/Crawler-Detect,
 MIT). It is scored on corpora it is NOT built from, all installed as ``dev`` dependencies:
 
 - crawler-user-agents (PyPI, MIT, Martin Monperrus et al.): every ``instances`` string (real crawlers,
@@ -37,7 +37,7 @@ from bench.harness import Result, emit, median, table  # noqa: E402
 RECALL_GOAL = 0.95
 FALSE_POSITIVE_GOAL = 0.01
 
-# --- the baseline: functions/common/bots.py before issue 10, kept here as it was ---------------
+# --- the baseline: functions/model/bots.py before issue 10, kept here as it was ---------------
 _BASELINE_PATTERNS = (
     "bot", "crawl", "spider", "slurp", "mediapartners-google", "adsbot-google", "apis-google", "feedfetcher",
     "google-inspectiontool", "googleother", "google-read-aloud", "facebookexternalhit", "facebookcatalog",
@@ -114,7 +114,7 @@ def _cpu_us(fn: Callable[[str], object], uas: list[str], rounds: int) -> float:
 
 
 def _import_ms(samples: int) -> float:
-    code = "import time; t=time.perf_counter(); import functions.common.bots; print((time.perf_counter()-t)*1000)"
+    code = "import time; t=time.perf_counter(); import functions.model.bots; print((time.perf_counter()-t)*1000)"
     times = []
     for _ in range(samples):
         out = subprocess.run([sys.executable, "-c", code], env=harness.child_env(), capture_output=True, text=True,
@@ -124,7 +124,7 @@ def _import_ms(samples: int) -> float:
 
 
 def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[Result]:
-    from functions.common import bots
+    from functions.model import bots
 
     crawlers = {"crawler-user-agents instances": _crawler_user_agents()}
     browsers = {"fake-useragent browsers": _fake_useragent()}
@@ -165,11 +165,11 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
                [["us per User-Agent, uncached", ours_us, base_us],
                 ["us per browser User-Agent, uncached", browser_us, "-"],
                 ["us per User-Agent, cached (repeat visitor)", cached_us, "-"],
-                ["import functions.common.bots, ms (fresh process)", import_ms, "-"]]))
+                ["import functions.model.bots, ms (fresh process)", import_ms, "-"]]))
     emit(f"Upstream data: {bots.SOURCE}. Goals: recall >= {RECALL_GOAL:.0%} on each crawler corpus, "
          f"false positives <= {FALSE_POSITIVE_GOAL:.0%} on each browser corpus.")
     results.append(Result("9 bots", "CPU us per User-Agent (uncached)", round(ours_us, 1), round(base_us, 1), "", None))
-    results.append(Result("9 bots", "import functions.common.bots, ms", round(import_ms, 1), "-", "", None))
+    results.append(Result("9 bots", "import functions.model.bots, ms", round(import_ms, 1), "-", "", None))
     if measured is not None:
         measured["bots_us_per_ua"] = ours_us
     return results

@@ -12,8 +12,8 @@ from typing import Any
 
 import boto3
 
-from functions.common.logitem import to_log_item
-from functions.common.visit import Visit
+from functions.model.visit import Visit
+from functions.tables.visitlog import to_log_item
 
 TABLE_NAME = os.environ.get("TABLE_NAME", "")
 LOG_TTL_DAYS = 30

@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from functions.core.environment import ENVIRONMENT
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Dummy credentials and a region before any client exists: no bench may reach real AWS.
@@ -216,7 +218,7 @@ def item_size(item: dict[str, dict[str, Any]]) -> int:
 
 def bench_visit(i: int, *, when: datetime | None = None, bot: bool = False, visitors: int = 500) -> Any:
     """A valid visit record (the writer's input); ``visitors`` distinct visitor hashes cycle."""
-    from functions.common.visit import Visit, format_timestamp
+    from functions.model.visit import Visit, format_timestamp
 
     ts = (when or datetime.now(UTC)) + timedelta(milliseconds=i)
     return Visit(
@@ -261,11 +263,8 @@ def sqs_event(bodies: Sequence[str], queue_arn: str = "arn:aws:sqs:us-east-1:123
 
 def reset_function_caches() -> None:
     """Forget the functions' cached clients and settings (a new mock, endpoint or environment)."""
-    from functions.common import aws as aws_clients
-    from functions.common.settings import get_settings
 
-    aws_clients.reset_clients()
-    get_settings.cache_clear()
+    ENVIRONMENT.reset()
 
 
 @contextmanager

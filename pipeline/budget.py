@@ -82,19 +82,19 @@ def ingest_worst_path_seconds(config: Config, calls: int = len(INGEST_WORST_PATH
 
 
 def ingest_client_config() -> Config:
-    """The botocore config of ingest's clients, from functions/common/aws.py (one request-path config)."""
-    from functions.common import aws
+    """The botocore config of ingest's clients, from functions/core/aws.py (one request-path config)."""
+    from functions.core import aws
 
     for name in ("REQUEST_PATH_CONFIG", "_CONFIG"):  # today's name first, then the earlier one
         config = getattr(aws, name, None)
         if isinstance(config, Config):
             return config
-    raise LookupError("functions/common/aws.py has no request-path botocore Config for ingest")
+    raise LookupError("functions/core/aws.py has no request-path botocore Config for ingest")
 
 
 def ingest_worst_path_calls() -> int:
-    """How many AWS calls ingest's worst path makes: functions/common/aws.py says, else INGEST_WORST_PATH."""
-    from functions.common import aws
+    """How many AWS calls ingest's worst path makes: functions/core/aws.py says, else INGEST_WORST_PATH."""
+    from functions.core import aws
 
     return int(getattr(aws, "INGEST_WORST_PATH_CALLS", len(INGEST_WORST_PATH)))
 

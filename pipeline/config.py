@@ -14,8 +14,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Final
 
-from functions.common import definitions as d
-from functions.common.settings import ConfigError, load_settings
+from functions.core import definitions as d
+from functions.core.settings import ConfigError, load_settings
 
 INGRESS_OPTIONS: Final = ("rest", "http", "function-url")
 API_KEY_MODES: Final = ("none", "status", "all")

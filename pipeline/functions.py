@@ -19,7 +19,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from functions.common.definitions import QUEUE
+from functions.core.definitions import QUEUE
 from pipeline import budget, toolchain
 
 # Python 3.14 is the newest Lambda runtime in aws-cdk-lib 2.275, and the Powertools layer is

@@ -13,7 +13,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from functions.common.definitions import METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME
+from functions.core.definitions import METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME
 
 PERIOD = Duration.minutes(5)
 

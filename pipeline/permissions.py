@@ -5,7 +5,7 @@ synthesized template against them, and tests/integration/test_least_privilege.py
 functions' real requests against the same statements (pipeline/iam_eval.py).
 
 A grant is ``family -> actions``; a family is a set of partition-key patterns
-(``functions.common.keys.FAMILY_LEADING_KEYS``) that IAM checks with ``dynamodb:LeadingKeys``
+(``functions.model.keys.FAMILY_LEADING_KEYS``) that IAM checks with ``dynamodb:LeadingKeys``
 (``ForAllValues:StringLike``: every partition key a request touches must match one pattern).
 Statements are grouped by action, so a batch that mixes two granted families (the writer's
 ``BatchWriteItem`` of log items and failure reasons) is allowed as one request.
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from functions.common.keys import FAMILY_LEADING_KEYS
+from functions.model.keys import FAMILY_LEADING_KEYS
 
 TableGrants = Mapping[str, tuple[str, ...]]
 

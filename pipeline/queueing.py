@@ -6,7 +6,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from functions.common.definitions import QUEUE
+from functions.core.definitions import QUEUE
 
 
 class Queueing(Construct):

@@ -13,7 +13,7 @@ from aws_cdk import aws_logs as logs
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
-from functions.common import definitions as d
+from functions.core import definitions as d
 from pipeline.api import ApiKeySettings, FunctionUrlIngress, HttpIngress, Ingress, IngressSettings, RestIngress
 from pipeline.config import TrackerConfig, cdk_json_context
 from pipeline.front_door import FrontDoor, FrontDoorSettings

@@ -6,7 +6,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from functions.common.definitions import TABLE
+from functions.core.definitions import TABLE
 
 
 class Storage(Construct):

@@ -10,11 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from functions.common import aws as aws_clients
-from functions.common.settings import get_settings
-from functions.ingest.service import reset_state as reset_ingest_state
-from functions.status.service import reset_age_cache
-from functions.writer.batch import reset_state as reset_writer_state
+from functions.core.environment import ENVIRONMENT
 from visitor_tracker.resources import PipelineResources, create_resources
 
 pytest_plugins = ["tests.dynamodb_local"]  # the dynamodb_local_url fixture
@@ -35,11 +31,7 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
 def _reset_caches() -> None:
-    aws_clients.reset_clients()
-    get_settings.cache_clear()
-    reset_age_cache()
-    reset_writer_state()
-    reset_ingest_state()
+    ENVIRONMENT.reset()
 
 
 @pytest.fixture

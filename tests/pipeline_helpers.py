@@ -20,9 +20,8 @@ from typing import Any
 import boto3
 from moto.sqs.models import SQSBackend
 
-from functions.common.definitions import QUEUE
-from functions.common.visit import Visit, format_timestamp
-from functions.ingest.queue import CORRELATION_ID_ATTRIBUTE
+from functions.core.definitions import CORRELATION_ID_ATTRIBUTE, QUEUE
+from functions.model.visit import Visit, format_timestamp
 from visitor_tracker.events import LambdaContext
 from visitor_tracker.resources import PipelineResources
 

@@ -351,8 +351,8 @@ def visits_recent(
     as_json: Annotated[bool, typer.Option("--json", help="JSON: a list of visit records.")] = False,
 ) -> None:
     """The newest logged visits, newest first."""
-    from functions.common.bots import browser_of
-    from functions.common.visitlog import recent_visits
+    from functions.model.bots import browser_of
+    from functions.tables.visitlog import recent_visits
 
     pipeline = _pipeline(ctx)
     visits = recent_visits(limit, table_name=pipeline.table_name, client=pipeline.client("dynamodb"))
@@ -393,8 +393,9 @@ def _with_reasons(pipeline: Pipeline, messages: list[dlq.DlqMessage]) -> list[dl
         return messages
     try:
         return dlq.attach_reasons(pipeline.client("dynamodb"), pipeline.table_name, messages)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        _err().print(f"[yellow]warning:[/yellow] failure reasons unavailable: {_aws_error(exc)}", soft_wrap=True)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, RuntimeError) as exc:
+        reason = _aws_error(exc) if not isinstance(exc, RuntimeError) else str(exc)
+        _err().print(f"[yellow]warning:[/yellow] failure reasons unavailable: {reason}", soft_wrap=True)
         return messages
 
 

@@ -18,7 +18,7 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-from functions.common import definitions as d
+from functions.core import definitions as d
 from visitor_tracker.state import read_state, state_path
 
 # An operator waits on these calls: fail fast, retry a little on throttling.

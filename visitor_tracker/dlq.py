@@ -21,14 +21,14 @@ from typing import Any
 
 import botocore.exceptions
 
-from functions.common import keys
+from functions.model import keys
+from functions.tables import store
 
 SQSClient = Any
 DynamoDBClient = Any
 Progress = Callable[[int], None]  # called with the number of messages just moved
 
 SQS_BATCH = 10  # the most SQS returns / accepts in one call
-DYNAMODB_BATCH_GET = 100  # BatchGetItem's limit
 PEEK_VISIBILITY_SECONDS = 30  # hides a message while it is listed; released right after
 REDRIVE_VISIBILITY_SECONDS = 60  # covers one send + delete round trip with a wide margin
 EMPTY_RECEIVE_RETRIES = 2  # long-poll retries before deciding the queue holds nothing more
@@ -135,26 +135,19 @@ def find(sqs: SQSClient, dlq_url: str, message_id: str, scan_limit: int = 10_000
 def attach_reasons(
     dynamodb: DynamoDBClient, table_name: str, messages: list[DlqMessage], max_attempts: int = 5
 ) -> list[DlqMessage]:
-    """The same messages with the failure reason the writer recorded for each, where it recorded one."""
-    reasons: dict[str, str] = {}
+    """The same messages with the failure reason the writer recorded for each, where it recorded one.
+
+    Raises ``RuntimeError`` when DynamoDB keeps some reasons unread: a list missing reasons would lie.
+    """
     ids = sorted({m.message_id for m in messages})
-    for start in range(0, len(ids), DYNAMODB_BATCH_GET):
-        request: dict[str, Any] = {
-            table_name: {
-                "Keys": [keys.failure_key(i) for i in ids[start : start + DYNAMODB_BATCH_GET]],
-                "ProjectionExpression": "#sk, #reason",
-                "ExpressionAttributeNames": {"#sk": keys.SK, "#reason": "reason"},
-            }
-        }
-        for attempt in range(max_attempts):
-            response = dynamodb.batch_get_item(RequestItems=request)
-            for item in response.get("Responses", {}).get(table_name, []):
-                if "reason" in item:
-                    reasons[item[keys.SK]["S"]] = item["reason"]["S"]
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                break
-            time.sleep(min(0.05 * 2**attempt, 1.0))
+    items = store.get_items(
+        table_name,
+        [keys.failure_key(i) for i in ids],
+        store.Backoff(attempts=max_attempts),
+        projection=[keys.PK, keys.SK, "reason"],
+        client=dynamodb,
+    )
+    reasons = {item[keys.SK]["S"]: item["reason"]["S"] for item in items.values() if "reason" in item}
     return [m.with_reason(reasons.get(m.message_id)) for m in messages]
 
 

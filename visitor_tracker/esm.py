@@ -27,8 +27,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from functions.common.definitions import QUEUE
-from functions.common.observability import logger
+from functions.core.definitions import QUEUE
+from functions.core.observability import logger
 from visitor_tracker.events import LambdaContext
 
 Handler = Callable[[dict[str, Any], Any], Any]

@@ -27,10 +27,12 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date, timedelta
 from typing import IO, Any, Protocol
 
-from functions.common import keys
-from functions.common.aggregates import BOTS, NAMES_READ_MAX, OTHER, PAGE, UNIQUES, VISITS, read_uniques, top_names
-from functions.common.hll import Sketch
-from functions.common.logitem import Item, from_log_item
+from functions.model import keys
+from functions.model.attrs import number, read_uniques, top_names
+from functions.model.layout import BOTS, NAMES_READ_MAX, OTHER, PAGE, UNIQUES, VISITS
+from functions.model.sketches import Sketch
+from functions.tables import store
+from functions.tables.visitlog import Item, from_log_item
 
 FORMATS = ("csv", "jsonl")
 LOG_COLUMNS = (
@@ -204,33 +206,19 @@ def log_rows(client: Any, table_name: str, day: str, *, page_items: int | None =
 # --- daily rows -------------------------------------------------------------------------------
 
 
-def _n(item: Item | None, name: str) -> int:
-    if not item or "N" not in item.get(name, {}):
-        return 0
-    return int(float(item[name]["N"]))
-
-
 def _day_items(client: Any, table_name: str, days: Sequence[str], sleep: Callable[[float], None]) -> dict[str, Item]:
-    """The day aggregate items of ``days`` (at most ``BATCH_GET_MAX``), by day; a missing day is absent."""
-    pending: list[keys.Key] = [keys.day_agg_key(day) for day in days]
-    found: dict[str, Item] = {}
-    for attempt in range(UNPROCESSED_ATTEMPTS):
-        response = client.batch_get_item(
-            RequestItems={
-                table_name: {
-                    "Keys": pending,
-                    "ProjectionExpression": "#sk, #v, #b",
-                    "ExpressionAttributeNames": {"#sk": keys.SK, "#v": VISITS, "#b": BOTS},
-                }
-            }
+    """The day aggregate items of ``days``, by day; a missing day is absent."""
+    try:
+        items = store.get_items(
+            table_name,
+            [keys.day_agg_key(day) for day in days],
+            store.Backoff(attempts=UNPROCESSED_ATTEMPTS, sleep=sleep),
+            projection=[keys.PK, keys.SK, VISITS, BOTS],
+            client=client,
         )
-        for item in response.get("Responses", {}).get(table_name, []):
-            found[item[keys.SK]["S"]] = item
-        pending = response.get("UnprocessedKeys", {}).get(table_name, {}).get("Keys", [])
-        if not pending:
-            return found
-        sleep(min(1.0, 0.05 * 2**attempt))
-    raise ExportError(f"DynamoDB left {len(pending)} day aggregate(s) unread after {UNPROCESSED_ATTEMPTS} tries")
+    except RuntimeError as exc:
+        raise ExportError(f"{exc} (day aggregates)") from exc
+    return {item[keys.SK]["S"]: item for item in items.values()}
 
 
 def _names_summary(client: Any, table_name: str, day: str) -> tuple[int, str | None, int]:
@@ -262,8 +250,8 @@ def daily_rows(
             uniques, top_page, top_visits = _names_summary(client, table_name, day)
             yield {
                 "day": day,
-                "visits": _n(items.get(day), VISITS),
-                "bots": _n(items.get(day), BOTS),
+                "visits": number(items.get(day), VISITS),
+                "bots": number(items.get(day), BOTS),
                 "unique_visitors": uniques,
                 "top_page": top_page,
                 "top_page_visits": top_visits,

@@ -2,7 +2,7 @@
 
 ``serve()`` starts the embedded AWS endpoint (``visitor_tracker.emulator``: local mode's own SQS,
 DynamoDB Local behind it, moto for CloudWatch) or uses ``--aws-endpoint``; it creates the
-table, queue and DLQ from ``functions.common.definitions`` through ``visitor_tracker.resources``,
+table, queue and DLQ from ``functions.core.definitions`` through ``visitor_tracker.resources``,
 then plays the two AWS pieces the handlers rely on:
 
 - API Gateway (REST, Lambda proxy): a threaded werkzeug server turns each request into the event
@@ -41,7 +41,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from functions.common.definitions import (
+from functions.core.definitions import (
     CORS_ALLOW_METHODS,
     CORS_MAX_AGE_SECONDS,
     METRICS_NAMESPACE,
@@ -249,14 +249,13 @@ def _load_handlers(sqs: tuple[Any, str] | None = None) -> dict[str, Handler]:
     ``sqs``: (the SQS engine, its endpoint), attached in process to the functions' botocore session
     (``sqs_local.attach_in_process``) before any of their clients exists.
     """
-    from functions.common import aws as aws_clients
-    from functions.common.settings import get_settings
+    from functions.core import aws as aws_clients
+    from functions.core.environment import ENVIRONMENT
     from visitor_tracker.sqs_local import attach_in_process
 
-    aws_clients.reset_clients()
+    ENVIRONMENT.reset()
     if sqs is not None:
         attach_in_process(aws_clients.session(), *sqs)
-    get_settings.cache_clear()
     return {name: importlib.import_module(module).handler for name, module in HANDLER_MODULES.items()}
 
 
@@ -539,7 +538,7 @@ def serve(
             elif restored.queued and not quiet:
                 _say(f"{restored.queued:,} visits queued by the previous run are being written now.")
 
-        from functions.common.observability import logger
+        from functions.core.observability import logger
         from visitor_tracker.esm import SqsEventSourceMapping
         from visitor_tracker.sqs_local import EngineClient
 
@@ -549,7 +548,7 @@ def serve(
         def on_error(function: str, exc: BaseException) -> None:
             logger.error("function raised: answered 502", exc_info=exc, extra={"function": function})
 
-        from functions.common.settings import ConfigError, get_settings
+        from functions.core.settings import ConfigError, get_settings
 
         try:
             settings = get_settings()

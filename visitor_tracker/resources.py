@@ -1,6 +1,6 @@
 """Create the table, queue and DLQ from the shared definitions (local mode and tests).
 
-The CDK stack builds the same resources from the same ``functions.common.definitions``, so local mode
+The CDK stack builds the same resources from the same ``functions.core.definitions``, so local mode
 and the test fixtures cannot drift from the deployed infrastructure.
 """
 
@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from functions.common.definitions import QUEUE, TABLE
+from functions.core.definitions import QUEUE, TABLE
 
 
 @dataclass(frozen=True)

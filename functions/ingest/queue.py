@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from functions.common import aws
-from functions.common.settings import Settings
-from functions.common.visit import Visit
-
-# Message attribute carrying the API Gateway request id, so the writer can log with the same
-# correlation id without parsing the body first.
-CORRELATION_ID_ATTRIBUTE = "correlation_id"
+from functions.core import aws
+from functions.core.definitions import CORRELATION_ID_ATTRIBUTE
+from functions.core.settings import Settings
+from functions.model.visit import Visit
 
 
 def send_visit(settings: Settings, visit: Visit) -> None:

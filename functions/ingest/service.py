@@ -24,19 +24,19 @@ from __future__ import annotations
 import threading
 from dataclasses import asdict, dataclass
 
-from aws_lambda_powertools.metrics import MetricUnit
-
-from functions.common import aws, bots, counter, keys, salt, store, visitlog
-from functions.common.http import Request
-from functions.common.logitem import to_log_item
-from functions.common.observability import logger, metrics
-from functions.common.privacy import DailySalt
-from functions.common.settings import Settings
-from functions.common.visit import Visit, utc_now
-from functions.ingest import logic, queue
+from functions.core import aws
+from functions.core.environment import ENVIRONMENT
+from functions.core.http import Request
+from functions.core.observability import count, logger
+from functions.core.settings import Settings
+from functions.ingest import queue
+from functions.model import bots, capture, keys
+from functions.model.privacy import DailySalt
+from functions.model.visit import Visit, utc_now
+from functions.tables import counter, salt, store, visitlog
+from functions.tables.visitlog import to_log_item
 
 AWS_ERRORS = store.AWS_ERRORS
-_metrics_lock = threading.Lock()
 
 
 class CounterUnavailable(RuntimeError):
@@ -71,8 +71,8 @@ class LastCount:
 
 
 # Per execution environment: warm invocations reuse the last count and the day's salt.
-LAST_COUNT = LastCount()
-SALT = DailySalt()
+LAST_COUNT = ENVIRONMENT.keep(LastCount())
+SALT = ENVIRONMENT.keep(DailySalt())
 
 
 @dataclass(frozen=True)
@@ -80,20 +80,6 @@ class Recorded:
     count: int
     visit: Visit
     delivery: str  # "queued", "recovered" or "excluded" (the owner's settings leave it out)
-
-
-def _add_metrics(*names: str) -> None:
-    with _metrics_lock:
-        for name in names:
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
-
-
-def flush_metrics() -> None:
-    """Emit this invocation's metrics (EMF on stdout) if there are any: only on the rare recovery
-    paths, so a normal visit prints no metrics line (the writer counts visits per batch)."""
-    with _metrics_lock:
-        if metrics.metric_set:
-            metrics.flush_metrics()
 
 
 def _salt(settings: Settings, day: str) -> bytes | None:
@@ -128,10 +114,10 @@ def deliver(settings: Settings, visit: Visit) -> str:
     try:
         recover(settings, visit)
     except (*AWS_ERRORS, VisitNotRecorded) as exc:
-        _add_metrics("RecoveryFailures")
+        count("RecoveryFailures")
         logger.error("visit recovery", extra={"recovery_record": asdict(visit)}, exc_info=True)
         raise VisitNotRecorded(str(exc)) from exc
-    _add_metrics("Recoveries")
+    count("Recoveries")
     return "recovered"
 
 
@@ -143,7 +129,8 @@ def record_visit(request: Request, settings: Settings) -> Recorded:
     """
     bot_class = bots.classify(request.user_agent)
     counted = settings.count_bots or bot_class is None
-    exclusion = logic.excluded(request, settings, logic.page_of(request))
+    page = capture.page_of(request)
+    exclusion = capture.excluded(request, settings, page)
     if exclusion is not None:
         counted = False
     try:
@@ -156,10 +143,13 @@ def record_visit(request: Request, settings: Settings) -> Recorded:
         stored = None
     now = utc_now()
     if exclusion is not None:
-        visit = logic.build_visit(request, now=now, ip_mode="none", salt=None, bot_class=bot_class, counted=False)
+        visit = capture.build_visit(
+            request, page=page, now=now, ip_mode="none", salt=None, bot_class=bot_class, counted=False
+        )
         return Recorded(LAST_COUNT.answer(stored, False), visit, "excluded")
-    visit = logic.build_visit(
+    visit = capture.build_visit(
         request,
+        page=page,
         now=now,
         ip_mode=settings.ip_mode,
         salt=_salt(settings, keys.day_of(now)),
@@ -169,8 +159,3 @@ def record_visit(request: Request, settings: Settings) -> Recorded:
     delivery = deliver(settings, visit)
     return Recorded(LAST_COUNT.answer(stored, counted), visit, delivery)
 
-
-def reset_state() -> None:
-    """Forget the last count and the salt (tests: a fresh table)."""
-    LAST_COUNT.clear()
-    SALT.clear()

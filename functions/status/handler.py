@@ -3,29 +3,32 @@ HTML page), ``GET /count?page=`` (a page's visits, JSON) and ``GET /badge.svg?pa
 same as an SVG badge). None of them counts a visit.
 
 Routed on the last path segment, so it answers the same behind a REST API stage (``/prod/status``),
-an HTTP API or a function URL. OPTIONS gets the CORS preflight; other methods 405; other paths 404.
-Thin and light to import, like ingest: no Powertools event handler.
+an HTTP API or a function URL. Other methods 405; other paths 404 (CORS preflights are answered by
+the API itself). Thin and light to import, like ingest: no Powertools event handler.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from functions.common import http
-from functions.common.observability import logger, tracer
-from functions.common.settings import ConfigError, Settings, get_settings
-from functions.status import badge, page, ranges, service
+from functions.core import http
+from functions.core.handler import http_handler
+from functions.core.observability import logger, tracer
+from functions.core.settings import Settings
+from functions.model import ranges
+from functions.model.visit import utc_now
+from functions.status import badge, page, service
+from functions.tables.store import AWS_ERRORS
 
 ROUTES = ("status", "dashboard", "count", "badge.svg")
 PAGE_COUNT_CACHE = "max-age=60"  # a badge on a busy page is fetched often; seconds behind is fine
-ALLOWED_METHODS = ("GET", "OPTIONS")
+ALLOWED_METHODS = ("GET",)
 PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+UNAVAILABLE = (*AWS_ERRORS, RuntimeError)
 
 
 def route_of(path: str) -> str | None:
@@ -36,12 +39,12 @@ def route_of(path: str) -> str | None:
 def status_response(settings: Settings, request: http.Request) -> http.Response:
     cors = http.cors_headers(settings, request)
     try:
-        requested = ranges.parse(request.query, service.utc_now())
+        requested = ranges.parse(request.query, utc_now())
     except ranges.BadRange as exc:
         return http.error_response(400, str(exc), headers=cors)
     try:
         body = service.build_status(settings, requested=requested)
-    except (ClientError, BotoCoreError, RuntimeError):
+    except UNAVAILABLE:
         logger.exception("Status unavailable")
         return http.error_response(503, "status temporarily unavailable", headers=cors)
     cache_control = f"max-age={settings.status_cache_seconds}" if settings.status_cache_seconds else http.NO_STORE
@@ -55,7 +58,7 @@ def page_count_response(settings: Settings, request: http.Request, *, as_badge: 
         return http.error_response(400, "page must be a path starting with /, e.g. ?page=/blog/post", headers=cors)
     try:
         counts = service.page_count(settings, page_path)
-    except (ClientError, BotoCoreError, RuntimeError):
+    except UNAVAILABLE:
         logger.exception("Page count unavailable")
         return http.error_response(503, "page count temporarily unavailable", headers=cors)
     if not as_badge:
@@ -73,31 +76,12 @@ def dashboard_response() -> http.Response:
     return http.html_response(200, dashboard.html, headers=headers, cache_control="max-age=60")
 
 
-@tracer.capture_lambda_handler
-def handler(event: Any, context: Any) -> http.Response:
-    """The Lambda entry point (REST API, HTTP API or function URL payload; any context, even None)."""
-    logger.append_keys(
-        function_name=getattr(context, "function_name", None),
-        function_request_id=getattr(context, "aws_request_id", None),
-    )
-    try:
-        request = http.parse_request(event)
-    except http.BadRequest as exc:
-        logger.set_correlation_id(None)
-        logger.warning("Bad request", extra={"reason": str(exc)})
-        return http.error_response(exc.status, str(exc))
-    logger.set_correlation_id(request.request_id)
-    try:
-        settings = get_settings()
-    except ConfigError:
-        logger.exception("Configuration error")
-        return http.error_response(500, "the tracker is misconfigured")
+def answer(request: http.Request, settings: Settings) -> http.Response:
+    """Route a read request: the summary, the dashboard page, or a page's count."""
     route = route_of(request.path)
     cors = http.cors_headers(settings, request)
     if route is None:
         return http.error_response(404, "not found", headers=cors)
-    if request.method == "OPTIONS":
-        return http.preflight_response(settings, request, methods=ALLOWED_METHODS)
     if request.method != "GET":
         return http.method_not_allowed(ALLOWED_METHODS, headers=cors)
     if route == "dashboard":
@@ -105,3 +89,12 @@ def handler(event: Any, context: Any) -> http.Response:
     if route in ("count", "badge.svg"):
         return page_count_response(settings, request, as_badge=route == "badge.svg")
     return status_response(settings, request)
+
+
+_entry = http_handler(answer)
+
+
+@tracer.capture_lambda_handler
+def handler(event: Any, context: Any) -> http.Response:
+    """The Lambda entry point (REST API, HTTP API or function URL payload; any context, even None)."""
+    return _entry(event, context)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from functions.core.environment import ENVIRONMENT
+
 DASHBOARD_PATH = Path(__file__).with_name("dashboard.html")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _INLINE = re.compile(r"<(script|style)\b([^>]*)>(.*?)</\1\s*>", re.IGNORECASE | re.DOTALL)
@@ -52,6 +54,7 @@ def content_security_policy(html: str) -> str:
     )
 
 
+@ENVIRONMENT.cached
 @cache
 def load_page() -> Page | None:
     """The page and its CSP, or None when the file is not deployed (the handler answers 404)."""

@@ -9,7 +9,7 @@ The body (flat, read by the dashboard and ``visitor-tracker status``): ``visitor
 the counter shards), ``visits_last_hour`` / ``visits_last_24h`` / ``visits_last_7d`` /
 ``visits_today`` (human visits; rolling windows from the minute and hour counters),
 ``unique_visitors_today`` (estimated from the union of today's HyperLogLog sketch shards: exact up
-to 255 visitors, about 2.3 % standard error beyond; see ``functions.common.hll``), ``bots_today``,
+to 255 visitors, about 2.3 % standard error beyond; see ``functions.model.sketches``), ``bots_today``,
 ``bot_share`` (0..1, today), ``bots_by_class`` (today, ``{"crawler": n, ...}``), ``top_pages`` /
 ``top_referrers`` / ``browsers`` / ``top_bots`` (today, top 10,
 ``[{"path"|"referrer"|"browser"|"agent": x, "visits": n}]``),
@@ -34,13 +34,16 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from functions.common import aggregates, aggstore, aws, keys, store
-from functions.common.aggregates import key_tuple
-from functions.common.counter import VISITS_ATTRIBUTE
-from functions.common.observability import logger
-from functions.common.settings import Settings
-from functions.common.visit import format_timestamp, utc_now
-from functions.status import ranges, rollups
+from functions.core import aws
+from functions.core.environment import ENVIRONMENT
+from functions.core.observability import logger
+from functions.core.settings import Settings
+from functions.model import attrs, keys, layout, names, ranges, summary
+from functions.model.keys import key_tuple
+from functions.model.visit import format_timestamp, utc_now
+from functions.status import months
+from functions.tables import aggstore, store
+from functions.tables.counter import VISITS_ATTRIBUTE
 
 QUEUE_ATTRIBUTES = (
     "ApproximateNumberOfMessages",
@@ -52,7 +55,7 @@ QUEUE_ATTRIBUTES = (
 def read_keys(settings: Settings, now: datetime) -> list[keys.Key]:
     """Every item one summary reads: fixed by the clock and COUNTER_SHARDS, not by the data."""
     shards = [keys.counter_key(n) for n in range(settings.counter_shards)]
-    return shards + aggregates.status_keys(now).item_keys()
+    return shards + layout.status_keys(now).item_keys()
 
 
 def queue_numbers(url: str) -> dict[str, int]:
@@ -63,15 +66,28 @@ def queue_numbers(url: str) -> dict[str, int]:
 
 AGE_CACHE_SECONDS = 60
 AGE_METRIC = "ApproximateAgeOfOldestMessage"
-_age_cache: dict[str, tuple[float, int | None]] = {}
-_age_lock = threading.Lock()
+
+
+class AgeCache:
+    """Per environment: each queue's last oldest-message age read, with when it was read."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.ages: dict[str, tuple[float, int | None]] = {}
+
+    def clear(self) -> None:
+        with self.lock:
+            self.ages.clear()
+
+
+AGES = ENVIRONMENT.keep(AgeCache())
 
 
 def oldest_message_age(queue_url: str, now: datetime) -> int | None:
     """Age in seconds of the oldest message on the queue (CloudWatch, newest datapoint of 10 minutes)."""
     queue_name = queue_url.rstrip("/").rsplit("/", 1)[-1]
-    with _age_lock:
-        cached = _age_cache.get(queue_name)
+    with AGES.lock:
+        cached = AGES.ages.get(queue_name)
         if cached and time.monotonic() - cached[0] < AGE_CACHE_SECONDS:
             return cached[1]
     age: int | None = None
@@ -100,24 +116,18 @@ def oldest_message_age(queue_url: str, now: datetime) -> int | None:
         age = int(values[0]) if values else None
     except Exception:  # noqa: BLE001 - the age is informative; /status answers without it
         logger.warning("Oldest-message age unavailable", exc_info=True)
-    with _age_lock:
-        _age_cache[queue_name] = (time.monotonic(), age)
+    with AGES.lock:
+        AGES.ages[queue_name] = (time.monotonic(), age)
     return age
-
-
-def reset_age_cache() -> None:
-    """Forget cached ages (tests)."""
-    with _age_lock:
-        _age_cache.clear()
 
 
 def range_summary(settings: Settings, requested: ranges.Range) -> dict[str, Any]:
     """A range's totals, series and top lists: one BatchGetItem of its day items and one Query per
-    day partition, or for months their rollups (``functions.status.rollups``) — bounded by the range's
+    day partition, or for months their rollups (``functions.status.months``) — bounded by the range's
     length, never by its traffic."""
     periods = requested.periods()
     if requested.granularity == "month":
-        totals, names = rollups.months_view(settings, periods, requested.end)
+        totals, names = months.months_view(settings, periods, requested.end)
     else:
         items = store.get_items(settings.table_name, [keys.day_agg_key(p) for p in periods])
         totals = {p: items.get(key_tuple(keys.day_agg_key(p))) for p in periods}
@@ -127,7 +137,7 @@ def range_summary(settings: Settings, requested: ranges.Range) -> dict[str, Any]
         "from": requested.start.isoformat(),
         "to": requested.end.isoformat(),
         "granularity": requested.granularity,
-        **aggregates.summarize_range(periods, totals, names),
+        **summary.summarize_range(periods, totals, names),
     }
 
 
@@ -135,9 +145,9 @@ def page_count(settings: Settings, page: str, now: datetime | None = None) -> di
     """A page's visits today and of all time, from the tallies (seconds behind the visits): two
     Queries of bounded partitions, whatever the traffic."""
     now = now or utc_now()
-    name = aggregates.page_name(page)
-    today = aggregates.tallies(aggstore.read_names(settings.table_name, keys.day_of(now)), aggregates.PAGE)
-    total = aggregates.tallies(aggstore.read_names(settings.table_name, aggregates.ALL_TIME), aggregates.PAGE)
+    name = names.page_name(page)
+    today = attrs.tallies(aggstore.read_names(settings.table_name, keys.day_of(now)), layout.PAGE)
+    total = attrs.tallies(aggstore.read_names(settings.table_name, layout.ALL_TIME), layout.PAGE)
     return {"page": name, "today": today.get(name, 0), "total": total.get(name, 0)}
 
 
@@ -157,7 +167,7 @@ def build_status(
     dlq = queue_numbers(settings.dlq_url) if settings.dlq_url else None
     return {
         "visitor_count": visitor_count,
-        **aggregates.summarize(items, names, now),
+        **summary.summarize(items, names, now),
         "queue_depth": queue["ApproximateNumberOfMessages"],
         "queue_in_flight": queue["ApproximateNumberOfMessagesNotVisible"],
         "queue_delayed": queue["ApproximateNumberOfMessagesDelayed"],

@@ -25,9 +25,8 @@ from typer.testing import CliRunner, Result
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from functions.common import aws as aws_clients
-from functions.common.settings import get_settings
-from functions.common.visit import Visit, format_timestamp
+from functions.core.environment import ENVIRONMENT
+from functions.model.visit import Visit, format_timestamp
 from visitor_tracker.cli import app
 from visitor_tracker.events import LambdaContext
 from visitor_tracker.resources import PipelineResources, create_resources
@@ -108,8 +107,7 @@ class Env:
         for name, value in self.resources.environment().items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("AWS_ENDPOINT_URL", self.endpoint)
-        aws_clients.reset_clients()
-        get_settings.cache_clear()
+        ENVIRONMENT.reset()
         delivered = 0
         try:
             for _ in range(200):
@@ -137,8 +135,7 @@ class Env:
                         self.sqs.delete_message_batch(QueueUrl=self.resources.queue_url, Entries=[handle])
             raise AssertionError("the visit queue never emptied")
         finally:
-            aws_clients.reset_clients()
-            get_settings.cache_clear()
+            ENVIRONMENT.reset()
 
 
 def FakeContext() -> LambdaContext:  # noqa: N802 - reads like the class it was

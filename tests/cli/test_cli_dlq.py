@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from functions.common import keys
-from functions.common.definitions import QUEUE
-from functions.common.visitlog import recent_visits
+from functions.core.definitions import QUEUE
+from functions.model import keys
+from functions.tables.visitlog import recent_visits
 from tests.cli.conftest import Env, make_visit
 from visitor_tracker import discovery
 

@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from typer.testing import CliRunner, Result
 
-from functions.common import definitions as d
+from functions.core import definitions as d
 from tests.cli.conftest import REGION, Env, make_visit, write_local_state
 from visitor_tracker import dlq
 from visitor_tracker.cli import app

@@ -20,9 +20,9 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from functions.common.logitem import to_log_item
-from functions.common.visit import Visit, format_timestamp
-from functions.writer.batch import reset_state as reset_writer_state
+from functions.core.environment import ENVIRONMENT
+from functions.model.visit import Visit, format_timestamp
+from functions.tables.visitlog import to_log_item
 from tests.cli.conftest import Env, clients, make_visit, write_local_state
 from visitor_tracker import cli, export
 from visitor_tracker.discovery import find_pipeline
@@ -69,7 +69,7 @@ def three_days(env: Env, monkeypatch: pytest.MonkeyPatch) -> dict[int, list[Visi
         1: [make_visit(timestamp=at(1, 12), path="/c", visitor="v5")],
     }
     everything = [v for visits in by_day.values() for v in visits]
-    reset_writer_state()  # a fresh table: the writer's sketch versions of earlier tests do not apply
+    ENVIRONMENT.reset()  # a fresh table: the writer's sketch versions of earlier tests do not apply
     for visit in reversed(everything):  # queued out of order: the export sorts
         env.sqs.send_message(QueueUrl=env.resources.queue_url, MessageBody=visit.to_json())
     assert env.run_writer(monkeypatch) == len(everything)

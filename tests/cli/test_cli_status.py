@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from werkzeug.wrappers import Request, Response
 
-from functions.common import aws as aws_clients
-from functions.common.settings import get_settings
+from functions.core.environment import ENVIRONMENT
 from tests.cli.conftest import Env, HttpStub, make_visit, write_local_state
 from tests.events import rest_event
 from visitor_tracker import cli
@@ -186,8 +185,7 @@ def test_status_from_the_real_status_function(
     for name, value in env.resources.environment().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_ENDPOINT_URL", env.endpoint)
-    aws_clients.reset_clients()
-    get_settings.cache_clear()
+    ENVIRONMENT.reset()
 
     def status_function(request: Request) -> Response:
         result = handler(rest_event(request.path, headers=dict(request.headers)), None)
@@ -212,5 +210,4 @@ def test_status_from_the_real_status_function(
     assert shown == direct
     assert shown["visits_today"] == 3
     assert shown["dlq_depth"] == 1
-    aws_clients.reset_clients()
-    get_settings.cache_clear()
+    ENVIRONMENT.reset()

@@ -22,7 +22,7 @@ import boto3
 import httpx
 import pytest
 
-from functions.common.keys import PK
+from functions.model.keys import PK
 from visitor_tracker.state import STATE_ENV, LocalState
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from functions.common.definitions import CORS_ALLOW_METHODS, CORS_MAX_AGE_SECONDS, NOT_FOUND_BODY
+from functions.core.definitions import CORS_ALLOW_METHODS, CORS_MAX_AGE_SECONDS, NOT_FOUND_BODY
 from tests.e2e.localmode import LocalMode, count_log_items, queue_depth, start_local_mode, wait_for
 from tests.events import DEFAULT_UA
 

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from functions.common.visit import utc_now
+from functions.model.visit import utc_now
 from tests.e2e.localmode import LocalMode, count_log_items, queue_depth, wait_for
 from tests.events import DEFAULT_UA
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from functions.common.keys import PK, counter_key
-from functions.common.visit import Visit, format_timestamp, utc_now
+from functions.model.keys import PK, counter_key
+from functions.model.visit import Visit, format_timestamp, utc_now
 from tests.e2e.localmode import ROOT, count_log_items, queue_depth, start_local_mode, wait_for
 from tests.events import DEFAULT_UA
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from botocore.config import Config
 
-from functions.common import aws
+from functions.core import aws
+from functions.core.environment import ENVIRONMENT
 from pipeline import budget
 from pipeline.functions import SIZING
 
@@ -31,7 +32,7 @@ def test_one_call_worst_case_follows_botocore_standard_mode() -> None:
 def test_the_budgeted_config_is_the_one_ingests_clients_use(monkeypatch: pytest.MonkeyPatch) -> None:
     """The budget reads a config by name: prove that name is what the clients are built with."""
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    aws.reset_clients()
+    ENVIRONMENT.reset()
     try:
         config = budget.ingest_client_config()
         for client in (aws.dynamodb(), aws.sqs()):
@@ -39,7 +40,7 @@ def test_the_budgeted_config_is_the_one_ingests_clients_use(monkeypatch: pytest.
             assert (used.connect_timeout, used.read_timeout) == (config.connect_timeout, config.read_timeout)
             assert used.retries == config.retries
     finally:
-        aws.reset_clients()
+        ENVIRONMENT.reset()
 
 
 def test_worst_path_has_the_five_calls() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from aws_cdk import aws_sqs as sqs
 
-from functions.common import definitions as d
+from functions.core import definitions as d
 from pipeline.stack import build_app
 
 from .conftest import INGRESS_VARIANTS

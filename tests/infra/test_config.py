@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from functions.common import definitions as d
+from functions.core import definitions as d
 from pipeline.config import CDK_JSON, ContextError, TrackerConfig, cdk_json_context
 
 pytestmark = pytest.mark.xdist_group("infra")

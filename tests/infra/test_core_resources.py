@@ -11,7 +11,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 from aws_lambda_powertools.shared import version as powertools_version
 
-from functions.common import definitions as d
+from functions.core import definitions as d
 from pipeline import toolchain
 from pipeline.functions import HANDLERS, SIZING
 
@@ -234,7 +234,7 @@ def test_asset_is_exactly_the_functions_package(rest: Synth) -> None:
         if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc" and ".mypy_cache" not in p.parts
     }
     assert files == expected
-    assert {"functions/__init__.py", "functions/common/definitions.py"} <= files
+    assert {"functions/__init__.py", "functions/core/definitions.py"} <= files
 
 
 def test_outputs_use_the_shared_keys(rest: Synth) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from functions.common.keys import FAMILY_LEADING_KEYS
+from functions.model.keys import FAMILY_LEADING_KEYS
 from pipeline.iam_eval import Request, is_allowed
 from pipeline.permissions import TABLE_GRANTS, table_actions, table_policy_statements
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from functions.common import definitions as d
+from functions.core import definitions as d
 
 from .helpers import Synth, function_id, function_props, logical_id
 

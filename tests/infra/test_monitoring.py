@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from functions.common import definitions as d
+from functions.core import definitions as d
 from pipeline.monitoring import RUNBOOK
 
 from .helpers import Synth, function_id, logical_id

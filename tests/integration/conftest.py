@@ -15,14 +15,13 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.core.botocore_stubber import BotocoreStubber
 
-from functions.common import aws as aws_clients
-from functions.common import counter, keys, store
-from functions.common.observability import logger as powertools_logger
-from functions.common.settings import get_settings
-from functions.common.visit import Visit
+from functions.core import aws as aws_clients
+from functions.core.environment import ENVIRONMENT
+from functions.core.observability import logger as powertools_logger
 from functions.ingest import handler as ingest_handler
-from functions.ingest import service as ingest_service
-from functions.writer import batch as writer_batch
+from functions.model import keys
+from functions.model.visit import Visit
+from functions.tables import counter, store
 from tests.pipeline_helpers import drain_queue, fast_moto
 from visitor_tracker.resources import PipelineResources
 
@@ -80,6 +79,7 @@ class AwsCalls:
 @dataclass
 class Ingest:
     resources: PipelineResources
+    on_forget: list[Callable[[], None]] = field(default_factory=list)
 
     def __call__(self, event: Any) -> IngestResult:
         response = ingest_handler.handler(event, None)
@@ -87,15 +87,16 @@ class Ingest:
         return IngestResult(response["statusCode"], response["headers"], body)
 
     def forget(self) -> None:
-        """A fresh execution environment: no last answer, no salt cached."""
-        ingest_service.reset_state()
+        """A fresh execution environment: no last answer, no salt cached, new clients."""
+        ENVIRONMENT.reset()
+        for hook in self.on_forget:
+            hook()
 
     def configure(self, monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
         """Change the function's environment, as a new deployment would (fresh execution environment)."""
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-        ingest_service.reset_state()
+        self.forget()
 
     def queued(self) -> list[Visit]:
         """Receive and delete everything on the visit queue, as validated Visit records."""
@@ -145,20 +146,24 @@ class Ingest:
 @pytest.fixture
 def ingest(pipeline_resources: PipelineResources) -> Iterator[Ingest]:
     """The ingest handler on a fresh table and queue, with a cold per-environment state."""
-    ingest_service.reset_state()
+    ENVIRONMENT.reset()
     yield Ingest(pipeline_resources)
-    ingest_service.reset_state()
+    ENVIRONMENT.reset()
 
 
 @pytest.fixture
 def aws_calls(ingest: Ingest) -> Iterator[AwsCalls]:
     """Count the API calls made through the functions' own (cached) clients."""
     recorder = AwsCalls()
-    clients = (aws_clients.dynamodb(), aws_clients.sqs())
-    for client in clients:
-        client.meta.events.register("before-call.*.*", recorder.record)
+
+    def attach() -> None:  # again after each fresh environment: its clients are new
+        for client in (aws_clients.dynamodb(), aws_clients.sqs()):
+            client.meta.events.register("before-call.*.*", recorder.record)
+
+    attach()
+    ingest.on_forget.append(attach)
     yield recorder
-    for client in clients:
+    for client in (aws_clients.dynamodb(), aws_clients.sqs()):
         client.meta.events.unregister("before-call.*.*", recorder.record)
 
 
@@ -229,6 +234,6 @@ def writer_sleeps(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
     across tests, and moto's costs that grow with the data worked around (tests/pipeline_helpers)."""
     sleeps: list[float] = []
     monkeypatch.setattr(store, "sleep", sleeps.append)
-    writer_batch.reset_state()
+    ENVIRONMENT.reset()
     with fast_moto():
         yield sleeps

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from functions.model import layout
 from functions.status.handler import handler as status_handler
 from tests.events import http_v2_event, rest_event
 from tests.integration.conftest import Ingest
@@ -148,7 +149,7 @@ def test_a_finished_month_is_rolled_up_once_then_read_from_its_rollup(
 ) -> None:
     import boto3
 
-    from functions.common import aggregates, keys
+    from functions.model import keys
 
     # GIVEN a day of a month that ended weeks ago, as the writer left it (day item + a page pack)
     old = (datetime.now(UTC).replace(day=1) - timedelta(days=40)).date().isoformat()
@@ -156,10 +157,10 @@ def test_a_finished_month_is_rolled_up_once_then_read_from_its_rollup(
     table = pipeline_resources.table_name
     client.put_item(TableName=table, Item={**keys.day_agg_key(old), "visits": {"N": "7"}, "bots": {"N": "2"}})
     client.put_item(
-        TableName=table, Item={**keys.name_key(old, aggregates.PAGE, "0"), "n:/old": {"N": "5"}, "n:/older": {"N": "2"}}
+        TableName=table, Item={**keys.name_key(old, layout.PAGE, "0"), "n:/old": {"N": "5"}, "n:/older": {"N": "2"}}
     )
     queries: list[str] = []
-    from functions.common import aws as aws_clients
+    from functions.core import aws as aws_clients
 
     aws_clients.dynamodb().meta.events.register("before-call.dynamodb.Query", lambda **_: queries.append("q"))
 

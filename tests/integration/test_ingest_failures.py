@@ -10,11 +10,11 @@ import pytest
 from botocore.retries.standard import ExponentialBackoff
 from moto.core.botocore_stubber import BotocoreStubber
 
-from functions.common import aws as aws_clients
-from functions.common import counter
-from functions.common.logitem import from_log_item, to_log_item
-from functions.common.settings import get_settings
-from functions.common.visit import Visit
+from functions.core import aws as aws_clients
+from functions.core.settings import get_settings
+from functions.model.visit import Visit
+from functions.tables import counter
+from functions.tables.visitlog import from_log_item, to_log_item
 from tests.events import rest_event
 from tests.integration.conftest import AwsCalls, FailureInjector, Ingest, emitted_metrics
 

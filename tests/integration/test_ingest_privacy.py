@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from functions.common import keys
-from functions.common.definitions import SALT_TTL_DAYS
-from functions.ingest import service
+from functions.core.definitions import SALT_TTL_DAYS
+from functions.model import keys
 from tests.events import rest_event
 from tests.integration.conftest import AwsCalls, Ingest
 
@@ -78,7 +77,7 @@ def test_the_daily_salt_is_created_once_with_a_ttl_and_shared(
     visit_ip(ingest, "203.0.113.7")
     assert "PutItem" not in aws_calls.take()
     # WHEN another execution environment starts the same day (its own empty cache)
-    service.reset_state()
+    ingest.forget()
     other_env = visit_ip(ingest, "203.0.113.7")
     # THEN it loses the conditional put, adopts the existing salt in that same call, and hashes alike
     assert aws_calls.take() == ["GetItem", "PutItem", "SendMessage"]

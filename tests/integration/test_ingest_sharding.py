@@ -5,8 +5,9 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from functions.common import counter, keys
-from functions.common.settings import get_settings
+from functions.core.settings import get_settings
+from functions.model import keys
+from functions.tables import counter
 from tests.events import rest_event
 from tests.integration.conftest import AwsCalls, Ingest
 

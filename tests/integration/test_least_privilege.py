@@ -19,9 +19,8 @@ from typing import Any
 
 import pytest
 
-from functions.common import aws as aws_clients
-from functions.common.keys import FAMILY_LEADING_KEYS, PK
-from functions.status import service as status_service
+from functions.core import aws as aws_clients
+from functions.model.keys import FAMILY_LEADING_KEYS, PK
 from functions.status.handler import handler as status_handler
 from pipeline.iam_eval import Request, dynamodb_requests, is_allowed, string_like
 from pipeline.permissions import (
@@ -117,11 +116,15 @@ def _clients() -> list[Any]:
 @pytest.fixture
 def recorder(ingest: Any) -> Iterator[Recorder]:
     rec = Recorder()
-    clients = _clients()
-    for client in clients:
-        client.meta.events.register("before-parameter-build.*.*", rec)
+
+    def attach() -> None:  # again after each fresh environment: its clients are new
+        for client in _clients():
+            client.meta.events.register("before-parameter-build.*.*", rec)
+
+    attach()
+    ingest.on_forget.append(attach)
     yield rec
-    for client in clients:
+    for client in _clients():
         client.meta.events.unregister("before-parameter-build.*.*", rec)
 
 
@@ -146,7 +149,7 @@ def captured(
     drain_queue(ingest.resources)
     found["writer"] = recorder.take()
     # status answers /status and /dashboard
-    status_service.reset_age_cache()
+    ingest.forget()
     for path in ("/status", "/dashboard"):
         assert status_handler(rest_event(path), FakeContext())["statusCode"] == 200
     found["status"] = recorder.take()

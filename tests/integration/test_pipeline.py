@@ -8,8 +8,8 @@ from typing import Any
 import boto3
 import pytest
 
-from functions.common import aggstore, visitlog
 from functions.status.handler import handler as status_handler
+from functions.tables import aggstore, visitlog
 from functions.writer.handler import handler as writer_handler
 from tests.events import http_v2_event, rest_event
 from tests.integration.conftest import Ingest

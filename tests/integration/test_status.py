@@ -11,13 +11,14 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 
-from functions.common import aggregates, keys, store
-from functions.common import aws as aws_clients
-from functions.common.bots import browser_of
-from functions.common.hll import Sketch
-from functions.common.logitem import to_log_item
-from functions.common.visit import Visit, parse_timestamp
+from functions.core import aws as aws_clients
+from functions.model import fold, keys, layout
+from functions.model.bots import browser_of
+from functions.model.sketches import Sketch
+from functions.model.visit import Visit, parse_timestamp
 from functions.status.handler import handler as status_handler
+from functions.tables import store
+from functions.tables.visitlog import to_log_item
 from tests.events import rest_event
 from tests.integration.conftest import Ingest
 from tests.pipeline_helpers import (
@@ -147,14 +148,14 @@ class ReadMeter:
 def aggregate_items(visits: list[Visit]) -> list[dict[str, Any]]:
     """The aggregate items these visits make, whole (what the writer's ADDs add up to from empty items)."""
     items = []
-    deltas = aggregates.fold(visits, browser_of, lambda ua: "bot").values()
-    for delta in aggregates.pack(deltas, lambda day, dim, name: sum(map(ord, name)) % 3):
-        item: dict[str, Any] = dict(aggregates.key_dict(delta.key), expires_at={"N": str(delta.expires_at)})
+    deltas = fold.fold(visits, fold.Namers(browser_of, lambda ua: "bot")).values()
+    for delta in fold.pack(deltas, lambda day, dim, name: sum(map(ord, name)) % 3):
+        item: dict[str, Any] = dict(keys.key_dict(delta.key), expires_at={"N": str(delta.expires_at)})
         item.update({name: {"N": str(count)} for name, count in delta.counters.items()})
         items.append(item)
-    for day, members in aggregates.visitors_by_day(visits).items():
+    for day, members in fold.visitors_by_day(visits).items():
         sketch = dict(keys.uniques_key(day, 0), version={"N": "1"})
-        sketch[aggregates.REGISTERS] = {"B": Sketch.of(members).to_bytes()}
+        sketch[layout.REGISTERS] = {"B": Sketch.of(members).to_bytes()}
         items.append(sketch)
     return items
 
@@ -191,7 +192,7 @@ def test_status_reads_the_same_at_1000_and_20000_logged_visits(pipeline_resource
         ]
 
     # One visit in each item /status reads, so both readings find every item (whatever the clock says).
-    anchors = [make_visit(when=now - timedelta(days=d)) for d in range(aggregates.DAYS_READ)]
+    anchors = [make_visit(when=now - timedelta(days=d)) for d in range(layout.DAYS_READ)]
     anchors.append(make_visit(when=now - timedelta(hours=1)))
     through_writer = [*anchors, *spread(100, 0)]
     send_visits(pipeline_resources, through_writer)
@@ -214,10 +215,10 @@ def test_status_reads_the_same_at_1000_and_20000_logged_visits(pipeline_resource
     assert at_1000 == at_20000
     assert at_1000["dynamodb"] == {"BatchGetItem": 1, "Query": 1}
     assert at_1000["sqs"] == {"GetQueueAttributes": 2}
-    assert at_1000["keys"] == 1 + aggregates.DAYS_READ + 2  # counter shard, days, hours
-    assert at_1000["items"] == 1 + aggregates.DAYS_READ + 2
+    assert at_1000["keys"] == 1 + layout.DAYS_READ + 2  # counter shard, days, hours
+    assert at_1000["items"] == 1 + layout.DAYS_READ + 2
     # (today's names partition: the 40 pages, one browser, the bots' agent and the sketch shards)
-    assert 0 < at_1000["queried"] <= aggregates.NAMES_READ_MAX
+    assert 0 < at_1000["queried"] <= layout.NAMES_READ_MAX
     assert large["visits_last_7d"] > small["visits_last_7d"] > 0
     # (counted in moto's backend: a Scan of 20,000 items takes it tens of seconds)
     table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_table(pipeline_resources.table_name)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 
-from functions.common import aws as aws_clients
+from functions.core import aws as aws_clients
 from functions.status.handler import handler as status_handler
 from tests.events import rest_event
 from tests.pipeline_helpers import FakeContext

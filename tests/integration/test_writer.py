@@ -13,10 +13,14 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from functions.common import aggregates, counter, keys, store, visitlog
-from functions.common import aws as aws_clients
+from functions.core import aws as aws_clients
+from functions.core.environment import ENVIRONMENT
+from functions.model import attrs, keys, layout, summary
+from functions.model.fold import Namers
+from functions.tables import counter, store, visitlog
 from functions.writer import batch as writer_batch
 from functions.writer.handler import handler
+from functions.writer.uniques import SketchShards
 from tests.conftest import BOTH_BACKENDS
 from tests.pipeline_helpers import (
     BOT_UA,
@@ -76,12 +80,12 @@ def names(resources: PipelineResources, when: datetime = NOW) -> list[dict[str, 
 
 
 def tallies(resources: PipelineResources, dim: str, when: datetime = NOW) -> dict[str, int]:
-    return aggregates.tallies(names(resources, when), dim)
+    return attrs.tallies(names(resources, when), dim)
 
 
 def uniques(resources: PipelineResources, when: datetime = NOW) -> int:
     """The day's unique visitors as /status estimates them (exact at these sizes: sparse sketch)."""
-    return aggregates.summarize({}, names(resources, when), when)["unique_visitors_today"]
+    return summary.summarize({}, names(resources, when), when)["unique_visitors_today"]
 
 
 def total(resources: PipelineResources) -> int:
@@ -411,11 +415,11 @@ def test_tallies_are_capped_and_the_rest_goes_to_other(
     pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN a cap of 3 page names a day
-    monkeypatch.setitem(aggregates.CAPS, aggregates.PAGE, 3)
+    monkeypatch.setitem(layout.CAPS, layout.PAGE, 3)
     # WHEN 2 pages arrive, then (in a new execution environment, which must read the day's names) 4 more
     send_visits(pipeline_resources, [make_visit(when=NOW, path=f"/a{i}") for i in range(2)])
     drain_queue(pipeline_resources)
-    writer_batch.reset_state()
+    ENVIRONMENT.reset()
     send_visits(pipeline_resources, [make_visit(when=NOW, path=f"/b{i}") for i in range(4) for _ in range(i + 1)])
     drain_queue(pipeline_resources)
 
@@ -499,7 +503,7 @@ def test_a_sketch_that_keeps_losing_never_fails_a_record_and_catches_up_later(
     pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN another writer that wins every race on this environment's sketch shard
-    from functions.common import aggstore
+    from functions.tables import aggstore
 
     real = aggstore.write_sketch
     monkeypatch.setattr(aggstore, "write_sketch", lambda *a, **k: False)
@@ -517,11 +521,11 @@ def test_a_sketch_that_keeps_losing_never_fails_a_record_and_catches_up_later(
 
 def test_writers_on_the_same_shard_keep_each_others_visitors(pipeline_resources: PipelineResources) -> None:
     # GIVEN two execution environments that picked the same sketch shard
-    first = writer_batch.SketchShards(shard=3)
-    second = writer_batch.SketchShards(shard=3)
+    first = SketchShards(shard=3)
+    second = SketchShards(shard=3)
     for env, prefix in ((first, "a"), (second, "b"), (first, "c")):
         writer = writer_batch.BatchWriter(
-            pipeline_resources.table_name, 30, lambda ua: "Chrome", lambda ua: "bot", sketches=env
+            pipeline_resources.table_name, 30, Namers(lambda ua: "Chrome", lambda ua: "bot"), sketches=env
         )
         batch = [make_visit(when=NOW, visitor=f"{prefix}{i}") for i in range(10)]
         outcome = writer.write([writer_batch.Message(f"m-{v.visit_id}", v.to_json()) for v in batch])

@@ -13,8 +13,12 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
-from functions.common import aggregates, counter, keys
+from functions.model import attrs, keys, layout, summary
+from functions.model.fold import Namers
+from functions.tables import counter
 from functions.writer import batch as writer_batch
+from functions.writer.names import KnownNames
+from functions.writer.uniques import SketchShards
 from tests.conftest import BOTH_BACKENDS
 from tests.pipeline_helpers import BOT_UA, FIREFOX_UA, make_visit
 from visitor_tracker.resources import PipelineResources
@@ -56,10 +60,9 @@ def test_sixteen_writers_at_once_fail_nothing_and_count_everything_once(
         writer = writer_batch.BatchWriter(
             pipeline_resources.table_name,
             30,
-            lambda ua: "Firefox",
-            lambda ua: "Googlebot",
-            known=writer_batch.KnownNames(),
-            sketches=writer_batch.SketchShards(),
+            Namers(lambda ua: "Firefox", lambda ua: "Googlebot"),
+            known=KnownNames(),
+            sketches=SketchShards(),
         )
         start.wait()
         return writer.write(messages)
@@ -85,9 +88,9 @@ def test_sixteen_writers_at_once_fail_nothing_and_count_everything_once(
         ExpressionAttributeValues={":pk": {"S": keys.names_pk(keys.day_of(now))}},
         ConsistentRead=True,
     )["Items"]
-    assert sum(v for _, v in aggregates.top_names(partition, aggregates.PAGE, n=100)) == humans
+    assert sum(v for _, v in attrs.top_names(partition, layout.PAGE, n=100)) == humans
     # AND the unique visitors of every writer reach the sketches (some may wait for a later batch)
     deferred = sum(o.uniques_deferred for o in outcomes)
-    estimate = aggregates.summarize({}, partition, now)["unique_visitors_today"]
+    estimate = summary.summarize({}, partition, now)["unique_visitors_today"]
     expected = humans - deferred
     assert abs(estimate - expected) <= expected * 0.07

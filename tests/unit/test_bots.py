@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from functions.common import bots, bots_refresh
-from functions.common.bots import BROWSER_FAMILIES, CLASSES, agent_of, browser_of, classify, is_bot
+from functions.model import bots
+from functions.model.bots import BROWSER_FAMILIES, CLASSES, agent_of, browser_of, classify, is_bot
+from visitor_tracker import refresh_bots as bots_refresh
 
 DATA = Path(__file__).with_name("data")
 RECALL_GOAL = 0.95
@@ -151,7 +152,7 @@ def test_refresh_from_the_installed_upstream_keeps_the_sample_classified(tmp_pat
     assert len(caught_before) >= 0.8 * len(AUTOMATED)  # the upstream layer carries most of the detection
     assert [ua for ua in caught_before if bots._upstream_match(ua.lower(), fresh) is None] == []
     assert [ua for ua in BROWSERS if bots._upstream_match(ua.lower(), fresh) is not None] == []
-    assert bots_refresh.main(["--check"]) == 0, "functions/common/bots_data.json is stale: run make bots-data"
+    assert bots_refresh.main(["--check"]) == 0, "functions/model/bots_data.json is stale: run make bots-data"
 
 
 def test_the_compiler_sorts_patterns_and_drops_the_useless() -> None:

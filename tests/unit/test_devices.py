@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from functions.common import devices, devices_refresh
+from functions.model import devices
+from visitor_tracker import refresh_devices as devices_refresh
 
 SAMPLES = [
     (

@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from functions.common import hll
-from functions.common.hll import InvalidSketch, Sketch
+from functions.model import sketches as hll
+from functions.model.sketches import InvalidSketch, Sketch
 
 
 def visitors(n: int, family: str = "v") -> list[str]:

@@ -10,10 +10,13 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from functions.common import aws, counter, keys, store
-from functions.common.http import parse_request
-from functions.common.settings import get_settings, load_settings
+from functions.core import aws
+from functions.core.environment import ENVIRONMENT
+from functions.core.http import parse_request
+from functions.core.settings import get_settings, load_settings
 from functions.ingest import service
+from functions.model import keys
+from functions.tables import counter, store
 from tests.events import rest_event
 from tests.pipeline_helpers import BOT_UA, drain_queue, log_items, make_visit, queue_depth
 from visitor_tracker.resources import PipelineResources
@@ -164,7 +167,7 @@ def test_ingest_only_reads_the_counter_and_queues_the_visit(pipeline_resources: 
     # The writer counts them, once: a fresh environment then answers from the stored count.
     assert drain_queue(pipeline_resources).failures == []
     assert stored_count(pipeline_resources) == 2
-    service.reset_state()
+    ENVIRONMENT.reset()
     assert service.record_visit(request(), settings).count == 3
 
 

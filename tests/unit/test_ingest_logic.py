@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from functions.common.definitions import MAX_PATH_LENGTH, MAX_REFERRER_LENGTH, MAX_USER_AGENT_LENGTH
-from functions.common.http import parse_request
-from functions.common.visit import Visit
-from functions.ingest.logic import build_visit, clean_referrer, clean_text, normalise_path, page_of
+from functions.core.definitions import MAX_PATH_LENGTH, MAX_REFERRER_LENGTH, MAX_USER_AGENT_LENGTH
+from functions.core.http import parse_request
+from functions.model.capture import build_visit, clean_referrer, clean_text, normalise_path, page_of
+from functions.model.visit import Visit
 from tests.events import http_v2_event, rest_event
 
 
@@ -87,7 +87,9 @@ def test_build_visit_makes_a_valid_record() -> None:
         )
     )
     now = datetime(2026, 11, 26, 13, 5, 9, 123456, tzinfo=UTC)
-    visit = build_visit(request, now=now, ip_mode="truncated", salt=b"k" * 32, bot_class=None, counted=True)
+    visit = build_visit(
+        request, page=page_of(request), now=now, ip_mode="truncated", salt=b"k" * 32, bot_class=None, counted=True
+    )
     assert visit == Visit.from_json(visit.to_json())
     assert visit.visit_id == "rid"
     assert visit.timestamp == "2026-11-26T13:05:09.123Z"
@@ -96,7 +98,9 @@ def test_build_visit_makes_a_valid_record() -> None:
     assert (visit.path, visit.referrer) == ("/x", "https://s.example/r")
     assert visit.visitor and len(visit.visitor) == 32
     assert (visit.is_bot, visit.bot_class) == (False, None)
-    none_mode = build_visit(request, now=now, ip_mode="none", salt=None, bot_class="crawler", counted=False)
+    none_mode = build_visit(
+        request, page=page_of(request), now=now, ip_mode="none", salt=None, bot_class="crawler", counted=False
+    )
     assert none_mode == Visit.from_json(none_mode.to_json())
     assert (none_mode.ip, none_mode.visitor, none_mode.counted) == (None, None, False)
     assert (none_mode.is_bot, none_mode.bot_class) == (True, "crawler")  # the class rides along to the writer

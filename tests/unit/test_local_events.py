@@ -12,7 +12,7 @@ import boto3
 import pytest
 from werkzeug.test import Client
 
-from functions.common.http import parse_request
+from functions.core.http import parse_request
 from visitor_tracker.emulator import patch_transaction_snapshots
 from visitor_tracker.esm import SqsEventSourceMapping, failed_message_ids, to_sqs_event
 from visitor_tracker.events import LambdaContext, from_proxy_response, rest_api_preflight, to_rest_event

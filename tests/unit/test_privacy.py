@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from functions.common.privacy import DailySalt, apply_ip_mode, keyed_hash, new_salt, truncate_ip, visitor_id
+from functions.model.privacy import DailySalt, apply_ip_mode, keyed_hash, new_salt, truncate_ip, visitor_id
 
 SALT = b"s" * 32
 

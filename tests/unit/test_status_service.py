@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
-from functions.common import keys
-from functions.common.settings import get_settings
+from functions.core.environment import ENVIRONMENT
+from functions.core.settings import get_settings
+from functions.model import keys
 from functions.status import service
 from visitor_tracker.resources import PipelineResources
 
@@ -20,7 +21,7 @@ def test_the_key_list_depends_on_the_clock_and_shards_only(
     pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COUNTER_SHARDS", "4")
-    get_settings.cache_clear()
+    ENVIRONMENT.reset()
     read = service.read_keys(get_settings(), NOW)
     sks = [(k["pk"]["S"], k["sk"]["S"]) for k in read]
     assert sks[:4] == [(f"COUNTER#{n}", "COUNTER") for n in range(4)]
@@ -32,7 +33,7 @@ def test_the_key_list_depends_on_the_clock_and_shards_only(
 
 def test_visitor_count_sums_every_shard(pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COUNTER_SHARDS", "3")
-    get_settings.cache_clear()
+    ENVIRONMENT.reset()
     client = boto3.client("dynamodb")
     for shard, visits in ((0, 5), (2, 7)):  # shard 1 never incremented yet
         client.put_item(
@@ -49,7 +50,7 @@ def test_without_a_dlq_url_the_dlq_depth_is_null(
     pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("DLQ_URL")
-    get_settings.cache_clear()
+    ENVIRONMENT.reset()
     status = service.build_status(get_settings(), NOW)
     assert status["dlq_depth"] is None and status["queue_depth"] == 0
 
@@ -58,7 +59,7 @@ def test_one_summary_is_a_batch_get_a_query_and_the_queue_attributes_at_any_volu
     pipeline_resources: PipelineResources,
 ) -> None:
     # GIVEN visits written by the writer, then many more on other pages
-    from functions.common import aws
+    from functions.core import aws
     from tests.pipeline_helpers import BOT_UA, drain_queue, make_visit, send_visits
 
     calls: list[str] = []

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from functions.common.definitions import MAX_PATH_LENGTH
-from functions.common.settings import ConfigError, load_settings
-from functions.common.visit import InvalidVisit, Visit, format_timestamp, utc_now
+from functions.core.definitions import MAX_PATH_LENGTH
+from functions.core.settings import ConfigError, load_settings
+from functions.model.visit import InvalidVisit, Visit, format_timestamp, utc_now
 
 
 def make_visit(**overrides: object) -> Visit:

@@ -14,10 +14,14 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from functions.common import aggregates, aggstore, aws, counter, keys, store, visitlog
-from functions.common.aggregates import Delta
-from functions.common.visit import Visit
-from functions.writer.batch import BatchWriter, KnownNames, Message, SketchShards
+from functions.core import aws
+from functions.model import keys, layout
+from functions.model.fold import Delta, Namers
+from functions.model.visit import Visit
+from functions.tables import aggstore, counter, store, visitlog
+from functions.writer.batch import BatchWriter, Message
+from functions.writer.names import KnownNames
+from functions.writer.uniques import SketchShards
 from tests.pipeline_helpers import make_visit
 
 TABLE = "t"
@@ -258,7 +262,7 @@ def test_log_put_is_guarded_by_its_key_and_the_counter_is_one_add() -> None:
 def test_sketch_write_is_conditioned_on_the_version_read_and_bumps_it(use: Any) -> None:
     client = use(Scripted(update_item=[None, error("ConditionalCheckFailedException"), error("ValidationException")]))
     key = aggstore.uniques_shard_key("2026-11-26", 11)  # shards wrap around UNIQUES_SHARDS
-    assert key == ("AGG#N#2026-11-26", f"u#{11 % aggregates.UNIQUES_SHARDS}")
+    assert key == ("AGG#N#2026-11-26", f"u#{11 % layout.UNIQUES_SHARDS}")
 
     assert aggstore.write_sketch(TABLE, key, b"\x01" * 8, 4, 99) is True
     assert aggstore.write_sketch(TABLE, key, b"\x01" * 8, 4, 99) is False  # another writer got there first
@@ -283,8 +287,7 @@ def writer(**kw: Any) -> BatchWriter:
     return BatchWriter(
         TABLE,
         30,
-        lambda ua: "Chrome",
-        lambda ua: "bot",
+        Namers(lambda ua: "Chrome", lambda ua: "bot"),
         known=KnownNames(),
         sketches=SketchShards(shard=0),
         backoff=store.Backoff(attempts=4, sleep=seen.append),

@@ -11,10 +11,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from functions.common import aws, keys
-from functions.common.definitions import SALT_TTL_DAYS, TABLE
-from functions.common.privacy import new_salt
-from functions.common.settings import Settings
+from functions.core import aws
+from functions.core.definitions import SALT_TTL_DAYS, TABLE
+from functions.core.settings import Settings
+from functions.model import keys
+from functions.model.privacy import new_salt
 
 SALT_ATTRIBUTE = "salt"
 

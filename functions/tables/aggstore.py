@@ -9,22 +9,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from functions.common import aws, keys, store
-from functions.common.aggregates import (
-    ALL_TIME,
-    ALL_TIME_READ_MAX,
-    NAMES_READ_MAX,
-    REGISTERS,
-    UNIQUES_SHARDS,
-    VERSION,
-    Delta,
-    Item,
-    ItemKey,
-    Uniques,
-    key_dict,
-    read_uniques,
-)
-from functions.common.definitions import TABLE
+from functions.core import aws
+from functions.core.definitions import TABLE
+from functions.model import keys
+from functions.model.attrs import Uniques, read_uniques
+from functions.model.fold import Delta
+from functions.model.keys import Item, ItemKey, key_dict
+from functions.model.layout import ALL_TIME, ALL_TIME_READ_MAX, NAMES_READ_MAX, REGISTERS, UNIQUES_SHARDS, VERSION
+from functions.tables import store
 
 
 def update_action(table_name: str, delta: Delta) -> dict[str, Any]:

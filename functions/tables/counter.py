@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.common import aws, keys, store
-from functions.common.settings import Settings
+from functions.core import aws
+from functions.core.settings import Settings
+from functions.model import keys
+from functions.tables import store
 
 VISITS_ATTRIBUTE = "visits"
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from functions.common.definitions import TABLE
+from functions.core.definitions import TABLE
 
 PK = TABLE.partition_key
 SK = TABLE.sort_key

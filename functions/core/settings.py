@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
-from functions.common import definitions as d
+from functions.core import definitions as d
+from functions.core.environment import ENVIRONMENT
 
 
 class ConfigError(ValueError):
@@ -111,9 +112,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     )
 
 
+@ENVIRONMENT.cached
 @cache
 def get_settings() -> Settings:
-    """Settings of this execution environment, read once; ``get_settings.cache_clear()`` in tests."""
+    """Settings of this execution environment, read once (``ENVIRONMENT.reset()`` forgets them)."""
     settings = load_settings(os.environ)
     missing = [
         name

@@ -1,7 +1,7 @@
 """DynamoDB plumbing shared by the item families: the loops botocore's retries cannot do.
 
 Throttling, 5xx and transport errors are retried by botocore itself (standard mode, per client
-profile: ``functions.common.aws``). What a successful response can still leave undone is handled
+profile: ``functions.core.aws``). What a successful response can still leave undone is handled
 here, a bounded number of times, with capped exponential backoff and full jitter:
 
 - ``UnprocessedItems`` / ``UnprocessedKeys`` of ``BatchWriteItem`` / ``BatchGetItem``;
@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from functions.common import aws
-from functions.common.keys import PK, Item, ItemKey, key_tuple
+from functions.core import aws
+from functions.model.keys import PK, Item, ItemKey, key_tuple
 
 BATCH_WRITE_MAX = 25  # DynamoDB's BatchWriteItem limit
 BATCH_GET_MAX = 100  # BatchGetItem's limit
@@ -117,24 +117,38 @@ def transact(actions: Sequence[dict[str, Any]], profile: aws.Profile = aws.WRITE
     return None
 
 
+def projected(request: dict[str, Any], projection: Sequence[str] | None) -> dict[str, Any]:
+    """The request reading only ``projection``'s attributes (names substituted: any name is safe)."""
+    if projection:
+        names = {f"#p{i}": name for i, name in enumerate(projection)}
+        request["ExpressionAttributeNames"] = {**request.get("ExpressionAttributeNames", {}), **names}
+        request["ProjectionExpression"] = ", ".join(names)
+    return request
+
+
 def get_items(
     table_name: str,
     item_keys: Iterable[dict[str, Any]],
     backoff: Backoff = DEFAULT_BACKOFF,
     *,
     consistent: bool = False,
+    projection: Sequence[str] | None = None,
     profile: aws.Profile = aws.REQUEST_PATH,
+    client: Any = None,
 ) -> dict[ItemKey, Item]:
-    """BatchGetItem a known list of keys (one call per 100 keys when nothing is left unprocessed).
+    """BatchGetItem a known list of keys (one call per 100 keys when nothing is left unprocessed): the
+    project's one BatchGetItem loop (the functions, and the CLI with its own ``client``).
 
     Missing items are simply absent from the result. ``UnprocessedKeys`` are retried with backoff;
     if some remain after the last try a ``RuntimeError`` is raised (a partial answer would lie).
+    A ``projection`` must include the key attributes (items are returned by their key).
     """
-    client = aws.dynamodb(profile)
+    client = client or aws.dynamodb(profile)
     found: dict[ItemKey, Item] = {}
     unique = list({key_tuple(k): k for k in item_keys}.values())
     for chunk in chunked(unique, BATCH_GET_MAX):
-        pending: dict[str, Any] = {table_name: {"Keys": list(chunk), "ConsistentRead": consistent}}
+        request = projected({"Keys": list(chunk), "ConsistentRead": consistent}, projection)
+        pending: dict[str, Any] = {table_name: request}
         for attempt in range(backoff.attempts):
             response = client.batch_get_item(RequestItems=pending)
             for item in response.get("Responses", {}).get(table_name, []):
@@ -145,7 +159,7 @@ def get_items(
                 break
             backoff.pause(attempt)
         if pending:
-            raise RuntimeError("BatchGetItem left keys unprocessed after retries")
+            raise RuntimeError(f"DynamoDB left {len(pending[table_name]['Keys'])} key(s) unread after retries")
     return found
 
 
@@ -160,18 +174,17 @@ def query_partition(
 ) -> list[Item]:
     """Every item of one partition, at most ``limit`` (pages followed until then)."""
     client = aws.dynamodb(profile)
-    args: dict[str, Any] = {
-        "TableName": table_name,
-        "KeyConditionExpression": "#pk = :pk",
-        "ExpressionAttributeNames": {"#pk": PK},
-        "ExpressionAttributeValues": {":pk": {"S": pk}},
-        "ConsistentRead": consistent,
-        "Limit": limit,
-    }
-    if projection:
-        names = {f"#p{i}": name for i, name in enumerate(projection)}
-        args["ExpressionAttributeNames"].update(names)
-        args["ProjectionExpression"] = ", ".join(names)
+    args = projected(
+        {
+            "TableName": table_name,
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": PK},
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ConsistentRead": consistent,
+            "Limit": limit,
+        },
+        projection,
+    )
     items: list[Item] = []
     while len(items) < limit:
         response = client.query(**args)

@@ -11,12 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from functions.common.definitions import (
-    MAX_PATH_LENGTH,
-    MAX_REFERRER_LENGTH,
-    MAX_USER_AGENT_LENGTH,
-    VISIT_SCHEMA_VERSION,
-)
+from functions.core.definitions import MAX_PATH_LENGTH, MAX_REFERRER_LENGTH, MAX_USER_AGENT_LENGTH, VISIT_SCHEMA_VERSION
 
 # Limits the writer enforces on what it did not produce itself (a message can be hand-made or
 # corrupted): a record over them fails alone instead of breaking a DynamoDB call for its batch mates.
@@ -58,7 +53,7 @@ class Visit:
     is_bot: bool
     counted: bool  # whether this visit incremented the counter
     visitor: str | None = None  # daily-salted hash for unique-visitor counts; None with IP_MODE=none
-    bot_class: str | None = None  # functions.common.bots.CLASSES for automated traffic, None for a browser
+    bot_class: str | None = None  # functions.model.bots.CLASSES for automated traffic, None for a browser
     country: str | None = None  # ISO 3166 alpha-2 from CloudFront-Viewer-Country; None where the front door gives none
     utm_source: str | None = None  # campaign parameters of the visited page's URL
     utm_medium: str | None = None

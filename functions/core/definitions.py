@@ -1,7 +1,7 @@
 """Single source of truth for names and settings shared by the stack, the functions and local mode.
 
 This module is imported by the CDK app (``pipeline/``), by the Lambda functions and by local mode
-(``visitor_tracker.local``), so the table key schema, the queue settings and the environment variable
+(``visitor_tracker``), so the table key schema, the queue settings and the environment variable
 names cannot drift apart. It must stay free of boto3 and CDK imports: pure constants only.
 """
 
@@ -43,6 +43,10 @@ SALT_TTL_DAYS: Final = 2
 NOT_FOUND_BODY: Final = {"error": "not found"}
 CORS_ALLOW_METHODS: Final = ("GET", "OPTIONS")
 CORS_MAX_AGE_SECONDS: Final = 3600
+
+# Message attribute carrying the API Gateway request id (ingest sets it), so the writer can log with
+# the same correlation id without parsing the body first.
+CORRELATION_ID_ATTRIBUTE: Final = "correlation_id"
 
 # Powertools reads these itself.
 POWERTOOLS_SERVICE_NAME: Final = "visitor-tracker"

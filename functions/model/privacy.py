@@ -78,7 +78,7 @@ def visitor_id(mode: str, ip: str | None, user_agent: str, salt: bytes | None) -
 class DailySalt:
     """The day's salt, loaded at most once per day per execution environment.
 
-    ``load(day)`` reads or creates the salt item (``functions.common.salt.get_or_create_salt``);
+    ``load(day)`` reads or creates the salt item (``functions.tables.salt.get_or_create_salt``);
     its result is kept until the day changes. Thread-safe, so concurrent requests share one load.
     """
 

@@ -29,8 +29,6 @@ JSON_CONTENT_TYPE = "application/json"
 HTML_CONTENT_TYPE = "text/html; charset=utf-8"
 NO_STORE = "no-store"
 SVG_CONTENT_TYPE = "image/svg+xml"
-PREFLIGHT_MAX_AGE_SECONDS = 600
-DEFAULT_ALLOWED_HEADERS = ("Content-Type",)
 
 Response = dict[str, Any]
 
@@ -42,7 +40,7 @@ class BadRequest(ValueError):
 
 
 class OriginPolicy(Protocol):
-    """What CORS needs from the settings (``functions.common.settings.Settings`` satisfies it)."""
+    """What CORS needs from the settings (``functions.core.settings.Settings`` satisfies it)."""
 
     def allows_origin(self, origin: str | None) -> str | None: ...
 
@@ -269,24 +267,3 @@ def cors_headers(settings: OriginPolicy, request: Request | None) -> dict[str, s
         headers["Vary"] = "Origin"
     return headers
 
-
-def preflight_response(
-    settings: OriginPolicy,
-    request: Request | None,
-    *,
-    methods: Iterable[str] = ("GET", "OPTIONS"),
-    allowed_headers: Iterable[str] = DEFAULT_ALLOWED_HEADERS,
-    max_age: int = PREFLIGHT_MAX_AGE_SECONDS,
-) -> Response:
-    """204 answer to a CORS preflight (OPTIONS)."""
-    headers = cors_headers(settings, request)
-    methods_text = ", ".join(methods)
-    headers.update(
-        {
-            "Access-Control-Allow-Methods": methods_text,
-            "Access-Control-Allow-Headers": ", ".join(allowed_headers),
-            "Access-Control-Max-Age": str(max_age),
-            "Allow": methods_text,
-        }
-    )
-    return {"statusCode": 204, "headers": headers, "body": "", "isBase64Encoded": False}

@@ -10,7 +10,7 @@ What the visit record keeps, and why:
   came from), else the Referer header (for a tracker call that is usually the site's own page); without
   its query string and fragment (they often carry tokens or search terms), cut to
   ``MAX_REFERRER_LENGTH``.
-- ``ip`` / ``visitor``: see ``functions.common.privacy``.
+- ``ip`` / ``visitor``: see ``functions.model.privacy``.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ import re
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
-from functions.common.definitions import MAX_PATH_LENGTH, MAX_REFERRER_LENGTH, MAX_USER_AGENT_LENGTH
-from functions.common.http import Request
-from functions.common.privacy import apply_ip_mode, visitor_id
-from functions.common.settings import Settings
-from functions.common.visit import Visit, format_timestamp
+from functions.core.definitions import MAX_PATH_LENGTH, MAX_REFERRER_LENGTH, MAX_USER_AGENT_LENGTH
+from functions.core.http import Request
+from functions.core.settings import Settings
+from functions.model.privacy import apply_ip_mode, visitor_id
+from functions.model.visit import Visit, format_timestamp
 
 PAGE_PARAMETER = "page"
 REFERRER_PARAMETER = "ref"
@@ -143,13 +143,15 @@ def excluded(request: Request, settings: Settings, path: str) -> str | None:
 def build_visit(
     request: Request,
     *,
+    page: str,
     now: datetime,
     ip_mode: str,
     salt: bytes | None,
     bot_class: str | None,
     counted: bool,
 ) -> Visit:
-    """The visit record for a request (``salt`` is the day's salt, None in ``none`` mode or if unavailable)."""
+    """The visit record for a request (``page`` is its ``page_of``; ``salt`` is the day's salt, None in ``none``
+    mode or if unavailable)."""
     user_agent = clean_text(request.user_agent, MAX_USER_AGENT_LENGTH)
     source, medium, campaign = campaign_of(request)
     return Visit(
@@ -157,7 +159,7 @@ def build_visit(
         timestamp=format_timestamp(now),
         ip=apply_ip_mode(ip_mode, request.source_ip, salt),
         user_agent=user_agent,
-        path=page_of(request),
+        path=page,
         referrer=referrer_of(request),
         is_bot=bot_class is not None,
         counted=counted,

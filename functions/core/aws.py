@@ -25,6 +25,8 @@ from typing import Any
 import botocore.session
 from botocore.config import Config
 
+from functions.core.environment import ENVIRONMENT
+
 
 class Profile(Enum):
     REQUEST_PATH = "request-path"
@@ -54,6 +56,7 @@ CONFIGS = {REQUEST_PATH: REQUEST_PATH_CONFIG, WRITER: WRITER_CONFIG}
 INGEST_WORST_PATH_CALLS = 5
 
 
+@ENVIRONMENT.cached
 @cache
 def session() -> Any:
     """One botocore session per execution environment: clients share its loaders and credentials.
@@ -68,27 +71,22 @@ def dynamodb(profile: Profile = REQUEST_PATH) -> Any:
     return _dynamodb(profile)
 
 
+@ENVIRONMENT.cached
 @cache
 def _dynamodb(profile: Profile) -> Any:
     # One cache key per profile, however the caller spells the argument.
     return session().create_client("dynamodb", config=CONFIGS[profile])
 
 
+@ENVIRONMENT.cached
 @cache
 def sqs() -> Any:
     """The SQS client (ingest's SendMessage, status's queue attributes)."""
     return session().create_client("sqs", config=REQUEST_PATH_CONFIG)
 
 
+@ENVIRONMENT.cached
 @cache
 def cloudwatch() -> Any:
     """The CloudWatch client (status reads the queue's oldest-message age, a metric only)."""
     return session().create_client("cloudwatch", config=REQUEST_PATH_CONFIG)
-
-
-def reset_clients() -> None:
-    """Forget the cached clients and session (tests: a fresh moto mock, or a changed endpoint)."""
-    _dynamodb.cache_clear()
-    sqs.cache_clear()
-    cloudwatch.cache_clear()
-    session.cache_clear()

@@ -5,8 +5,8 @@ ua-parser libraries; the PyPI package ``ua-parser-builtins`` ships it as Python 
 that source with ``ast`` (nothing of it is imported or run) and keeps each OS pattern with its name
 replacement, in order: the first pattern that matches wins, as in uap-core.
 
-    .venv/bin/python -m functions.common.devices_refresh          # rewrite the data file
-    .venv/bin/python -m functions.common.devices_refresh --check  # exit 1 if it is stale
+    .venv/bin/python -m visitor_tracker.refresh_devices          # rewrite the data file
+    .venv/bin/python -m visitor_tracker.refresh_devices --check  # exit 1 if it is stale
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-DATA_FILE = Path(__file__).with_name("os_data.json")
+DATA_FILE = Path(__file__).parent.parent / "functions" / "model" / "os_data.json"
 
 
 def _source() -> str:
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render(os_patterns(_source()))
     if args.check:
         if DATA_FILE.read_text(encoding="utf-8") != text:
-            sys.stderr.write(f"{DATA_FILE} is stale: run python -m functions.common.devices_refresh\n")
+            sys.stderr.write(f"{DATA_FILE} is stale: run python -m visitor_tracker.refresh_devices\n")
             return 1
         return 0
     DATA_FILE.write_text(text, encoding="utf-8")

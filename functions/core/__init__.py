@@ -1,0 +1,1 @@
+"""Runtime plumbing every function shares: definitions, settings, logs and metrics, clients, HTTP, one handler."""

@@ -1,0 +1,148 @@
+"""The aggregate layout: which items hold the tallies, what they are called, how big they may grow, how long they live.
+
+Aggregate items (key patterns in ``functions.model.keys``), each small, so that a batch pays write units
+for what it touches and never for what the day already holds:
+
+- day ``AGG#DAY/<day>``: ``visits`` (human visits), ``bots``, ``h00``..``h23`` (human visits per
+  hour) and ``c:<class>`` (automated visits per class: crawler, monitor, ...). Under 1 KB.
+- hour ``AGG#HOUR/<day>T<hh>``: ``visits``, ``bots``, ``m00``..``m59`` (human visits per minute).
+- name tallies ``AGG#N#<day>/<dim>#<k>``: packed tally items of one dimension, each holding at most
+  about ``PACK_NAMES`` names as attributes ``n:<name>`` (visits that day). A name stays in the pack it
+  first landed in (the writer remembers where), so an item never outgrows about 1 KB: a batch pays
+  2 WRU per pack it touches. Two writers may put the same new name in two packs: readers sum a name
+  over the packs. One partition per day, so one Query reads a day's tallies.
+- uniques ``AGG#N#<day>/u#<shard>``: a HyperLogLog sketch of visitor hashes (``registers``, at
+  most 2 KB, ``functions.model.sketches``) and ``version`` (N, for optimistic locking), written
+  outside the counting transaction. They live in the day's name partition, so the one Query that
+  reads the tallies reads them too.
+
+Caps: at most ``CAPS[dim]`` distinct names per day and dimension; visits to names beyond it are
+tallied under ``(other)``. They bound what ``/status`` reads (one Query page, ``NAMES_READ_MAX``)
+and what a flood of made-up paths can cost. Several writers racing past a cap overshoot it by at
+most one batch each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from functions.model import keys
+from functions.model.keys import ItemKey, key_tuple
+
+PAGE = "p"
+REFERRER = "r"
+BROWSER = "b"
+AGENT = "a"
+COUNTRY = "g"
+DEVICE = "d"
+OS = "o"
+SOURCE = "s"
+MEDIUM = "m"
+CAMPAIGN = "k"
+UNIQUES = "u"  # the sort-key prefix of the sketches in a day's name partition
+DIMENSIONS = (PAGE, REFERRER, BROWSER, AGENT, COUNTRY, DEVICE, OS, SOURCE, MEDIUM, CAMPAIGN)
+CAPS: Mapping[str, int] = {
+    PAGE: 1000,
+    REFERRER: 500,
+    BROWSER: 50,
+    AGENT: 200,
+    COUNTRY: 260,
+    DEVICE: 10,
+    OS: 60,
+    SOURCE: 200,
+    MEDIUM: 50,
+    CAMPAIGN: 200,
+}
+UNKNOWN_COUNTRY = "unknown"
+# Periods of the name partitions: a day (YYYY-MM-DD) and, for pages only, all time.
+ALL_TIME = "all"
+ALL_TIME_PAGE_CAP = 5000
+ROLLUP_NAMES = 200  # names per dimension a month's rollup keeps (its top ones)
+ALL_TIME_EXPIRES_AT = 253402300799  # 9999-12-31: never (DynamoDB's TTL ignores far-future values)
+OTHER = "(other)"
+CLASS_PREFIX = "c:"
+NAME_ATTR = "n:"  # attribute prefix of a name inside a pack (never clashes with pk, sk, expires_at)
+PACK_NAMES = 20  # names per pack: about 1 KB at typical path lengths, one write unit per KB
+ROLLUP_NAME_ATTR = "t:"  # a rolled-up tally: "t:<dim>:<name>"
+ROLLUP_DAYS = "days"
+
+DAY_TTL_DAYS = 400
+HOUR_TTL_DAYS = 3
+NAMES_TTL_DAYS = 400
+UNIQUES_TTL_DAYS = 35
+UNIQUES_SHARDS = 8
+
+VISITS = "visits"
+BOTS = "bots"
+REGISTERS = "registers"
+VERSION = "version"
+
+TOP_N = 10
+LIVE_MINUTES = 5  # "live visitors": human visits of the last 5 minutes, this one included
+HOURS_IN_SUMMARY = 24
+DAYS_READ = 8  # today and the 7 days before it: enough for a rolling 7 x 24 hours window
+# The most items a day's name partition can hold (the caps, one "(other)" per dimension, packed,
+# with room for packs written by racing writers, and the sketches): under a Query page's 1 MB.
+NAMES_READ_MAX = 2 * (sum(CAPS.values()) // PACK_NAMES + len(CAPS)) + UNIQUES_SHARDS
+ALL_TIME_READ_MAX = 2 * (ALL_TIME_PAGE_CAP // PACK_NAMES + 1)
+
+
+def cap(period: str, dim: str) -> int:
+    """How many distinct names of a dimension a period's partition keeps before ``(other)``."""
+    return ALL_TIME_PAGE_CAP if period == ALL_TIME else CAPS[dim]
+
+
+def epoch(ts: datetime) -> int:
+    return int(ts.timestamp())
+
+
+def name_item_key(day: str, dim: str, name: str) -> ItemKey:
+    return key_tuple(keys.name_key(day, dim, name))
+
+
+def split_name_key(key: ItemKey) -> tuple[str, str, str] | None:
+    """(day, dim, name) of a name item key, None for any other aggregate item."""
+    prefix = keys.names_pk("")
+    if not key[0].startswith(prefix) or "#" not in key[1]:
+        return None
+    dim, name = key[1].split("#", 1)
+    if dim not in DIMENSIONS:
+        return None
+    return key[0][len(prefix) :], dim, name
+
+
+def is_name_key(key: ItemKey) -> bool:
+    return split_name_key(key) is not None
+
+
+def pack_key(day: str, dim: str, pack: int) -> ItemKey:
+    return key_tuple(keys.name_key(day, dim, str(pack)))
+
+
+def uniques_shard_key(day: str, shard: int) -> ItemKey:
+    return key_tuple(keys.uniques_key(day, shard % UNIQUES_SHARDS))
+
+
+def uniques_expires_at(day: str) -> int:
+    start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC)
+    return epoch(start + timedelta(days=UNIQUES_TTL_DAYS))
+
+
+@dataclass(frozen=True)
+class StatusKeys:
+    """The fixed list of items one status summary reads (the same whatever the traffic)."""
+
+    days: tuple[str, ...]  # today first
+    hours: tuple[str, ...]  # current hour first, then the previous one
+
+    def item_keys(self) -> list[keys.Key]:
+        return [keys.day_agg_key(d) for d in self.days] + [keys.hour_agg_key(h) for h in self.hours]
+
+
+def status_keys(now: datetime) -> StatusKeys:
+    now = now.astimezone(UTC)
+    days = tuple(keys.day_of(now - timedelta(days=i)) for i in range(DAYS_READ))
+    hours = (keys.hour_of(now), keys.hour_of(now - timedelta(hours=1)))
+    return StatusKeys(days=days, hours=hours)

@@ -1,0 +1,41 @@
+"""A range of months for ``/status?range=12mo``: finished months from their stored rollups, the current
+one (and one just ended) from its days. The first request needing a settled month rolls it up once
+(``functions.model.rollups``); two requests doing it at once write the same item."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from functions.core.settings import Settings
+from functions.model import keys, rollups
+from functions.model.keys import Item, key_tuple
+from functions.tables import aggstore, store
+
+
+def _from_days(settings: Settings, days: Sequence[str]) -> tuple[dict[str, Item | None], list[Item]]:
+    items = store.get_items(settings.table_name, [keys.day_agg_key(d) for d in days])
+    totals = {d: items.get(key_tuple(keys.day_agg_key(d))) for d in days}
+    names = [item for d in days if totals[d] for item in aggstore.read_names(settings.table_name, d)]
+    return totals, names
+
+
+def months_view(settings: Settings, months: Sequence[str], today: date) -> tuple[dict[str, Any], list[Item]]:
+    """``(totals by month, name items of every month)`` for ``summary.summarize_range``."""
+    finished = [m for m in months if rollups.settled(m, today)]
+    stored = store.get_items(settings.table_name, [keys.rollup_key(m) for m in finished]) if finished else {}
+    totals: dict[str, Any] = {}
+    names: list[Item] = []
+    for month in months:
+        rollup = stored.get(key_tuple(keys.rollup_key(month)))
+        if rollup is None:
+            days = rollups.days_of(month, today)
+            day_totals, day_names = _from_days(settings, days)
+            rollup = rollups.rollup_item(month, days, day_totals, day_names)
+            if month in finished:
+                aggstore.put_rollup(settings.table_name, rollup)
+        month_totals, month_names = rollups.rollup_views(rollup)
+        totals[month] = month_totals
+        names.extend(month_names)
+    return totals, names
