@@ -245,7 +245,7 @@ def write_units(dynamodb_url: str, batch_size: int, pages: int, batches: int) ->
 
 def _writers_at_once(table_name: str, writers: int, first_offset: int) -> int:
     """One round: ``writers`` environments start together, each on its own batch; records that failed."""
-    from functions.model import bots
+    from functions.model import bots, browsers
     from functions.model.fold import Namers
     from functions.writer.batch import BatchWriter, Message
     from functions.writer.names import KnownNames
@@ -256,7 +256,7 @@ def _writers_at_once(table_name: str, writers: int, first_offset: int) -> int:
 
     def one(w: int) -> None:
         writer = BatchWriter(
-            table_name, 30, Namers(bots.browser_of, bots.agent_of), known=KnownNames(), sketches=SketchShards()
+            table_name, 30, Namers(browsers.browser_of, bots.agent_of), known=KnownNames(), sketches=SketchShards()
         )
         batch = visits(BATCH, first_offset + w * BATCH)
         messages = [Message(str(uuid.uuid4()), v.to_json()) for v in batch]

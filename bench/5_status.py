@@ -48,7 +48,8 @@ def populate(table_name: str, visits: int) -> tuple[float, int]:
     from moto.dynamodb.models import dynamodb_backends
 
     from functions.model import keys
-    from functions.model.bots import agent_of, browser_of
+    from functions.model.bots import agent_of
+    from functions.model.browsers import browser_of
     from functions.model.sketches import Sketch
     from functions.tables import aggstore
     from functions.tables.visitlog import to_log_item

@@ -351,7 +351,7 @@ def visits_recent(
     as_json: Annotated[bool, typer.Option("--json", help="JSON: a list of visit records.")] = False,
 ) -> None:
     """The newest logged visits, newest first."""
-    from functions.model.bots import browser_of
+    from functions.model.browsers import browser_of
     from functions.tables.visitlog import recent_visits
 
     pipeline = _pipeline(ctx)

@@ -1,7 +1,7 @@
 """One HTTP adapter for every Lambda proxy payload: API Gateway REST (v1), HTTP API and function URLs (v2).
 
 Handlers call ``parse_request(event)`` once and then work on a ``Request`` whatever the payload
-format, and build answers with ``json_response`` / ``html_response`` / ``error_response`` (a proxy
+format, and build answers with ``json_response`` / ``text_response`` / ``error_response`` (a proxy
 response dict is the same for v1 and v2). Parsed by hand rather than through Powertools' resolvers:
 it costs nothing at cold start and never raises on odd events (only ``BadRequest``, a 400).
 
@@ -219,26 +219,16 @@ def json_response(
     return _response(status, text, JSON_CONTENT_TYPE, headers, cache_control)
 
 
-def html_response(
+def text_response(
     status: int,
-    html: str,
+    text: str,
+    content_type: str,
     *,
     headers: Mapping[str, str] | None = None,
     cache_control: str | None = NO_STORE,
 ) -> Response:
-    """A text/html proxy response (the status function's dashboard page)."""
-    return _response(status, html, HTML_CONTENT_TYPE, headers, cache_control)
-
-
-def svg_response(
-    status: int,
-    svg: str,
-    *,
-    headers: Mapping[str, str] | None = None,
-    cache_control: str | None = NO_STORE,
-) -> Response:
-    """An image/svg+xml proxy response (the per-page badge)."""
-    return _response(status, svg, SVG_CONTENT_TYPE, headers, cache_control)
+    """A proxy response of text in ``content_type`` (the dashboard's HTML, the badge's SVG)."""
+    return _response(status, text, content_type, headers, cache_control)
 
 
 def error_response(status: int, message: str, *, headers: Mapping[str, str] | None = None) -> Response:

@@ -1,4 +1,4 @@
-"""Which visits come from a browser: automated-traffic detection (ingest) and browser families (writer).
+"""Which visits come from a browser: automated-traffic detection (ingest; browser families: ``browsers``).
 
 Policy, as other analytics tools apply it: a visit counts when it comes from a browser. Everything
 else is automated and gets one of ``CLASSES``: crawlers (search, SEO, AI, archives, feed fetchers),
@@ -38,7 +38,7 @@ DATA_FILE: Final = Path(__file__).with_name("bots_data.json")
 
 @dataclass(frozen=True)
 class _Tables:
-    """The compiled upstream data: see functions/model/bots_refresh.py for how it is sorted."""
+    """The compiled upstream data: see visitor_tracker/refresh_bots.py for how it is sorted."""
 
     source: str
     exclusions: re.Pattern[str]
@@ -136,7 +136,8 @@ _BROWSER_TOKENS: Final = frozenset(
 )
 
 
-def _normalised(user_agent: str | None) -> str:
+def normalised(user_agent: str | None) -> str:
+    """The part of a User-Agent that is examined: its first ``MAX_CLASSIFIED_LENGTH`` characters, stripped."""
     return (user_agent or "")[:MAX_CLASSIFIED_LENGTH].strip()
 
 
@@ -255,13 +256,13 @@ def _detect(ua: str) -> tuple[str, str] | None:
 
 def classify(user_agent: str | None) -> str | None:
     """None for a browser (the visit counts), else the class of the automated agent (one of ``CLASSES``)."""
-    found = _detect(_normalised(user_agent))
+    found = _detect(normalised(user_agent))
     return found[0] if found else None
 
 
 def is_bot(user_agent: str | None) -> bool:
     """True for anything that is not a browser (``classify`` is not None), an empty User-Agent included."""
-    return _detect(_normalised(user_agent)) is not None
+    return _detect(normalised(user_agent)) is not None
 
 
 def agent_of(user_agent: str | None) -> str:
@@ -270,44 +271,5 @@ def agent_of(user_agent: str | None) -> str:
     "Googlebot", "curl", "python-requests", "HeadlessChrome", ``EMPTY_AGENT`` for no User-Agent;
     "" for a browser (it is not an automated agent).
     """
-    found = _detect(_normalised(user_agent))
+    found = _detect(normalised(user_agent))
     return found[1] if found else ""
-
-
-# Order matters: Edge, Opera and Samsung Internet also say "Chrome"; Chrome also says "Safari".
-_BROWSERS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
-    ("Edge", re.compile(r"\bedg(e|a|ios)?/")),
-    ("Opera", re.compile(r"\bopr/|\bopera\b|\bopios/")),
-    ("Samsung Internet", re.compile(r"\bsamsungbrowser/")),
-    ("Yandex", re.compile(r"\byabrowser/")),
-    ("Vivaldi", re.compile(r"\bvivaldi/")),
-    ("Firefox", re.compile(r"\bfirefox/|\bfxios/")),
-    ("Chrome", re.compile(r"\bchrome/|\bcrios/|\bchromium/")),
-    ("Safari", re.compile(r"\bversion/[\d.]+.*\bsafari/|\bmobile/\w+ safari/")),
-    ("Internet Explorer", re.compile(r"\bmsie |\btrident/")),
-)
-
-BOT: Final = "Bot"
-HTTP_CLIENT: Final = "HTTP client"
-OTHER: Final = "Other"
-UNKNOWN: Final = "Unknown"
-BROWSER_FAMILIES: Final[tuple[str, ...]] = (*(name for name, _ in _BROWSERS), BOT, HTTP_CLIENT, OTHER, UNKNOWN)
-
-
-@lru_cache(maxsize=4096)
-def browser_of(user_agent: str | None) -> str:
-    """The browser family of a User-Agent: one of ``BROWSER_FAMILIES`` (bounded, for aggregates).
-
-    Automated agents are "Bot" or "HTTP client" (their class), no User-Agent is "Unknown".
-    """
-    ua = _normalised(user_agent)
-    if not ua:
-        return UNKNOWN
-    found = _detect(ua)
-    if found is not None:
-        return HTTP_CLIENT if found[0] == "http-client" else BOT
-    low = ua.lower()
-    for name, pattern in _BROWSERS:
-        if pattern.search(low):
-            return name
-    return OTHER

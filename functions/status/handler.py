@@ -65,7 +65,7 @@ def page_count_response(settings: Settings, request: http.Request, *, as_badge: 
         return http.json_response(200, counts, headers=cors, cache_control=PAGE_COUNT_CACHE)
     svg = badge.render(request.query.get("label") or "visits", f"{counts['total']:,}")
     headers = {**cors, **PAGE_HEADERS, "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
-    return http.svg_response(200, svg, headers=headers, cache_control=PAGE_COUNT_CACHE)
+    return http.text_response(200, svg, http.SVG_CONTENT_TYPE, headers=headers, cache_control=PAGE_COUNT_CACHE)
 
 
 def dashboard_response() -> http.Response:
@@ -73,7 +73,7 @@ def dashboard_response() -> http.Response:
     if dashboard is None:
         return http.error_response(404, "the dashboard page is not deployed")
     headers = {**PAGE_HEADERS, "Content-Security-Policy": dashboard.content_security_policy}
-    return http.html_response(200, dashboard.html, headers=headers, cache_control="max-age=60")
+    return http.text_response(200, dashboard.html, http.HTML_CONTENT_TYPE, headers=headers, cache_control="max-age=60")
 
 
 def answer(request: http.Request, settings: Settings) -> http.Response:

@@ -15,11 +15,11 @@ from functions.core.definitions import CORRELATION_ID_ATTRIBUTE
 from functions.core.handler import run
 from functions.core.observability import count, logger, tracer
 from functions.core.settings import Settings
-from functions.model import bots, devices
+from functions.model import bots, browsers, devices
 from functions.model.fold import Namers
 from functions.writer.batch import BatchWriter, Message
 
-NAMERS = Namers(bots.browser_of, bots.agent_of, device_of=devices.device_of, os_of=devices.os_of)
+NAMERS = Namers(browsers.browser_of, bots.agent_of, device_of=devices.device_of, os_of=devices.os_of)
 Records = Sequence[Mapping[str, Any]]
 
 

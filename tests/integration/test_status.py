@@ -13,7 +13,7 @@ from moto.dynamodb.models import dynamodb_backends
 
 from functions.core import aws as aws_clients
 from functions.model import fold, keys, layout
-from functions.model.bots import browser_of
+from functions.model.browsers import browser_of
 from functions.model.sketches import Sketch
 from functions.model.visit import Visit, parse_timestamp
 from functions.status.handler import handler as status_handler

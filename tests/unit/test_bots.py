@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from functions.model import bots
-from functions.model.bots import BROWSER_FAMILIES, CLASSES, agent_of, browser_of, classify, is_bot
+from functions.model import bots, browsers
+from functions.model.bots import CLASSES, agent_of, classify, is_bot
+from functions.model.browsers import BROWSER_FAMILIES, browser_of
 from visitor_tracker import refresh_bots as bots_refresh
 
 DATA = Path(__file__).with_name("data")
@@ -91,7 +92,7 @@ def test_in_app_tv_console_privacy_and_old_browsers_count(kind: str) -> None:
     ua = SPECIAL[kind]
     assert classify(ua) is None, (kind, agent_of(ua))
     assert agent_of(ua) == ""
-    assert browser_of(ua) in BROWSER_FAMILIES and browser_of(ua) not in (bots.BOT, bots.HTTP_CLIENT)
+    assert browser_of(ua) in BROWSER_FAMILIES and browser_of(ua) not in (browsers.BOT, browsers.HTTP_CLIENT)
 
 
 @pytest.mark.parametrize("ua", [*ISSUE_EXAMPLES, *POLICY])
@@ -99,7 +100,7 @@ def test_issue_examples_and_policy_clients_are_automated_with_class_and_name(ua:
     expected = ISSUE_EXAMPLES.get(ua) or POLICY[ua]
     assert (classify(ua), agent_of(ua)) == expected
     assert is_bot(ua) is True
-    assert browser_of(ua) == (bots.HTTP_CLIENT if expected[0] == "http-client" else bots.BOT)
+    assert browser_of(ua) == (browsers.HTTP_CLIENT if expected[0] == "http-client" else browsers.BOT)
 
 
 @pytest.mark.parametrize("ua", ["", None, "   "])
@@ -107,7 +108,7 @@ def test_no_user_agent_is_automated(ua: str | None) -> None:
     assert classify(ua) == "other"
     assert is_bot(ua) is True
     assert agent_of(ua) == bots.EMPTY_AGENT
-    assert browser_of(ua) == bots.UNKNOWN
+    assert browser_of(ua) == browsers.UNKNOWN
 
 
 def test_browser_families_of_common_browsers() -> None:
