@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 
 from functions.core.http import (
+    HTML_CONTENT_TYPE,
     BadRequest,
     cors_headers,
     error_response,
-    html_response,
     json_response,
     method_not_allowed,
     parse_request,
+    text_response,
 )
 from functions.core.settings import load_settings
 from tests.events import DEFAULT_UA, http_v2_event, rest_event
@@ -121,7 +122,7 @@ def test_json_error_and_html_responses() -> None:
     assert ok["headers"] == {"Content-Type": "application/json", "Cache-Control": "no-store", "X-A": "b"}
     err = error_response(404, "not found")
     assert (err["statusCode"], json.loads(err["body"])) == (404, {"error": "not found"})
-    page = html_response(200, "<p>hi</p>", cache_control="max-age=60")
+    page = text_response(200, "<p>hi</p>", HTML_CONTENT_TYPE, cache_control="max-age=60")
     assert page["headers"]["Content-Type"].startswith("text/html")
     assert page["headers"]["Cache-Control"] == "max-age=60"
     not_allowed = method_not_allowed(["GET", "OPTIONS"])
