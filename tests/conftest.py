@@ -30,6 +30,17 @@ os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
+# The tiers of the pyramid are folders; each folder's tests carry its marker (pytest -m bench, -m volume).
+TIER_MARKERS = {"bench": pytest.mark.bench, "volume": pytest.mark.volume}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = item.path.parent.name
+        if tier in TIER_MARKERS:
+            item.add_marker(TIER_MARKERS[tier])
+
+
 def _reset_caches() -> None:
     ENVIRONMENT.reset()
 

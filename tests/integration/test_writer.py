@@ -15,9 +15,9 @@ from botocore.exceptions import ClientError
 
 from functions.core import aws as aws_clients
 from functions.core.environment import ENVIRONMENT
-from functions.model import attrs, keys, layout, summary
+from functions.model import keys, layout
 from functions.model.fold import Namers
-from functions.tables import counter, store, visitlog
+from functions.tables import store, visitlog
 from functions.writer import batch as writer_batch
 from functions.writer.handler import handler
 from functions.writer.uniques import SketchShards
@@ -37,6 +37,8 @@ from tests.pipeline_helpers import (
     send_visits,
     sqs_event_from_messages,
 )
+from tests.support import tables
+from tests.support.tables import get, n, total
 from visitor_tracker.resources import PipelineResources
 
 NOW = datetime.now(UTC).replace(second=30, microsecond=0)
@@ -48,48 +50,24 @@ pytestmark = [
 ]
 
 
-def get(table: str, key: keys.Key) -> dict[str, Any]:
-    return boto3.client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True).get("Item", {})
-
-
-def n(item: dict[str, Any], name: str) -> int:
-    return int(item[name]["N"]) if name in item else 0
-
-
 def day_item(resources: PipelineResources, when: datetime = NOW) -> dict[str, Any]:
-    return get(resources.table_name, keys.day_agg_key(keys.day_of(when)))
+    return tables.day_item(resources, when)
 
 
 def hour_item(resources: PipelineResources, when: datetime = NOW) -> dict[str, Any]:
-    return get(resources.table_name, keys.hour_agg_key(keys.hour_of(when)))
+    return tables.hour_item(resources, when)
 
 
 def names(resources: PipelineResources, when: datetime = NOW) -> list[dict[str, Any]]:
-    """Every item of the day's name partition (tallies and uniques sketches)."""
-    pages = (
-        boto3.client("dynamodb")
-        .get_paginator("query")
-        .paginate(
-            TableName=resources.table_name,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": keys.names_pk(keys.day_of(when))}},
-            ConsistentRead=True,
-        )
-    )
-    return [item for page in pages for item in page["Items"]]
+    return tables.names(resources, when)
 
 
 def tallies(resources: PipelineResources, dim: str, when: datetime = NOW) -> dict[str, int]:
-    return attrs.tallies(names(resources, when), dim)
+    return tables.tallies(resources, dim, when)
 
 
 def uniques(resources: PipelineResources, when: datetime = NOW) -> int:
-    """The day's unique visitors as /status estimates them (exact at these sizes: sparse sketch)."""
-    return summary.summarize({}, names(resources, when), when)["unique_visitors_today"]
-
-
-def total(resources: PipelineResources) -> int:
-    return sum(counter.visits_of(get(resources.table_name, keys.counter_key(s)) or None) for s in range(4))
+    return tables.uniques(resources, when)
 
 
 def test_every_visit_is_logged_and_counted_exactly_once(pipeline_resources: PipelineResources) -> None:
@@ -483,20 +461,6 @@ def test_recent_visits_are_the_newest_across_buckets_and_days(pipeline_resources
 
 
 # --- the unique visitors sketches ---------------------------------------------------------------
-
-
-def test_the_uniques_sketch_keeps_a_fixed_size_and_counts_repeat_visitors_once(
-    pipeline_resources: PipelineResources, dynamodb_backend: str
-) -> None:
-    if dynamodb_backend == "moto":
-        pytest.skip("moto copies the whole table per transaction action: 1,200 visits take minutes there")
-    # GIVEN 1,200 visits of 400 visitors (each three times), in 12 batches
-    send_visits(pipeline_resources, [make_visit(when=NOW, visitor=f"u{i % 400}") for i in range(1200)])
-    assert drain_queue(pipeline_resources).failures == []
-    # THEN the estimate is within the sketch's error, and no sketch item outgrows 2 KB of registers
-    assert abs(uniques(pipeline_resources) - 400) <= 400 * 0.07
-    sketches = [i for i in names(pipeline_resources) if i["sk"]["S"].startswith("u#")]
-    assert sketches and all(len(bytes(i["registers"]["B"])) <= 2048 for i in sketches)
 
 
 def test_a_sketch_that_keeps_losing_never_fails_a_record_and_catches_up_later(
