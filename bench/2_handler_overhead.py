@@ -19,8 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from functions.core.environment import ENVIRONMENT
-
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -28,6 +26,7 @@ from botocore.stub import Stubber  # noqa: E402
 
 from bench import harness  # noqa: E402
 from bench.harness import Result, emit, median, percentile, table  # noqa: E402
+from functions.core.environment import ENVIRONMENT  # noqa: E402
 from visitor_tracker.events import LambdaContext  # noqa: E402
 
 harness.setup_env()

@@ -153,7 +153,7 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
     uncached = bots._detect.__wrapped__  # type: ignore[attr-defined]
 
     def ours_uncached(ua: str) -> object:
-        return uncached(bots._normalised(ua))
+        return uncached(bots.normalised(ua))
 
     ours_us = _cpu_us(ours_uncached, sample, rounds)
     base_us = _cpu_us(baseline_is_bot, sample, rounds)
