@@ -70,9 +70,9 @@ def test_writer_units_depend_on_what_the_batch_touches(dynamodb_local_url: str) 
     assert few["rest_wru"] == many["rest_wru"] == 10 * 2 + 1
 
 
-def test_status_figure_makes_the_same_calls_whatever_the_volume() -> None:
+def test_status_figure_makes_the_same_calls_whatever_the_volume(dynamodb_local_url: str) -> None:
     fig = _figure("5_status")
-    small, bigger = fig.measure(50), fig.measure(500)
+    small, bigger = fig.measure(50, dynamodb_local_url), fig.measure(500, dynamodb_local_url)
     assert small["visitor_count"] == 45 and bigger["visitor_count"] == 450
     assert small["calls"] == bigger["calls"]
     assert "BatchGetItem 5" in small["breakdown"] and "Query 5" in small["breakdown"]
