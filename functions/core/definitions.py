@@ -23,7 +23,6 @@ ENV_STATUS_CACHE_SECONDS: Final = "STATUS_CACHE_SECONDS"
 ENV_EXCLUDE_IPS: Final = "EXCLUDE_IPS"  # comma-separated CIDRs whose visits are neither counted nor logged
 ENV_EXCLUDE_PATHS: Final = "EXCLUDE_PATHS"  # comma-separated page patterns (fnmatch: /admin/*, /preview)
 ENV_RESPECT_DNT: Final = "RESPECT_DNT"  # true: a request with DNT: 1 or Sec-GPC: 1 is neither counted nor logged
-ENV_AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"  # honoured by boto3 itself; used by local mode
 
 DEFAULT_LOG_TTL_DAYS: Final = 30
 DEFAULT_ALLOWED_ORIGINS: Final = "*"

@@ -59,7 +59,6 @@ class Request:
     referer: str | None
     origin: str | None
     cookies: tuple[str, ...] = ()
-    payload_version: str = "1.0"  # "1.0" (REST API) or "2.0" (HTTP API, function URL)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -189,7 +188,6 @@ def parse_request(event: Any) -> Request:
         referer=headers.get("referer") or None,
         origin=headers.get("origin") or None,
         cookies=_cookies(headers, event.get("cookies")),
-        payload_version="2.0" if v2 else "1.0",
     )
 
 

@@ -113,10 +113,6 @@ def split_name_key(key: ItemKey) -> tuple[str, str, str] | None:
     return key[0][len(prefix) :], dim, name
 
 
-def is_name_key(key: ItemKey) -> bool:
-    return split_name_key(key) is not None
-
-
 def pack_key(day: str, dim: str, pack: int) -> ItemKey:
     return key_tuple(keys.name_key(day, dim, str(pack)))
 

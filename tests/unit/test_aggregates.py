@@ -89,7 +89,7 @@ def test_visits_on_both_sides_of_midnight_touch_two_days_and_two_name_partitions
     late = datetime(2026, 11, 25, 23, 59, 59, tzinfo=UTC)
     deltas = deltas_of([make_visit(when=late), make_visit(when=late + timedelta(seconds=2))])
     assert sorted(k[1] for k in deltas if k[0] == "AGG#DAY") == ["2026-11-25", "2026-11-26"]
-    assert {k[0] for k in deltas if layout.is_name_key(k)} == {
+    assert {k[0] for k in deltas if layout.split_name_key(k) is not None} == {
         keys.names_pk("2026-11-25"),
         keys.names_pk(TODAY),
         keys.names_pk(layout.ALL_TIME),
@@ -112,7 +112,7 @@ def test_name_keys_split_back_and_other_items_are_not_names() -> None:
     assert layout.split_name_key(key) == (TODAY, layout.PAGE, "/a#b")
     assert layout.split_name_key(DAY) is None and layout.split_name_key(HOUR) is None
     assert layout.split_name_key(key_tuple(keys.uniques_key(TODAY, 3))) is None  # a sketch, not a tally
-    assert not layout.is_name_key(key_tuple(keys.counter_key(0)))
+    assert layout.split_name_key(key_tuple(keys.counter_key(0))) is None
 
 
 def test_capped_names_go_to_other_and_merge_there() -> None:
