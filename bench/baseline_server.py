@@ -2,7 +2,7 @@
 
 Same pieces as ``visitor_tracker.local``: the embedded moto server (``visitor_tracker.emulator``,
 with its concurrency fixes), the table and queues from ``visitor_tracker.resources``, the same
-threaded werkzeug server and API Gateway event converter (``visitor_tracker.local.LocalGateway``,
+threaded werkzeug server and API Gateway event converter (``visitor_tracker.local.gateway.LocalGateway``,
 which uses ``visitor_tracker.events``). Only the function differs: ``GET /`` goes to
 ``bench.baseline_handler`` and there is no queue consumer. Writes the same state file as local mode
 (``$VISITOR_TRACKER_STATE``) once it is ready, so the bench finds its URL the same way.
@@ -31,7 +31,7 @@ def serve(port: int, prefix: str = "baseline") -> int:
     from werkzeug.serving import make_server
 
     from visitor_tracker.emulator import EmbeddedEmulator
-    from visitor_tracker.local import LocalGateway
+    from visitor_tracker.local.gateway import LocalGateway
     from visitor_tracker.resources import create_resources
     from visitor_tracker.state import LocalState, clear_state, write_state
 

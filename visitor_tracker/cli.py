@@ -164,7 +164,8 @@ def local(
     ] = False,
 ) -> None:
     """Run the whole pipeline locally: API, writer, dashboard; the data is kept between runs."""
-    from visitor_tracker.local import DataDirBusy, default_data_dir, reset_data, serve  # heavy: only this command
+    from visitor_tracker.local.datadir import DataDirBusy, default_data_dir, reset_data  # heavy: only this command
+    from visitor_tracker.local.server import serve
 
     if reset:
         path = data_dir or default_data_dir()

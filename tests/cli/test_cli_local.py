@@ -17,7 +17,7 @@ pytestmark = pytest.mark.xdist_group("cli")
 
 
 def test_local_passes_its_options_to_serve_and_exits_with_its_code(monkeypatch: pytest.MonkeyPatch) -> None:
-    import visitor_tracker.local as local
+    import visitor_tracker.local.server as local
 
     calls: list[dict[str, Any]] = []
 
@@ -44,7 +44,7 @@ def test_local_passes_its_options_to_serve_and_exits_with_its_code(monkeypatch: 
 
 
 def test_reset_asks_first_and_keeps_the_data_when_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import visitor_tracker.local as local
+    import visitor_tracker.local.server as local
 
     monkeypatch.setattr(local, "serve", lambda **kwargs: 0)
     data = tmp_path / "data"
@@ -62,7 +62,7 @@ def test_reset_asks_first_and_keeps_the_data_when_refused(monkeypatch: pytest.Mo
 def test_reset_refuses_while_a_local_mode_uses_the_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import os
 
-    import visitor_tracker.local as local
+    import visitor_tracker.local.server as local
 
     monkeypatch.setattr(local, "serve", lambda **kwargs: 0)
     data = tmp_path / "data"

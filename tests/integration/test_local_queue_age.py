@@ -12,7 +12,7 @@ from functions.status.handler import handler as status_handler
 from functions.writer.handler import handler as writer_handler
 from tests.events import rest_event
 from tests.pipeline_helpers import FakeContext, make_visit, send_visits
-from visitor_tracker.esm import SqsEventSourceMapping
+from visitor_tracker.local.esm import SqsEventSourceMapping
 from visitor_tracker.resources import PipelineResources
 
 

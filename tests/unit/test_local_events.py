@@ -14,9 +14,9 @@ from werkzeug.test import Client
 
 from functions.core.http import parse_request
 from visitor_tracker.emulator import patch_transaction_snapshots
-from visitor_tracker.esm import SqsEventSourceMapping, failed_message_ids, to_sqs_event
 from visitor_tracker.events import LambdaContext, from_proxy_response, rest_api_preflight, to_rest_event
-from visitor_tracker.local import LocalGateway
+from visitor_tracker.local.esm import SqsEventSourceMapping, failed_message_ids, to_sqs_event
+from visitor_tracker.local.gateway import LocalGateway
 from visitor_tracker.resources import PipelineResources, create_resources
 
 # --- HTTP request -> REST (v1) proxy event --------------------------------------------------------
