@@ -209,7 +209,7 @@ def send_costs(sends: int) -> dict[str, float]:
     from moto.server import ThreadedMotoServer
 
     from visitor_tracker.emulator import EmbeddedEmulator
-    from visitor_tracker.sqs_local import attach_in_process
+    from visitor_tracker.sqs.protocol import attach_in_process
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     credentials = {"region_name": "us-east-1", "aws_access_key_id": "local", "aws_secret_access_key": "local"}
@@ -283,7 +283,7 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
         f"{', '.join(f'{_rate(r):.1f}' for r in runs[names[1]])}; ratio per round: "
         f"{', '.join(f'{x:.2f}x' for x in ratios)}.\n"
         "Both keep their table in DynamoDB Local (a Java process). Ours serves SQS from local mode's own engine\n"
-        "(visitor_tracker.sqs_local) in the same Python process as the handlers and the writer's event source\n"
+        "(visitor_tracker.sqs) in the same Python process as the handlers and the writer's event source\n"
         "mapping; the baseline has no queue. Server CPU per visit is the server process's user+system time from\n"
         "the start of the load until ours' queue is empty (drain s = how long the writer needed after the last\n"
         "response): it holds under machine load. The rows are each side's median round by visits/s.\n"

@@ -1,12 +1,12 @@
-"""The embedded AWS endpoint of local mode: SQS from ``visitor_tracker.sqs_local``, DynamoDB forwarded to
+"""The embedded AWS endpoint of local mode: SQS from ``visitor_tracker.sqs``, DynamoDB forwarded to
 DynamoDB Local, and moto's ThreadedMotoServer for the rest (CloudWatch metrics).
 
 One URL serves every AWS call of local mode, the CLI and the tests, routed by ``X-Amz-Target``:
 
 - ``AmazonSQS.*`` goes to the SQS engine: thread-safe and durable itself (its journal is
-  ``visitor_tracker.queue_store``). moto's SQS is not used: it lost messages under concurrent
+  ``visitor_tracker.sqs.journal``). moto's SQS is not used: it lost messages under concurrent
   callers, recomputed every queue attribute over the whole backlog on each send and receive, and
-  cost about 5 ms of CPU per SendMessage (see ``visitor_tracker.sqs_local``).
+  cost about 5 ms of CPU per SendMessage (see ``visitor_tracker.sqs``).
 - ``DynamoDB_20120810.*`` is passed to DynamoDB Local untouched (``forward_dynamodb``); the
   handlers call DynamoDB Local directly, this only gives the CLI and tests one endpoint.
 - anything else goes to moto's app, one request at a time: moto's backends are not thread-safe.
@@ -30,8 +30,9 @@ from urllib.parse import urlsplit
 
 from moto.server import ThreadedMotoServer
 
-from visitor_tracker.sqs_local import TARGET_PREFIX as SQS_TARGET_PREFIX
-from visitor_tracker.sqs_local import SqsEngine, answer_json
+from visitor_tracker.sqs.engine import SqsEngine
+from visitor_tracker.sqs.protocol import TARGET_PREFIX as SQS_TARGET_PREFIX
+from visitor_tracker.sqs.protocol import answer_json
 
 DYNAMODB_TARGET_PREFIX = "DynamoDB_20120810."
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "host", "content-length"})

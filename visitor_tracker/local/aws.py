@@ -160,7 +160,7 @@ class LocalAws:
         return True
 
     def _restore_queues(self, previous: dict[str, Any] | None) -> None:
-        from visitor_tracker.queue_store import QueueStore
+        from visitor_tracker.sqs.journal import QueueStore
 
         if self.data is None or self.emulator is None or self.resources is None:
             return
@@ -190,10 +190,10 @@ class LocalAws:
 
     def load_handlers(self) -> dict[str, Handler]:
         """Import the functions only now, after the environment points at the emulator, with their SQS
-        calls attached in process to the engine (``sqs_local.attach_in_process``) before any client exists."""
+        calls attached in process to the engine (``sqs.protocol.attach_in_process``) before any client exists."""
         from functions.core import aws as aws_clients
         from functions.core.environment import ENVIRONMENT
-        from visitor_tracker.sqs_local import attach_in_process
+        from visitor_tracker.sqs.protocol import attach_in_process
 
         ENVIRONMENT.reset()
         if self.emulator is not None:
@@ -204,7 +204,7 @@ class LocalAws:
         """The client the event source mapping polls with: the engine in process, or the endpoint's."""
         import boto3
 
-        from visitor_tracker.sqs_local import EngineClient
+        from visitor_tracker.sqs.protocol import EngineClient
 
         return EngineClient(self.emulator.sqs) if self.emulator is not None else boto3.client("sqs")
 

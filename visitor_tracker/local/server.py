@@ -72,7 +72,7 @@ def serve(
     """Run local mode until SIGINT/SIGTERM (or ``stop_event``); the process exit code.
 
     The table lives in DynamoDB Local under ``data_dir`` (default ``~/.visitor-tracker/data``) and the
-    queues in the embedded SQS engine, journaled there too (``visitor_tracker.queue_store``).
+    queues in the embedded SQS engine, journaled there too (``visitor_tracker.sqs.journal``).
     ``in_memory`` (or no Java) keeps everything in memory; ``aws_endpoint`` uses that endpoint for all.
     ``stop_event`` lets a caller on another thread stop it (signals only reach the main thread).
     """

@@ -1,7 +1,7 @@
 """Keeps local mode's visit queue and DLQ across restarts and crashes: a journal in the data directory.
 
 The table is in DynamoDB Local and persists by itself; the queues live in local mode's SQS engine
-(``visitor_tracker.sqs_local``), in memory. The engine tells this journal every change to the two
+(``visitor_tracker.sqs``), in memory. The engine tells this journal every change to the two
 queues inside its lock, and each change is one appended line of ``queues.jsonl``, flushed to the
 OS before the caller hears back: a ``kill -9`` cannot lose a message whose sender was told it was
 sent (a power cut can: no fsync per visit). Lines:
@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from visitor_tracker.sqs_local import Message, SqsEngine
+from visitor_tracker.sqs.engine import SqsEngine
+from visitor_tracker.sqs.model import Message
 
 JOURNAL_FILE = "queues.jsonl"
 OLD_JOURNAL_FILE = "queue-journal.jsonl"

@@ -23,14 +23,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from visitor_tracker.emulator import EmbeddedEmulator
-from visitor_tracker.sqs_local import (
-    ACCOUNT,
-    EngineClient,
-    SqsEngine,
-    SqsError,
-    in_process_transport,
-    md5_of_attributes,
-)
+from visitor_tracker.sqs.engine import SqsEngine
+from visitor_tracker.sqs.model import ACCOUNT, SqsError, md5_of_attributes
+from visitor_tracker.sqs.protocol import EngineClient, in_process_transport
 
 REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -184,46 +179,16 @@ def test_an_invalid_attribute_value_is_refused_rather_than_breaking_the_queue(
     with pytest.raises(ClientError) as caught:
         sqs.create_queue(QueueName=name, Attributes=attributes)
     assert caught.value.response["Error"]["Code"] == code
-    with pytest.raises(sqs.exceptions.QueueDoesNotExist):
-        sqs.get_queue_url(QueueName=name)
-
+    # nothing was created: the same name with valid attributes is a new, working queue
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    with pytest.raises(ClientError) as caught:
-        sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
-    assert caught.value.response["Error"]["Code"] == code
+    assert _counts(sqs, url) == (0, 0, 0)
     sqs.send_message(QueueUrl=url, MessageBody="still works")
     assert len(sqs.receive_message(QueueUrl=url)["Messages"]) == 1
-
-
-def test_set_queue_attributes_changes_and_removes_a_redrive_policy(sqs: Any, name: str) -> None:
-    url, _ = _queue_with_dlq(sqs, name, max_receives=1)
-    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "0", "RedrivePolicy": ""})
-    sqs.send_message(QueueUrl=url, MessageBody="m")
-
-    for count in ("1", "2", "3"):  # no policy any more: never dead-lettered
-        received = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["All"])["Messages"]
-        assert received[0]["Attributes"]["ApproximateReceiveCount"] == count
-
-
-def test_get_queue_url_list_queues_and_delete_queue(sqs: Any, name: str) -> None:
-    first = sqs.create_queue(QueueName=f"{name}-a")["QueueUrl"]
-    second = sqs.create_queue(QueueName=f"{name}-b")["QueueUrl"]
-
-    assert sqs.get_queue_url(QueueName=f"{name}-a")["QueueUrl"] == first
-    assert sqs.list_queues(QueueNamePrefix=name)["QueueUrls"] == [first, second]
-    assert first in sqs.list_queues()["QueueUrls"]
-    assert "QueueUrls" not in sqs.list_queues(QueueNamePrefix=f"{name}-none")
-
-    sqs.delete_queue(QueueUrl=first)
-    assert sqs.list_queues(QueueNamePrefix=name)["QueueUrls"] == [second]
-    with pytest.raises(sqs.exceptions.QueueDoesNotExist):
-        sqs.get_queue_url(QueueName=f"{name}-a")
 
 
 def test_unknown_queue_is_botocores_queue_does_not_exist(sqs: Any, emulator: EmbeddedEmulator, name: str) -> None:
     missing = f"{emulator.url}/{ACCOUNT}/{name}"
     calls = [
-        lambda: sqs.get_queue_url(QueueName=name),
         lambda: sqs.send_message(QueueUrl=missing, MessageBody="x"),
         lambda: sqs.receive_message(QueueUrl=missing),
         lambda: sqs.get_queue_attributes(QueueUrl=missing, AttributeNames=["All"]),
@@ -243,7 +208,7 @@ def test_an_operation_the_engine_lacks_is_unsupported_operation(sqs: Any, name: 
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
 
     with pytest.raises(sqs.exceptions.UnsupportedOperation) as caught:
-        sqs.tag_queue(QueueUrl=url, Tags={"a": "b"})
+        sqs.tag_queue(QueueUrl=url, Tags={"a": "b"})  # nothing in the project tags a queue
     assert caught.value.response["Error"]["Code"] == "AWS.SimpleQueueService.UnsupportedOperation"
 
 
@@ -433,18 +398,6 @@ def test_a_long_poll_returns_when_a_message_becomes_visible_again(sqs: Any, name
     poller.join(timeout=15)
     assert not poller.is_alive()
     assert [m["MessageId"] for m in outcome[0]["Messages"]] == [message_id]
-
-
-def test_a_long_poll_ends_when_its_queue_is_deleted(sqs: Any, name: str) -> None:
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    poller, outcome = _long_poll(sqs, url)
-
-    sqs.delete_queue(QueueUrl=url)
-    poller.join(timeout=15)
-    assert not poller.is_alive(), "the long poll kept waiting on a deleted queue"
-    # no messages; or, had it not started waiting yet, no queue
-    answer = outcome[0]
-    assert isinstance(answer, sqs.exceptions.QueueDoesNotExist) or set(answer) == {"ResponseMetadata"}
 
 
 def test_purge_empties_the_queue_in_flight_messages_included(sqs: Any, name: str) -> None:
@@ -645,7 +598,7 @@ def _in_process_client(engine: SqsEngine, endpoint: str, *, transport_for: str |
 def test_in_process_transport_answers_like_http(sqs: Any, emulator: EmbeddedEmulator, name: str) -> None:
     local = _in_process_client(emulator.sqs, emulator.url)
     url = local.create_queue(QueueName=name)["QueueUrl"]
-    assert sqs.get_queue_url(QueueName=name)["QueueUrl"] == url
+    assert _counts(sqs, url) == (0, 0, 0)  # the same queue over HTTP
 
     sent = local.send_message(QueueUrl=url, MessageBody="in process", MessageAttributes=ATTRIBUTES)
     assert sent["MD5OfMessageAttributes"] == EXPECTED_MD5
@@ -698,14 +651,15 @@ def test_in_process_transport_leaves_other_endpoints_alone(sqs: Any, emulator: E
     client = _in_process_client(other, emulator.url, transport_for=shorter)
 
     url = client.create_queue(QueueName=name)["QueueUrl"]  # went over HTTP to the emulator
-    assert sqs.get_queue_url(QueueName=name)["QueueUrl"] == url
+    assert _counts(sqs, url) == (0, 0, 0)
     assert other.depth(name) == 0
     with pytest.raises(SqsError) as caught:
-        other.call("GetQueueUrl", {"QueueName": name})
+        other.call("GetQueueAttributes", {"QueueUrl": url})
     assert caught.value.code == "QueueDoesNotExist"
 
     handler = in_process_transport(other, "http://127.0.0.1:1")
-    request = AWSPreparedRequest("POST", "http://127.0.0.1:12/", {"X-Amz-Target": "AmazonSQS.ListQueues"}, b"{}", None)
+    target = {"X-Amz-Target": "AmazonSQS.GetQueueAttributes"}
+    request = AWSPreparedRequest("POST", "http://127.0.0.1:12/", target, b"{}", None)
     assert handler(request=request) is None
     request.url = "http://127.0.0.1:1/"
     assert handler(request=request) is not None

@@ -12,15 +12,16 @@ from typing import Any
 
 import pytest
 
-from visitor_tracker import queue_store
-from visitor_tracker.queue_store import (
+from visitor_tracker.sqs import journal as queue_store
+from visitor_tracker.sqs.engine import SqsEngine
+from visitor_tracker.sqs.journal import (
     JOURNAL_FILE,
     OLD_DEAD_LETTERS_FILE,
     OLD_JOURNAL_FILE,
     QueueStore,
     Restored,
 )
-from visitor_tracker.sqs_local import SqsEngine, md5_of_attributes
+from visitor_tracker.sqs.model import md5_of_attributes
 
 QUEUE, DLQ = "vt-queue", "vt-dlq"
 MAX_RECEIVES = 2
