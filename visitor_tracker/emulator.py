@@ -1,5 +1,5 @@
 """The embedded AWS endpoint of local mode: SQS from ``visitor_tracker.sqs``, DynamoDB forwarded to
-DynamoDB Local, and moto's ThreadedMotoServer for the rest (CloudWatch metrics).
+DynamoDB Local, and moto's app for the rest (CloudWatch metrics).
 
 One URL serves every AWS call of local mode, the CLI and the tests, routed by ``X-Amz-Target``:
 
@@ -12,10 +12,8 @@ One URL serves every AWS call of local mode, the CLI and the tests, routed by ``
 - anything else goes to moto's app, one request at a time: moto's backends are not thread-safe.
 
 Without Java (no DynamoDB Local, or ``--in-memory``) moto also serves DynamoDB, in memory, under the
-same lock. Only then is moto's DynamoDB patched: its ``TransactWriteItems`` deep-copies the whole
-table once PER ACTION as its rollback snapshot (a 100-action transaction on a 1,000-item table took
-over 10 s), and ``patch_transaction_snapshots`` makes it take one snapshot per table per
-transaction - the same rollback, a hundredth of the work.
+same lock, as moto is (unpatched: its ``TransactWriteItems`` deep-copies the table once per action,
+so that fallback slows down as the table grows; DynamoDB Local is the supported way to keep data).
 """
 
 from __future__ import annotations
@@ -24,11 +22,8 @@ import http.client
 import io
 import threading
 from collections.abc import Callable, Iterable
-from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
-
-from moto.server import ThreadedMotoServer
 
 from visitor_tracker.sqs.engine import SqsEngine
 from visitor_tracker.sqs.protocol import TARGET_PREFIX as SQS_TARGET_PREFIX
@@ -122,112 +117,39 @@ class SerializedApp:
             return list(self._app(environ, start_response))
 
 
-_patch_lock = threading.Lock()
-
-
-class _OneSnapshotPerTable:
-    """Stands in for the ``copy`` module inside moto's DynamoDB models during a transaction."""
-
-    def __init__(self, real: ModuleType, table_type: type) -> None:
-        self._real = real
-        self._table_type = table_type
-        self._local = threading.local()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-    def begin(self) -> None:
-        self._local.snapshots = {}
-
-    def end(self) -> None:
-        self._local.snapshots = None
-
-    def deepcopy(self, obj: Any, memo: dict[int, Any] | None = None) -> Any:
-        snapshots = getattr(self._local, "snapshots", None)
-        if snapshots is None or not isinstance(obj, self._table_type):
-            return self._real.deepcopy(obj, memo)
-        if id(obj) not in snapshots:
-            snapshots[id(obj)] = (obj, self._real.deepcopy(obj))  # keep obj alive: ids stay unique
-        return snapshots[id(obj)][1]
-
-
-def patch_transaction_snapshots() -> Callable[[], None]:
-    """Make in-process moto's TransactWriteItems snapshot each table once; returns the undo function.
-
-    Local mode no longer needs this (its table is in DynamoDB Local); the in-process moto users do:
-    ``tests.pipeline_helpers.fast_moto`` and ``bench.harness``. A 100-action transaction otherwise
-    deep-copies the table 100 times (over 10 s on a 1,000-item table).
-    """
-    from moto.dynamodb import models
-    from moto.dynamodb.models.table import Table
-
-    with _patch_lock:
-        backend = models.DynamoDBBackend
-        if getattr(backend.transact_write_items, "_one_snapshot", False):
-            return lambda: None
-        original = backend.transact_write_items
-        real_copy = models.copy
-        shim = _OneSnapshotPerTable(real_copy, Table)
-
-        def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-            shim.begin()
-            try:
-                original(self, transact_items)
-            finally:
-                shim.end()
-
-        transact_write_items._one_snapshot = True  # type: ignore[attr-defined]
-        backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-        models.copy = shim  # type: ignore[assignment]
-
-    def undo() -> None:
-        with _patch_lock:
-            backend.transact_write_items = original  # type: ignore[method-assign]
-            models.copy = real_copy
-
-    return undo
-
-
-class EmbeddedEmulator(ThreadedMotoServer):
-    """ThreadedMotoServer whose app is a ``SerializedApp`` with local mode's SQS engine (``sqs``)."""
+class EmbeddedEmulator:
+    """One local HTTP endpoint (a threaded werkzeug server on 127.0.0.1) whose app is a ``SerializedApp``:
+    local mode's SQS engine (``sqs``), DynamoDB forwarded or moto's, and moto's app for the rest."""
 
     def __init__(self, port: int = 0, *, forward_dynamodb: str | None = None, region: str = "us-east-1") -> None:
-        super().__init__(ip_address="127.0.0.1", port=port, verbose=False)
-        self._undo: Callable[[], None] | None = None
+        self._port = port
         self._forward_dynamodb = forward_dynamodb
         self.sqs = SqsEngine(region=region)
         self.app: SerializedApp | None = None
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
 
-    def _server_entry(self) -> None:
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            MotoRequestHandler,
-            create_backend_app,
-        )
+    def start(self) -> None:
+        from moto.server import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
         self.app = SerializedApp(
             DomainDispatcherApplication(create_backend_app), sqs=self.sqs, forward_dynamodb=self._forward_dynamodb
         )
-        self._server = make_server(self._ip_address, self._port, self.app, True, request_handler=MotoRequestHandler)
-        self.sqs.base_url = f"http://{self._ip_address}:{self._server.server_port}"
-        self._server_ready_event.set()
-        self._server.serve_forever()
-
-    def start(self) -> None:
-        if self._forward_dynamodb is None:
-            # No DynamoDB Local (no Java, or --in-memory): moto serves DynamoDB itself, and its
-            # transactions would copy the whole table once per action.
-            self._undo = patch_transaction_snapshots()
-        super().start()
+        self._server = make_server("127.0.0.1", self._port, self.app, threaded=True)
+        self.sqs.base_url = self.url
+        self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
-        super().stop()
-        if self._undo is not None:
-            self._undo()
-            self._undo = None
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
 
     @property
     def url(self) -> str:
-        host, port = self.get_host_and_port()
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_port}"

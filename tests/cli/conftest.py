@@ -20,7 +20,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner, Result
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
@@ -28,6 +27,7 @@ from werkzeug.wrappers import Request, Response
 from functions.core.environment import ENVIRONMENT
 from functions.model.visit import Visit, format_timestamp
 from visitor_tracker.cli import app
+from visitor_tracker.emulator import EmbeddedEmulator
 from visitor_tracker.events import LambdaContext
 from visitor_tracker.resources import PipelineResources, create_resources
 from visitor_tracker.state import STATE_ENV, LocalState, write_state
@@ -37,12 +37,11 @@ logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per moto
 
 
 @pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    """One moto server on a free port for the module (its state is per process, so per worker)."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+def aws_endpoint() -> Iterator[str]:
+    """The project's local AWS endpoint for the module: its SQS engine, moto for DynamoDB and CloudWatch."""
+    server = EmbeddedEmulator(port=0)
     server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    yield server.url
     server.stop()
 
 
@@ -205,14 +204,14 @@ def write_local_state(path: Path, endpoint: str, resources: PipelineResources, a
 
 
 @pytest.fixture
-def env(moto_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
+def env(aws_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
     """Fresh resources on the moto server and a local-mode state file pointing at them."""
-    dynamodb, sqs = clients(moto_endpoint)
+    dynamodb, sqs = clients(aws_endpoint)
     resources = create_resources(dynamodb, sqs, prefix=f"cli-{uuid.uuid4().hex[:10]}", visibility_timeout=0)
     state_file = tmp_path / "local.json"
     monkeypatch.setenv(STATE_ENV, str(state_file))
-    write_local_state(state_file, moto_endpoint, resources, api_url="http://127.0.0.1:9")
-    return Env(moto_endpoint, resources, state_file, sqs, dynamodb)
+    write_local_state(state_file, aws_endpoint, resources, api_url="http://127.0.0.1:9")
+    return Env(aws_endpoint, resources, state_file, sqs, dynamodb)
 
 
 @dataclass

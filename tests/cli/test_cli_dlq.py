@@ -1,4 +1,4 @@
-"""`visitor-tracker dlq ...` against moto: listing consumes nothing, redrive loses nothing."""
+"""`visitor-tracker dlq ...` against the local SQS engine: listing consumes nothing, redrive loses nothing."""
 
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ def test_redrive_gets_transiently_failed_visits_written_once_each(env: Env, monk
 
     # THEN the DLQ is empty and every visit is logged exactly once
     assert result.exit_code == 0, result.output
-    assert "Moved 13 message(s) back to the visit queue (receive/send/delete)" in result.stdout
+    assert "Moved 13 message(s) back to the visit queue (StartMessageMoveTask)" in result.stdout
     assert env.depth(env.resources.dlq_url) == 0
     assert delivered == 13
     logged = recent_visits(100, table_name=env.resources.table_name, client=env.dynamodb)
@@ -192,10 +192,10 @@ def test_a_crash_between_send_and_delete_loses_nothing(env: Env, monkeypatch: py
         client = real_client(self, service, **kwargs)
         return CrashingSqs(client, crash_at=3) if service == "sqs" else client
 
-    # WHEN a redrive crashes part-way
+    # WHEN a redrive by receive -> send -> delete (what --limit uses) crashes part-way
     with monkeypatch.context() as patch:
         patch.setattr(discovery.Pipeline, "client", crashing_client)
-        crashed = env.cli("dlq", "redrive", "--yes")
+        crashed = env.cli("dlq", "redrive", "--limit", "100", "--yes")
 
     # THEN it says so in one line, and every visit is still in the visit queue or the DLQ (maybe both)
     assert crashed.exit_code == 2
@@ -207,7 +207,7 @@ def test_a_crash_between_send_and_delete_loses_nothing(env: Env, monkeypatch: py
     assert set(queued) & set(dead), "the batch sent but not deleted is in both queues"
 
     # WHEN the redrive is run again and the writer drains the visit queue
-    again = env.cli("dlq", "redrive", "--yes")
+    again = env.cli("dlq", "redrive", "--limit", "100", "--yes")
     delivered = env.run_writer(monkeypatch)
 
     # THEN the DLQ is empty, duplicates were delivered, and each visit is logged exactly once
@@ -231,7 +231,8 @@ def test_redrive_of_big_messages_stays_under_the_batch_size_limit(env: Env) -> N
 
 
 class BouncingSqs:
-    """An SQS client under which every redriven message is dead-lettered again at once (new id)."""
+    """An endpoint without SQS's move task (the redrive falls back to receive -> send -> delete) under which
+    every redriven message is dead-lettered again at once (new id)."""
 
     def __init__(self, client: Any, dlq_url: str) -> None:
         self._client = client
@@ -239,6 +240,10 @@ class BouncingSqs:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
+
+    def start_message_move_task(self, **_: Any) -> Any:
+        error = {"Code": "AWS.SimpleQueueService.UnsupportedOperation", "Message": "not offered here"}
+        raise ClientError({"Error": error}, "StartMessageMoveTask")
 
     def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:  # noqa: N803
         response = self._client.send_message_batch(QueueUrl=QueueUrl, Entries=Entries)

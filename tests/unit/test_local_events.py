@@ -13,7 +13,6 @@ import pytest
 from werkzeug.test import Client
 
 from functions.core.http import parse_request
-from visitor_tracker.emulator import patch_transaction_snapshots
 from visitor_tracker.events import LambdaContext, from_proxy_response, rest_api_preflight, to_rest_event
 from visitor_tracker.local.esm import SqsEventSourceMapping, failed_message_ids, to_sqs_event
 from visitor_tracker.local.gateway import LocalGateway
@@ -397,55 +396,3 @@ def test_gateway_unknown_path_is_404_json_and_a_raising_function_is_502() -> Non
     assert failed.status_code == 502
     assert failed.json == {"message": "Internal server error"}
     assert b"boom" not in failed.data and errors == ["ingest"]
-
-
-# --- the embedded emulator's moto workarounds ------------------------------------------------------
-
-
-def test_one_snapshot_transactions_still_roll_back_a_cancelled_transaction(aws: None) -> None:
-    # GIVEN moto patched to snapshot each table once per transaction, and an existing item
-    undo = patch_transaction_snapshots()
-    try:
-        dynamodb = boto3.client("dynamodb")
-        table = create_resources(dynamodb, boto3.client("sqs"), prefix="snap").table_name
-        dynamodb.put_item(TableName=table, Item={"pk": {"S": "a"}, "sk": {"S": "1"}, "n": {"N": "1"}})
-        add = "ADD n :one"
-        one = {":one": {"N": "1"}}
-
-        # WHEN a transaction's second action fails its condition
-        with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
-            dynamodb.transact_write_items(
-                TransactItems=[
-                    {
-                        "Update": {
-                            "TableName": table,
-                            "Key": {"pk": {"S": "a"}, "sk": {"S": "1"}},
-                            "UpdateExpression": add,
-                            "ExpressionAttributeValues": one,
-                        }
-                    },
-                    {"Put": {"TableName": table, "Item": {"pk": {"S": "a"}, "sk": {"S": "1b"}}}},
-                    {
-                        "Update": {
-                            "TableName": table,
-                            "Key": {"pk": {"S": "a"}, "sk": {"S": "3"}},
-                            "UpdateExpression": add,
-                            "ExpressionAttributeValues": one,
-                            "ConditionExpression": "attribute_exists(pk)",
-                        }
-                    },
-                ]
-            )
-
-        # THEN nothing of it was applied; and a valid transaction still commits
-        item = dynamodb.get_item(TableName=table, Key={"pk": {"S": "a"}, "sk": {"S": "1"}})["Item"]
-        assert item["n"] == {"N": "1"}
-        assert "Item" not in dynamodb.get_item(TableName=table, Key={"pk": {"S": "a"}, "sk": {"S": "1b"}})
-        dynamodb.transact_write_items(
-            TransactItems=[{"Put": {"TableName": table, "Item": {"pk": {"S": "a"}, "sk": {"S": "2"}}}}]
-        )
-        assert "Item" in dynamodb.get_item(TableName=table, Key={"pk": {"S": "a"}, "sk": {"S": "2"}})
-    finally:
-        undo()
-
-
