@@ -271,18 +271,23 @@ def reset_function_caches() -> None:
 def moto_pipeline(
     prefix: str = "bench", extra_env: dict[str, str] | None = None, before_resources: dict[str, str] | None = None
 ) -> Iterator[Any]:
-    """An in-process moto mock with the tracker's table and queues; the functions' env points at them.
+    """The tracker's table (an in-process moto mock) and queues (the project's SQS engine, the one SQS
+    stand-in of local mode, tests and bench); the functions' env points at them.
 
     ``before_resources`` is set before the table is created (an endpoint for DynamoDB Local)."""
     import boto3
     from moto import mock_aws
 
+    from visitor_tracker.emulator import EmbeddedEmulator
     from visitor_tracker.resources import create_resources
 
     saved = dict(os.environ)
     setup_env()
     reset_function_caches()
     os.environ.update(before_resources or {})
+    sqs = EmbeddedEmulator(port=0)
+    sqs.start()
+    os.environ["AWS_ENDPOINT_URL_SQS"] = sqs.url
     with mock_aws():
         resources = create_resources(
             boto3.client("dynamodb"), boto3.client("sqs"), prefix=prefix, visibility_timeout=0
@@ -294,6 +299,7 @@ def moto_pipeline(
             yield resources
         finally:
             reset_function_caches()
+            sqs.stop()
             os.environ.clear()
             os.environ.update(saved)
 

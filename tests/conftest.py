@@ -11,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from functions.core.environment import ENVIRONMENT
+from visitor_tracker.emulator import EmbeddedEmulator
 from visitor_tracker.resources import PipelineResources, create_resources
 
 pytest_plugins = ["tests.dynamodb_local"]  # the dynamodb_local_url fixture
@@ -67,19 +68,33 @@ def dynamodb_backend(request: pytest.FixtureRequest) -> str:
 BOTH_BACKENDS = ["moto", "dynamodb-local"]
 
 
+@pytest.fixture(scope="session")
+def sqs_endpoint() -> Iterator[str]:
+    """The project's SQS engine behind its local endpoint, one per test session (each test makes its
+    own queues): the one SQS stand-in of local mode, the tests and bench."""
+    emulator = EmbeddedEmulator(port=0)
+    emulator.start()
+    yield emulator.url
+    emulator.stop()
+
+
 @pytest.fixture
 def pipeline_resources(
-    aws: None, dynamodb_backend: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+    aws: None,
+    dynamodb_backend: str,
+    sqs_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> PipelineResources:
     """Table, queue and DLQ built from the shared definitions; the functions' env points at them.
 
-    On DynamoDB Local (one server per session) each test gets its own table; SQS stays on moto,
-    which lets requests to DynamoDB Local's 127.0.0.1 endpoint through.
+    SQS is the project's engine (``sqs_endpoint``); DynamoDB is moto in process, or DynamoDB Local
+    (one server per session, a table per test). moto lets requests to 127.0.0.1 endpoints through.
     """
-    prefix = "test"
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", sqs_endpoint)
     if dynamodb_backend == "dynamodb-local":
         monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", request.getfixturevalue("dynamodb_local_url"))
-        prefix = f"test-{uuid.uuid4().hex[:12]}"
     resources = create_resources(
         boto3.client("dynamodb"), boto3.client("sqs"), prefix=prefix, visibility_timeout=0
     )

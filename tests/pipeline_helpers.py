@@ -9,16 +9,13 @@ so redelivery and the DLQ redrive behave as in AWS.
 from __future__ import annotations
 
 import hashlib
-import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from moto.sqs.models import SQSBackend
 
 from functions.core.definitions import CORRELATION_ID_ATTRIBUTE, QUEUE
 from functions.model.visit import Visit, format_timestamp
@@ -241,22 +238,3 @@ class CallCounter:
 
     def reset(self) -> None:
         self.calls.clear()
-
-
-def _retention_check(self: Any, queue_name: str, message: Any) -> bool:
-    """moto's check, minus recomputing every queue attribute (an O(queue) scan) for each message."""
-    retention = int(self.get_queue(queue_name).message_retention_period)
-    return bool(retention + message.sent_timestamp / 1000 > time.time())
-
-
-@contextmanager
-def fast_moto() -> Iterator[None]:
-    """Work around a moto SQS cost that grows with the backlog (same semantics): ReceiveMessage
-    recomputes all queue attributes for every message it returns (quadratic). SQS has no AWS-made
-    emulator to run instead; DynamoDB does, and the tests that need its real costs use it."""
-    original = SQSBackend.is_message_valid_based_on_retention_period
-    SQSBackend.is_message_valid_based_on_retention_period = _retention_check  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        SQSBackend.is_message_valid_based_on_retention_period = original  # type: ignore[method-assign]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -13,7 +12,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto.core.botocore_stubber import BotocoreStubber
 
 from functions.core import aws as aws_clients
 from functions.core.environment import ENVIRONMENT
@@ -22,7 +20,7 @@ from functions.ingest import handler as ingest_handler
 from functions.model import keys
 from functions.model.visit import Visit
 from functions.tables import counter, store
-from tests.pipeline_helpers import drain_queue, fast_moto
+from tests.pipeline_helpers import drain_queue
 from visitor_tracker.resources import PipelineResources
 
 
@@ -167,24 +165,6 @@ def aws_calls(ingest: Ingest) -> Iterator[AwsCalls]:
         client.meta.events.unregister("before-call.*.*", recorder.record)
 
 
-@pytest.fixture
-def atomic_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make moto's in-process backend handle one request at a time, as DynamoDB's atomic updates do.
-
-    moto's backends are not thread-safe: two concurrent ``ADD`` updates can both return the same new
-    value. Concurrency tests still call the functions from many threads (their clients, caches and
-    locks are exercised); only the emulator's request handling is serialised.
-    """
-    lock = threading.Lock()
-    original = BotocoreStubber.process_request
-
-    def process_request(self: BotocoreStubber, request: Any) -> Any:
-        with lock:
-            return original(self, request)
-
-    monkeypatch.setattr(BotocoreStubber, "process_request", process_request)
-
-
 FailureInjector = Callable[[Any, str], None]
 
 
@@ -230,10 +210,8 @@ def log_lines() -> Iterator[_Records]:
 
 @pytest.fixture
 def writer_sleeps(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
-    """For writer tests: no real sleeping between retries (the delays are recorded), no name cache
-    across tests, and moto's costs that grow with the data worked around (tests/pipeline_helpers)."""
+    """For writer tests: no real sleeping between retries (the delays are recorded), a cold environment."""
     sleeps: list[float] = []
     monkeypatch.setattr(store, "sleep", sleeps.append)
     ENVIRONMENT.reset()
-    with fast_moto():
-        yield sleeps
+    yield sleeps

@@ -87,7 +87,8 @@ def test_exactly_two_aws_calls_per_visit(ingest: Ingest, aws_calls: AwsCalls) ->
         assert bot == ["GetItem", "SendMessage"]
 
 
-@pytest.mark.usefixtures("atomic_emulator")
+# Concurrency on DynamoDB Local: moto's in-process backends are not thread-safe.
+@pytest.mark.parametrize("dynamodb_backend", ["dynamodb-local"], indirect=True)
 def test_count_is_exact_after_500_concurrent_visits(ingest: Ingest) -> None:
     # GIVEN 16 threads sending 500 visits in all
     with ThreadPoolExecutor(max_workers=16) as pool:

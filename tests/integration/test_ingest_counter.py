@@ -179,12 +179,12 @@ def test_a_failed_counter_read_answers_from_the_last_count_or_records_nothing(
     def unreadable(*args: Any, **kwargs: Any) -> int:
         raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "GetItem")
 
-    monkeypatch.setattr(counter, "read_total", unreadable)
-    with pytest.raises(service.CounterUnavailable):
-        service.record_visit(request(), settings)
-    assert queue_depth(pipeline_resources.queue_url) == 0  # never answered, never queued
+    with monkeypatch.context() as patch:
+        patch.setattr(counter, "read_total", unreadable)
+        with pytest.raises(service.CounterUnavailable):
+            service.record_visit(request(), settings)
+        assert queue_depth(pipeline_resources.queue_url) == 0  # never answered, never queued
 
-    monkeypatch.undo()
     assert service.record_visit(request(), settings).count == 1
     monkeypatch.setattr(counter, "read_total", unreadable)
     assert service.record_visit(request(), settings).count == 2
@@ -198,11 +198,11 @@ def test_recovery_counts_a_visit_once_however_often_it_or_its_queued_copy_arrive
     settings = get_settings()
     visit = make_visit(visit_id="rid-recovered")
     sqs_down = ClientError({"Error": {"Code": "InternalError"}}, "SendMessage")
-    monkeypatch.setattr(service.queue, "send_visit", lambda s, v: (_ for _ in ()).throw(sqs_down))
-    assert service.deliver(settings, visit) == "recovered"
-    # WHEN the recovery is repeated (an SDK retry of an applied attempt) and a copy reaches the queue too
-    service.recover(settings, visit)
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:
+        patch.setattr(service.queue, "send_visit", lambda s, v: (_ for _ in ()).throw(sqs_down))
+        assert service.deliver(settings, visit) == "recovered"
+        # WHEN the recovery is repeated (an SDK retry of an applied attempt) and a copy reaches the queue too
+        service.recover(settings, visit)
     service.queue.send_visit(settings, visit)
     assert drain_queue(pipeline_resources).failures == []
     # THEN it is logged once, marked recovered, and counted once

@@ -7,8 +7,6 @@ from dataclasses import asdict
 from typing import Any
 
 import pytest
-from botocore.retries.standard import ExponentialBackoff
-from moto.core.botocore_stubber import BotocoreStubber
 
 from functions.core import aws as aws_clients
 from functions.core.settings import get_settings
@@ -17,6 +15,7 @@ from functions.tables import counter
 from functions.tables.visitlog import from_log_item, to_log_item
 from tests.events import rest_event
 from tests.integration.conftest import AwsCalls, FailureInjector, Ingest, emitted_metrics
+from tests.support.faults import ServerErrors
 
 BOT_UA = "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)"
 
@@ -24,24 +23,14 @@ BOT_UA = "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm
 def test_queue_down_after_sdk_retries_writes_the_log_item_directly(
     ingest: Ingest, aws_calls: AwsCalls, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # GIVEN SQS answering every SendMessage attempt with a 500 (the SDK retries without sleeping here)
-    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
-    attempts: list[str] = []
-    emulate = BotocoreStubber.process_request
-
-    def sqs_down(self: BotocoreStubber, request: Any) -> Any:
-        if request.headers.get("X-Amz-Target") == b"AmazonSQS.SendMessage":
-            attempts.append(request.url)
-            return 500, {}, b'{"__type":"InternalError","message":"down"}'
-        return emulate(self, request)
-
-    monkeypatch.setattr(BotocoreStubber, "process_request", sqs_down)
+    # GIVEN SQS answering every SendMessage attempt with a 500, never reached
+    sqs_down = ServerErrors(aws_clients.sqs(), "AmazonSQS.SendMessage", applied=False)
     # WHEN a visit arrives
     result = ingest(rest_event(query={"page": "/pricing"}, request_id="req-recover"))
     # THEN the visitor still gets the count
     assert (result.status, result.body) == (200, {"visitor_count": 1})
     # AND the SDK retried before giving up (2 attempts in all: the request path's bounded budget)
-    assert len(attempts) == aws_clients.sqs().meta.config.retries["total_max_attempts"] == 2
+    assert sqs_down.attempts == aws_clients.sqs().meta.config.retries["total_max_attempts"] == 2
     assert aws_calls.take() == ["GetItem", "PutItem", "SendMessage", "TransactWriteItems"]
     # AND the visit is counted, and in the log as the writer would have written it, flagged recovered
     assert counter.read_total(get_settings()) == 1
@@ -59,19 +48,10 @@ def test_a_recovered_visit_that_also_reached_the_queue_counts_once(
     ingest: Ingest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN a SendMessage that was applied but answered with an error (a timeout, say)
-    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
-    emulate = BotocoreStubber.process_request
-
-    def applied_then_failed(self: BotocoreStubber, request: Any) -> Any:
-        answer = emulate(self, request)
-        if request.headers.get("X-Amz-Target") == b"AmazonSQS.SendMessage":
-            return 500, {}, b'{"__type":"InternalError","message":"lost answer"}'
-        return answer
-
-    monkeypatch.setattr(BotocoreStubber, "process_request", applied_then_failed)
+    lost_answers = ServerErrors(aws_clients.sqs(), "AmazonSQS.SendMessage", applied=True)
     # WHEN a visit arrives: ingest recovers it (log + count), and the SDK's two attempts queued it twice
     assert ingest(rest_event(request_id="req-both")).status == 200
-    monkeypatch.setattr(BotocoreStubber, "process_request", emulate)
+    lost_answers.stop()
     assert ingest.queue_length() == 2
     # THEN the writer finds it logged already: one log item, one count
     assert ingest.drain() == 1

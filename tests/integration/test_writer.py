@@ -507,7 +507,7 @@ def test_crafted_records_fail_alone_and_their_batch_mates_are_written(pipeline_r
         send_raw(pipeline_resources, json.dumps({**crafted, "timestamp": "9999-12-31T23:59:59.000Z"})),
         send_raw(pipeline_resources, json.dumps({**crafted, "schema_version": True})),
         send_raw(pipeline_resources, json.dumps({**crafted, "visit_id": "v" * 2000})),
-        send_raw(pipeline_resources, json.dumps({**crafted, "path": "/" + "p" * 450_000})),
+        send_raw(pipeline_resources, json.dumps({**crafted, "path": "/" + "p" * 200_000})),
     ]
     # WHEN the writer takes them in one batch
     messages = receive_batch(pipeline_resources)
