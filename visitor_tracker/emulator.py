@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+from werkzeug.serving import WSGIRequestHandler, make_server
+
 from visitor_tracker.sqs.engine import SqsEngine
 from visitor_tracker.sqs.protocol import TARGET_PREFIX as SQS_TARGET_PREFIX
 from visitor_tracker.sqs.protocol import answer_json
@@ -117,6 +119,13 @@ class SerializedApp:
             return list(self._app(environ, start_response))
 
 
+class _QuietHandler(WSGIRequestHandler):
+    """No access-log line per AWS call (the event source mapping polls all the time)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return
+
+
 class EmbeddedEmulator:
     """One local HTTP endpoint (a threaded werkzeug server on 127.0.0.1) whose app is a ``SerializedApp``:
     local mode's SQS engine (``sqs``), DynamoDB forwarded or moto's, and moto's app for the rest."""
@@ -131,12 +140,11 @@ class EmbeddedEmulator:
 
     def start(self) -> None:
         from moto.server import DomainDispatcherApplication, create_backend_app
-        from werkzeug.serving import make_server
 
         self.app = SerializedApp(
             DomainDispatcherApplication(create_backend_app), sqs=self.sqs, forward_dynamodb=self._forward_dynamodb
         )
-        self._server = make_server("127.0.0.1", self._port, self.app, threaded=True)
+        self._server = make_server("127.0.0.1", self._port, self.app, threaded=True, request_handler=_QuietHandler)
         self.sqs.base_url = self.url
         self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True)
         self._thread.start()
