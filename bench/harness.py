@@ -237,28 +237,25 @@ def bench_visit(i: int, *, when: datetime | None = None, bot: bool = False, visi
 
 
 def sqs_event(bodies: Sequence[str], queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:bench-queue") -> dict:
-    """An SQS event as Lambda's event source mapping delivers it."""
-    return {
-        "Records": [
-            {
-                "messageId": str(uuid.uuid4()),
-                "receiptHandle": f"handle-{n}",
-                "body": body,
-                "attributes": {
-                    "ApproximateReceiveCount": "1",
-                    "SentTimestamp": "1764162309000",
-                    "SenderId": "AIDAEXAMPLE",
-                    "ApproximateFirstReceiveTimestamp": "1764162309001",
-                },
-                "messageAttributes": {},
-                "md5OfBody": "0" * 32,
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": "us-east-1",
-            }
-            for n, body in enumerate(bodies)
-        ]
-    }
+    """An SQS event as Lambda's event source mapping delivers it (local mode's builder, the project's one)."""
+    from visitor_tracker.local.esm import to_sqs_event
+
+    received = [
+        {
+            "MessageId": str(uuid.uuid4()),
+            "ReceiptHandle": f"handle-{n}",
+            "Body": body,
+            "Attributes": {
+                "ApproximateReceiveCount": "1",
+                "SentTimestamp": "1764162309000",
+                "SenderId": "AIDAEXAMPLE",
+                "ApproximateFirstReceiveTimestamp": "1764162309001",
+            },
+            "MD5OfBody": "0" * 32,
+        }
+        for n, body in enumerate(bodies)
+    ]
+    return to_sqs_event(received, queue_arn=queue_arn, region="us-east-1")
 
 
 def reset_function_caches() -> None:

@@ -20,6 +20,7 @@ import boto3
 from functions.core.definitions import CORRELATION_ID_ATTRIBUTE, QUEUE
 from functions.model.visit import Visit, format_timestamp
 from visitor_tracker.events import LambdaContext
+from visitor_tracker.local.esm import to_sqs_event
 from visitor_tracker.resources import PipelineResources
 
 IN_FLIGHT_SECONDS = 300
@@ -92,39 +93,9 @@ def send_raw(resources: PipelineResources, body: str) -> str:
     return str(boto3.client("sqs").send_message(QueueUrl=resources.queue_url, MessageBody=body)["MessageId"])
 
 
-def sqs_event_from_messages(messages: Sequence[dict[str, Any]], queue_arn: str = "") -> dict[str, Any]:
-    """The Lambda SQS event for messages returned by ReceiveMessage (as the event source mapping builds it)."""
-    records = []
-    for message in messages:
-        attributes = message.get("Attributes", {})
-        records.append(
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": {
-                    "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
-                    "SentTimestamp": attributes.get("SentTimestamp", "0"),
-                    "SenderId": attributes.get("SenderId", "AIDAEXAMPLE"),
-                    "ApproximateFirstReceiveTimestamp": attributes.get("ApproximateFirstReceiveTimestamp", "0"),
-                },
-                "messageAttributes": {
-                    name: {
-                        "stringValue": value.get("StringValue"),
-                        "binaryValue": None,
-                        "stringListValues": [],
-                        "binaryListValues": [],
-                        "dataType": value.get("DataType", "String"),
-                    }
-                    for name, value in message.get("MessageAttributes", {}).items()
-                },
-                "md5OfBody": message.get("MD5OfBody", ""),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": "us-east-1",
-            }
-        )
-    return {"Records": records}
+def sqs_event(messages: Sequence[dict[str, Any]], queue_arn: str = "") -> dict[str, Any]:
+    """The Lambda SQS event for messages returned by ReceiveMessage: local mode's event source mapping's own."""
+    return to_sqs_event(messages, queue_arn=queue_arn, region="us-east-1")
 
 
 def receive_batch(resources: PipelineResources, max_messages: int = QUEUE.batch_size) -> list[dict[str, Any]]:
@@ -159,7 +130,7 @@ def deliver(resources: PipelineResources, handler: Handler, messages: Sequence[d
 
     Failed messages are made visible again at once (a visibility timeout that has run out).
     """
-    response = handler(sqs_event_from_messages(messages, resources.queue_arn), FakeContext())
+    response = handler(sqs_event(messages, resources.queue_arn), FakeContext())
     failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
     done = [m for m in messages if m["MessageId"] not in failed]
     sqs = boto3.client("sqs")

@@ -29,6 +29,7 @@ from functions.model.visit import Visit, format_timestamp
 from visitor_tracker.cli import app
 from visitor_tracker.emulator import EmbeddedEmulator
 from visitor_tracker.events import LambdaContext
+from visitor_tracker.local.esm import to_sqs_event
 from visitor_tracker.resources import PipelineResources, create_resources
 from visitor_tracker.state import STATE_ENV, LocalState, write_state
 
@@ -121,7 +122,8 @@ class Env:
                 if not messages:
                     return delivered
                 delivered += len(messages)
-                response = handler(sqs_event(messages, self.resources.queue_arn), FakeContext())
+                event = to_sqs_event(messages, queue_arn=self.resources.queue_arn, region=REGION)
+                response = handler(event, FakeContext())
                 failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
                 assert allow_failures or not failed, f"the writer failed records: {failed}"
                 for i, m in enumerate(messages):
@@ -140,29 +142,6 @@ class Env:
 def FakeContext() -> LambdaContext:  # noqa: N802 - reads like the class it was
     """What Powertools reads from a Lambda context: local mode's stand-in."""
     return LambdaContext("writer")
-
-
-def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
-    """Lambda's SQS event for messages received from the queue."""
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m.get("Attributes", {}),
-                "messageAttributes": {
-                    name: {"stringValue": v.get("StringValue"), "dataType": v["DataType"]}
-                    for name, v in m.get("MessageAttributes", {}).items()
-                },
-                "md5OfBody": m.get("MD5OfBody", ""),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": REGION,
-            }
-            for m in messages
-        ]
-    }
 
 
 def make_visit(minutes_ago: float = 0, path: str = "/", **overrides: Any) -> Visit:

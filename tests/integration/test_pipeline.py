@@ -20,7 +20,7 @@ from tests.pipeline_helpers import (
     log_items,
     receive_batch,
     send_raw,
-    sqs_event_from_messages,
+    sqs_event,
 )
 from visitor_tracker.resources import PipelineResources
 
@@ -100,7 +100,7 @@ def test_a_crash_after_counting_is_repaired_by_redelivery_without_double_counts(
 
     with monkeypatch.context() as patch, pytest.raises(TimeoutError):
         patch.setattr(aggstore, "write_sketch", crash)
-        writer_handler(sqs_event_from_messages(messages), FakeContext())
+        writer_handler(sqs_event(messages), FakeContext())
     # THEN the visits are logged and counted, the unique visitors not yet
     after_crash = status()
     assert after_crash["visitor_count"] == 6 and after_crash["visits_last_hour"] == 6

@@ -35,7 +35,7 @@ from tests.pipeline_helpers import (
     receive_batch,
     send_raw,
     send_visits,
-    sqs_event_from_messages,
+    sqs_event,
 )
 from tests.support import tables
 from tests.support.tables import get, n, total
@@ -119,9 +119,9 @@ def test_duplicate_delivery_in_one_batch_and_across_batches_counts_once(
     assert len(messages) == 3
 
     # WHEN the same message appears twice in one batch
-    first = handler(sqs_event_from_messages([*messages, messages[0]]), FakeContext())
+    first = handler(sqs_event([*messages, messages[0]]), FakeContext())
     # AND the whole batch is delivered again later (e.g. a lost delete)
-    second = handler(sqs_event_from_messages(messages), FakeContext())
+    second = handler(sqs_event(messages), FakeContext())
 
     # THEN nothing failed, one log item per visit, one count per visit everywhere
     assert first == {"batchItemFailures": []} and second == {"batchItemFailures": []}
@@ -179,7 +179,7 @@ def test_a_poison_message_fails_alone_and_lands_in_the_dlq(pipeline_resources: P
 
 def test_a_batch_of_only_poison_is_reported_not_raised(pipeline_resources: PipelineResources) -> None:
     message_id = send_raw(pipeline_resources, "[]")
-    response = handler(sqs_event_from_messages(receive_batch(pipeline_resources)), FakeContext())
+    response = handler(sqs_event(receive_batch(pipeline_resources)), FakeContext())
     assert response == {"batchItemFailures": [{"itemIdentifier": message_id}]}
 
 
