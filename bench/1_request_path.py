@@ -19,8 +19,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import harness  # noqa: E402
-from bench.harness import CallCounter, Result, emit, table  # noqa: E402
+from bench.harness import Result, emit, table  # noqa: E402
 from functions.core.environment import ENVIRONMENT  # noqa: E402
+from tests.support.calls import CallCounter  # noqa: E402
 from visitor_tracker.events import LambdaContext  # noqa: E402
 
 harness.setup_env()
@@ -31,7 +32,7 @@ BOT_UA = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.htm
 
 def visit_event(bot: bool = False, i: int = 0) -> dict[str, Any]:
     """The REST API event of one page view (GET /?page=...), as the default stack sends it."""
-    from tests.events import rest_event
+    from tests.support.events import rest_event
 
     return rest_event(
         "/",

@@ -37,8 +37,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import harness  # noqa: E402
-from bench.harness import CallCounter, Result, emit, median, table  # noqa: E402
+from bench.harness import Result, emit, median, table  # noqa: E402
 from functions.core.environment import ENVIRONMENT  # noqa: E402
+from tests.support.calls import CallCounter  # noqa: E402
 from visitor_tracker.events import LambdaContext  # noqa: E402
 
 harness.setup_env()

@@ -31,8 +31,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import harness  # noqa: E402
-from bench.harness import CallCounter, Result, emit, median, table  # noqa: E402
+from bench.harness import Result, emit, median, table  # noqa: E402
 from functions.model import attrs, fold, layout  # noqa: E402
+from tests.support.calls import CallCounter  # noqa: E402
 from visitor_tracker.events import LambdaContext  # noqa: E402
 
 harness.setup_env()
@@ -125,7 +126,7 @@ def aggregate_sizes(table_name: str) -> dict[str, float]:
 
 
 def measure(visits: int, dynamodb_url: str | None) -> dict[str, Any]:
-    from tests.events import rest_event
+    from tests.support.events import rest_event
 
     pipeline = (
         harness.local_pipeline(dynamodb_url, prefix=f"status{visits}")

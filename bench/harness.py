@@ -12,15 +12,15 @@ import statistics
 import sys
 import tempfile
 import uuid
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from functions.core.environment import ENVIRONMENT
+from tests.support.calls import WRITE_OPERATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -125,66 +125,6 @@ SUMMARY_HEADERS = ("figure", "metric", "ours", "baseline", "ours/base", "goal", 
 
 
 # --- AWS call counting ------------------------------------------------------------------------
-
-
-@dataclass
-class CallCounter:
-    """Counts API calls (botocore ``before-call``) and items read/written (``after-call``) per client."""
-
-    calls: Counter[str] = field(default_factory=Counter)
-    items_read: int = 0
-    items_scanned: int = 0
-    read_units: float = 0.0
-    write_units: float = 0.0  # ConsumedCapacity of write operations (see ask_consumed_capacity)
-    _clients: list[Any] = field(default_factory=list)
-
-    def attach(self, *clients: Any) -> CallCounter:
-        for client in clients:
-            client.meta.events.register("before-call.*.*", self._before, unique_id=f"bench-before-{id(self)}")
-            client.meta.events.register("after-call.*.*", self._after, unique_id=f"bench-after-{id(self)}")
-            self._clients.append(client)
-        return self
-
-    def detach(self) -> None:
-        for client in self._clients:
-            client.meta.events.unregister("before-call.*.*", unique_id=f"bench-before-{id(self)}")
-            client.meta.events.unregister("after-call.*.*", unique_id=f"bench-after-{id(self)}")
-        self._clients.clear()
-
-    def _before(self, model: Any, **_: Any) -> None:
-        self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
-
-    def _after(self, parsed: Any = None, model: Any = None, **_: Any) -> None:
-        if not isinstance(parsed, dict):
-            return
-        writes = model is not None and model.name in WRITE_OPERATIONS
-        if "Items" in parsed:
-            self.items_read += len(parsed["Items"])
-            self.items_scanned += int(parsed.get("ScannedCount", len(parsed["Items"])))
-        if parsed.get("Item"):
-            self.items_read += 1
-            self.items_scanned += 1
-        if "Responses" in parsed and isinstance(parsed["Responses"], dict):
-            n = sum(len(v) for v in parsed["Responses"].values())
-            self.items_read += n
-            self.items_scanned += n
-        consumed = parsed.get("ConsumedCapacity")
-        for entry in consumed if isinstance(consumed, list) else [consumed] if consumed else []:
-            if writes:
-                self.write_units += float(entry.get("WriteCapacityUnits") or entry.get("CapacityUnits") or 0)
-            else:
-                self.read_units += float(entry.get("ReadCapacityUnits") or entry.get("CapacityUnits") or 0)
-
-    def total(self, service: str | None = None) -> int:
-        return sum(n for name, n in self.calls.items() if service is None or name.startswith(service + "."))
-
-    def reset(self) -> None:
-        self.calls.clear()
-        self.items_read = self.items_scanned = 0
-        self.read_units = self.write_units = 0.0
-
-    def breakdown(self) -> str:
-        return ", ".join(f"{name.split('.', 1)[1]} {n}" for name, n in sorted(self.calls.items())) or "none"
 
 
 def attribute_value_size(value: dict[str, Any]) -> int:
@@ -350,7 +290,6 @@ def local_pipeline(dynamodb_url: str, prefix: str = "bench", extra_env: dict[str
         yield resources
 
 
-WRITE_OPERATIONS = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
 
 
 def ask_consumed_capacity(client: Any) -> None:

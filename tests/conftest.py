@@ -14,7 +14,7 @@ from functions.core.environment import ENVIRONMENT
 from visitor_tracker.emulator import EmbeddedEmulator
 from visitor_tracker.resources import PipelineResources, create_resources
 
-pytest_plugins = ["tests.dynamodb_local"]  # the dynamodb_local_url fixture
+pytest_plugins = ["tests.support.dynamodb_local"]  # the dynamodb_local_url fixture
 
 # Set before anything creates a client: dummy credentials, a region, no tracing, no live endpoint.
 os.environ.update(

@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from bench import harness
+from tests.support.calls import CallCounter
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def table(aws: None) -> Iterator[str]:
 def test_call_counter_counts_calls_and_items_read(table: str) -> None:
     # GIVEN a client with a counter attached and three items in the table
     client = boto3.client("dynamodb")
-    counter = harness.CallCounter().attach(client)
+    counter = CallCounter().attach(client)
     for i in range(3):
         client.put_item(TableName=table, Item={"pk": {"S": "p"}, "sk": {"S": str(i)}})
     # WHEN it queries the partition and batch-gets two keys

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.e2e.localmode import start_local_mode, wait_for
-from tests.events import DEFAULT_UA
+from tests.support.events import DEFAULT_UA
 from visitor_tracker.state import STATE_ENV
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cli")]

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Request, Response
 
 from functions.core.environment import ENVIRONMENT
 from tests.cli.conftest import Env, HttpStub, make_visit, write_local_state
-from tests.events import rest_event
+from tests.support.events import rest_event
 from visitor_tracker import cli
 
 pytestmark = pytest.mark.xdist_group("cli")

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +12,8 @@ import httpx
 import pytest
 
 from tests.e2e.localmode import ROOT, LocalMode, wait_for
-from tests.events import DEFAULT_UA
+from tests.support.events import DEFAULT_UA
+from tests.support.static import serve_page
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("e2e")]
 
@@ -130,32 +128,6 @@ def test_dashboard_asks_once_for_an_api_key_and_sends_it(local_mode: LocalMode, 
     assert page.locator("[data-testid=key-panel]").is_hidden()
 
 
-@contextmanager
-def _site(page_html: str) -> Iterator[str]:
-    """A tiny web site on another origin (its own free port on loopback) serving one page."""
-
-    class Site(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            body = page_html.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def test_docs_snippet_counts_a_visit_from_another_origin(local_mode: LocalMode, page: Any) -> None:
     # GIVEN a site on another origin whose page carries the snippet of docs/snippet.md, unchanged
     # except for API_URL
@@ -165,7 +137,7 @@ def test_docs_snippet_counts_a_visit_from_another_origin(local_mode: LocalMode, 
     html = re.sub(r'var API_URL = "[^"]*"', f"var API_URL = {json.dumps(local_mode.url)}", snippet.group(1))
     before = local_mode.status()["visitor_count"]
 
-    with _site(f"<!doctype html><html lang=en><head><title>Blog</title></head><body>{html}</body></html>") as site:
+    with serve_page(f"<!doctype html><html lang=en><head><title>Blog</title></head><body>{html}</body></html>") as site:
         # WHEN a visitor opens one of its pages
         page.goto(f"{site}/blog/post-1")
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.e2e.localmode import LocalMode, wait_for
-from tests.events import DEFAULT_UA
+from tests.support.events import DEFAULT_UA
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("e2e")]
 

@@ -8,11 +8,9 @@ The page is served as deployed (its own CSP from ``functions/status/page.py``) u
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,7 +20,8 @@ import pytest
 from functions.status import handler
 from functions.status import page as dashboard_page
 from tests.e2e.localmode import LocalMode, wait_for
-from tests.events import DEFAULT_UA
+from tests.support.events import DEFAULT_UA
+from tests.support.static import serve_page
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("e2e")]
 
@@ -140,31 +139,8 @@ def site() -> Iterator[str]:
     html = dashboard_page.DASHBOARD_PATH.read_text(encoding="utf-8")
     headers = {**handler.PAGE_HEADERS, "Content-Security-Policy": dashboard_page.content_security_policy(html)}
 
-    class Page(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            if urlsplit(self.path).path != "/prod/dashboard":
-                self.send_error(404)  # ./status and friends are answered by the test, never here
-                return
-            body = html.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/prod/dashboard"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_page(html, path="/prod/dashboard", headers=headers) as url:
+        yield url  # ./status and friends are answered by the test (routed in the browser), never here
 
 
 @dataclass

@@ -10,7 +10,7 @@ import pytest
 
 from functions.core.definitions import CORS_ALLOW_METHODS, CORS_MAX_AGE_SECONDS, NOT_FOUND_BODY
 from tests.e2e.localmode import LocalMode, count_log_items, queue_depth, start_local_mode, wait_for
-from tests.events import DEFAULT_UA
+from tests.support.events import DEFAULT_UA
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 

@@ -11,7 +11,7 @@ import pytest
 
 from functions.model.visit import utc_now
 from tests.e2e.localmode import LocalMode, count_log_items, queue_depth, wait_for
-from tests.events import DEFAULT_UA
+from tests.support.events import DEFAULT_UA
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 

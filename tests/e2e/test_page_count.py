@@ -13,7 +13,8 @@ import pytest
 
 from tests.e2e import test_dashboard as dashboard
 from tests.e2e.localmode import ROOT, LocalMode, wait_for
-from tests.events import DEFAULT_UA
+from tests.support.events import DEFAULT_UA
+from tests.support.static import serve_page
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
@@ -102,7 +103,7 @@ def test_snippet_shows_the_page_count_sends_campaigns_and_honours_the_opt_out(
         counted = _count(httpx.Client(base_url=api, timeout=10), f"{slug}/post")
         return int(counted["total"]) if counted else -1
 
-    with dashboard._site(
+    with serve_page(
         f"<!doctype html><html lang=en><head><title>Blog</title></head><body>{html}</body></html>"
     ) as site:
         # GIVEN a visitor arriving from a campaign: the snippet sends the page with its query string ...

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.e2e.localmode import ROOT, LocalMode, count_log_items, queue_depth, start_local_mode, wait_for
-from tests.events import DEFAULT_UA
+from tests.support.events import DEFAULT_UA
 from visitor_tracker.state import STATE_ENV
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]

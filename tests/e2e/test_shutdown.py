@@ -22,7 +22,7 @@ import pytest
 from functions.model.keys import PK, counter_key
 from functions.model.visit import Visit, format_timestamp, utc_now
 from tests.e2e.localmode import ROOT, count_log_items, queue_depth, start_local_mode, wait_for
-from tests.events import DEFAULT_UA
+from tests.support.events import DEFAULT_UA
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +19,8 @@ from functions.ingest import handler as ingest_handler
 from functions.model import keys
 from functions.model.visit import Visit
 from functions.tables import counter, store
-from tests.pipeline_helpers import drain_queue
+from tests.support.calls import CallCounter
+from tests.support.pipeline import drain_queue
 from visitor_tracker.resources import PipelineResources
 
 
@@ -55,23 +55,6 @@ class IngestResult:
     status: int
     headers: dict[str, str]
     body: dict[str, Any]
-
-
-@dataclass
-class AwsCalls:
-    """Every API call the functions' clients make, counted by botocore's ``before-call`` event."""
-
-    calls: list[str] = field(default_factory=list)
-
-    def record(self, model: Any, **_: Any) -> None:
-        self.calls.append(model.name)
-
-    def take(self) -> list[str]:
-        taken, self.calls[:] = list(self.calls), []
-        return taken
-
-    def counts(self) -> Counter[str]:
-        return Counter(self.calls)
 
 
 @dataclass
@@ -150,19 +133,17 @@ def ingest(pipeline_resources: PipelineResources) -> Iterator[Ingest]:
 
 
 @pytest.fixture
-def aws_calls(ingest: Ingest) -> Iterator[AwsCalls]:
+def aws_calls(ingest: Ingest) -> Iterator[CallCounter]:
     """Count the API calls made through the functions' own (cached) clients."""
-    recorder = AwsCalls()
+    counter = CallCounter()
 
     def attach() -> None:  # again after each fresh environment: its clients are new
-        for client in (aws_clients.dynamodb(), aws_clients.sqs()):
-            client.meta.events.register("before-call.*.*", recorder.record)
+        counter.attach(aws_clients.dynamodb(), aws_clients.sqs())
 
     attach()
     ingest.on_forget.append(attach)
-    yield recorder
-    for client in (aws_clients.dynamodb(), aws_clients.sqs()):
-        client.meta.events.unregister("before-call.*.*", recorder.record)
+    yield counter
+    counter.detach()
 
 
 FailureInjector = Callable[[Any, str], None]

@@ -11,9 +11,9 @@ import pytest
 
 from functions.model import layout
 from functions.status.handler import handler as status_handler
-from tests.events import http_v2_event, rest_event
 from tests.integration.conftest import Ingest
-from tests.pipeline_helpers import drain_queue, make_visit, send_visits
+from tests.support.events import http_v2_event, rest_event
+from tests.support.pipeline import drain_queue, make_visit, send_visits
 from visitor_tracker.resources import PipelineResources
 
 IPHONE = (

@@ -9,8 +9,9 @@ import pytest
 
 from functions.core.settings import get_settings
 from functions.tables import counter
-from tests.events import http_v2_event, rest_event
-from tests.integration.conftest import AwsCalls, Ingest, emitted_metrics, emitted_values
+from tests.integration.conftest import Ingest, emitted_metrics, emitted_values
+from tests.support.calls import CallCounter
+from tests.support.events import http_v2_event, rest_event
 
 BOT_UA = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
@@ -72,7 +73,7 @@ def test_payload_formats_give_the_same_answers(ingest: Ingest) -> None:
     assert {(v.path, v.ip, v.visitor) for v in visits} == {(visits[0].path, "198.51.100.1", visits[0].visitor)}
 
 
-def test_exactly_two_aws_calls_per_visit(ingest: Ingest, aws_calls: AwsCalls) -> None:
+def test_exactly_two_aws_calls_per_visit(ingest: Ingest, aws_calls: CallCounter) -> None:
     # GIVEN a warm function (the first visit of the day also fetches the daily salt)
     ingest(rest_event())
     assert aws_calls.take() == ["GetItem", "PutItem", "SendMessage"]
@@ -158,7 +159,7 @@ def test_cors_allow_list(ingest: Ingest, monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "HEAD"])
-def test_other_methods_are_405_and_not_counted(ingest: Ingest, aws_calls: AwsCalls, method: str) -> None:
+def test_other_methods_are_405_and_not_counted(ingest: Ingest, aws_calls: CallCounter, method: str) -> None:
     result = ingest(http_v2_event(method=method))
     assert result.status == 405
     assert result.headers["Allow"] == "GET"

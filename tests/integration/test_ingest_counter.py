@@ -17,8 +17,8 @@ from functions.core.settings import get_settings, load_settings
 from functions.ingest import service
 from functions.model import keys
 from functions.tables import counter, store
-from tests.events import rest_event
-from tests.pipeline_helpers import BOT_UA, drain_queue, log_items, make_visit, queue_depth
+from tests.support.events import rest_event
+from tests.support.pipeline import BOT_UA, drain_queue, log_items, make_visit, queue_depth
 from visitor_tracker.resources import PipelineResources
 
 SETTINGS = load_settings({"TABLE_NAME": "t", "QUEUE_URL": "q", "COUNTER_SHARDS": "3"})

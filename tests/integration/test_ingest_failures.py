@@ -13,15 +13,16 @@ from functions.core.settings import get_settings
 from functions.model.visit import Visit
 from functions.tables import counter
 from functions.tables.visitlog import from_log_item, to_log_item
-from tests.events import rest_event
-from tests.integration.conftest import AwsCalls, FailureInjector, Ingest, emitted_metrics
+from tests.integration.conftest import FailureInjector, Ingest, emitted_metrics
+from tests.support.calls import CallCounter
+from tests.support.events import rest_event
 from tests.support.faults import ServerErrors
 
 BOT_UA = "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)"
 
 
 def test_queue_down_after_sdk_retries_writes_the_log_item_directly(
-    ingest: Ingest, aws_calls: AwsCalls, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ingest: Ingest, aws_calls: CallCounter, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # GIVEN SQS answering every SendMessage attempt with a 500, never reached
     sqs_down = ServerErrors(aws_clients.sqs(), "AmazonSQS.SendMessage", applied=False)
@@ -87,7 +88,7 @@ def to_log_item_for(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_counter_failure_is_a_503_and_nothing_is_queued(
-    ingest: Ingest, aws_calls: AwsCalls, fail_operation: FailureInjector
+    ingest: Ingest, aws_calls: CallCounter, fail_operation: FailureInjector
 ) -> None:
     fail_operation(aws_clients.dynamodb(), "GetItem")
     result = ingest(rest_event())

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from functions.core.definitions import MAX_PATH_LENGTH, MAX_REFERRER_LENGTH, MAX_USER_AGENT_LENGTH
-from tests.events import http_v2_event, rest_event
 from tests.integration.conftest import Ingest
+from tests.support.events import http_v2_event, rest_event
 
 Mutation = Callable[[dict[str, Any]], Any]
 

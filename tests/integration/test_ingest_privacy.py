@@ -9,8 +9,9 @@ import pytest
 
 from functions.core.definitions import SALT_TTL_DAYS
 from functions.model import keys
-from tests.events import rest_event
-from tests.integration.conftest import AwsCalls, Ingest
+from tests.integration.conftest import Ingest
+from tests.support.calls import CallCounter
+from tests.support.events import rest_event
 
 UA_A = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:132.0) Gecko/20100101 Firefox/132.0"
 UA_B = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari"
@@ -61,7 +62,7 @@ def test_hashed_mode_keeps_no_address_but_tells_visitors_apart(ingest: Ingest, m
 
 
 def test_the_daily_salt_is_created_once_with_a_ttl_and_shared(
-    ingest: Ingest, aws_calls: AwsCalls, monkeypatch: pytest.MonkeyPatch
+    ingest: Ingest, aws_calls: CallCounter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ingest.configure(monkeypatch, IP_MODE="hashed")
     # GIVEN a first visit: it creates today's salt with a conditional PutItem
@@ -85,7 +86,9 @@ def test_the_daily_salt_is_created_once_with_a_ttl_and_shared(
     assert len(ingest.items("SALT")) == 1
 
 
-def test_none_mode_never_touches_the_salt(ingest: Ingest, aws_calls: AwsCalls, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_none_mode_never_touches_the_salt(
+    ingest: Ingest, aws_calls: CallCounter, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ingest.configure(monkeypatch, IP_MODE="none")
     visit_ip(ingest, "203.0.113.7")
     assert aws_calls.take() == ["GetItem", "SendMessage"]

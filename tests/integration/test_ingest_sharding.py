@@ -8,8 +8,9 @@ import pytest
 from functions.core.settings import get_settings
 from functions.model import keys
 from functions.tables import counter
-from tests.events import rest_event
-from tests.integration.conftest import AwsCalls, Ingest
+from tests.integration.conftest import Ingest
+from tests.support.calls import CallCounter
+from tests.support.events import rest_event
 
 
 def test_writers_spread_increments_over_the_shards_and_the_sum_is_exact(
@@ -19,7 +20,7 @@ def test_writers_spread_increments_over_the_shards_and_the_sum_is_exact(
     ingest.configure(monkeypatch, COUNTER_SHARDS="4")
     for _ in range(120):
         assert ingest(rest_event()).status == 200
-    from tests.pipeline_helpers import drain_queue
+    from tests.support.pipeline import drain_queue
 
     report = drain_queue(ingest.resources, batch_size=10)
     assert report.failures == []
@@ -37,7 +38,7 @@ def test_writers_spread_increments_over_the_shards_and_the_sum_is_exact(
 
 
 def test_a_sharded_count_is_read_in_one_call(
-    ingest: Ingest, aws_calls: AwsCalls, monkeypatch: pytest.MonkeyPatch
+    ingest: Ingest, aws_calls: CallCounter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ingest.configure(monkeypatch, COUNTER_SHARDS="8", IP_MODE="none")
     ingest(rest_event())

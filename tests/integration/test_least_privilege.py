@@ -30,8 +30,8 @@ from pipeline.permissions import (
     TABLE_GRANTS,
     table_policy_statements,
 )
-from tests.events import rest_event
-from tests.pipeline_helpers import BOT_UA, FakeContext, drain_queue, send_raw
+from tests.support.events import rest_event
+from tests.support.pipeline import BOT_UA, FakeContext, drain_queue, send_raw
 
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/visits"
 OTHER_ACTIONS = {

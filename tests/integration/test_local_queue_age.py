@@ -10,8 +10,8 @@ import boto3
 
 from functions.status.handler import handler as status_handler
 from functions.writer.handler import handler as writer_handler
-from tests.events import rest_event
-from tests.pipeline_helpers import FakeContext, make_visit, send_visits
+from tests.support.events import rest_event
+from tests.support.pipeline import FakeContext, make_visit, send_visits
 from visitor_tracker.local.esm import SqsEventSourceMapping
 from visitor_tracker.resources import PipelineResources
 

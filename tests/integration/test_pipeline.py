@@ -11,9 +11,9 @@ import pytest
 from functions.status.handler import handler as status_handler
 from functions.tables import aggstore, visitlog
 from functions.writer.handler import handler as writer_handler
-from tests.events import http_v2_event, rest_event
 from tests.integration.conftest import Ingest
-from tests.pipeline_helpers import (
+from tests.support.events import http_v2_event, rest_event
+from tests.support.pipeline import (
     BOT_UA,
     FakeContext,
     drain_queue,

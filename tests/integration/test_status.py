@@ -19,12 +19,12 @@ from functions.model.visit import Visit, parse_timestamp
 from functions.status.handler import handler as status_handler
 from functions.tables import store
 from functions.tables.visitlog import to_log_item
-from tests.events import rest_event
 from tests.integration.conftest import Ingest
-from tests.pipeline_helpers import (
+from tests.support.calls import CallCounter
+from tests.support.events import rest_event
+from tests.support.pipeline import (
     BOT_UA,
     FIREFOX_UA,
-    CallCounter,
     drain_queue,
     make_visit,
     send_raw,
@@ -112,8 +112,8 @@ class ReadMeter:
     """Calls of the functions' clients, and the items BatchGetItem asked for and got back."""
 
     def __init__(self) -> None:
-        self.dynamodb = CallCounter(aws_clients.dynamodb())
-        self.sqs = CallCounter(aws_clients.sqs())
+        self.dynamodb = CallCounter().attach(aws_clients.dynamodb())
+        self.sqs = CallCounter().attach(aws_clients.sqs())
         self.keys_requested = 0
         self.items_returned = 0
         self.dynamodb.client.meta.events.register("before-parameter-build.dynamodb.BatchGetItem", self._request)
@@ -132,8 +132,8 @@ class ReadMeter:
 
     def snapshot(self) -> dict[str, Any]:
         return {
-            "dynamodb": dict(self.dynamodb.calls),
-            "sqs": dict(self.sqs.calls),
+            "dynamodb": dict(self.dynamodb.operations),
+            "sqs": dict(self.sqs.operations),
             "keys": self.keys_requested,
             "items": self.items_returned,
             "queried": self.queried,

@@ -15,7 +15,7 @@ import pytest
 from functions.core.environment import ENVIRONMENT
 from functions.status import handler as status_handler
 from functions.status import page
-from tests.events import http_v2_event, rest_event
+from tests.support.events import http_v2_event, rest_event
 from visitor_tracker.resources import PipelineResources
 
 PAGE = """<!doctype html><html><head><style>body{color:red}</style></head>

@@ -9,8 +9,8 @@ import boto3
 
 from functions.core import aws as aws_clients
 from functions.status.handler import handler as status_handler
-from tests.events import rest_event
-from tests.pipeline_helpers import FakeContext
+from tests.support.events import rest_event
+from tests.support.pipeline import FakeContext
 from visitor_tracker.resources import PipelineResources
 
 

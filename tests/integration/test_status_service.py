@@ -60,7 +60,7 @@ def test_one_summary_is_a_batch_get_a_query_and_the_queue_attributes_at_any_volu
 ) -> None:
     # GIVEN visits written by the writer, then many more on other pages
     from functions.core import aws
-    from tests.pipeline_helpers import BOT_UA, drain_queue, make_visit, send_visits
+    from tests.support.pipeline import BOT_UA, drain_queue, make_visit, send_visits
 
     calls: list[str] = []
     for client in (aws.dynamodb(), aws.sqs(), aws.cloudwatch()):

@@ -22,10 +22,11 @@ from functions.writer import batch as writer_batch
 from functions.writer.handler import handler
 from functions.writer.uniques import SketchShards
 from tests.conftest import BOTH_BACKENDS
-from tests.pipeline_helpers import (
+from tests.support import tables
+from tests.support.calls import CallCounter
+from tests.support.pipeline import (
     BOT_UA,
     FIREFOX_UA,
-    CallCounter,
     FakeContext,
     deliver,
     drain_queue,
@@ -37,7 +38,6 @@ from tests.pipeline_helpers import (
     send_visits,
     sqs_event,
 )
-from tests.support import tables
 from tests.support.tables import get, n, total
 from visitor_tracker.resources import PipelineResources
 
@@ -298,7 +298,7 @@ def test_a_lasting_transaction_failure_counts_nothing_then_redelivery_counts_onc
 
 def test_dynamodb_calls_per_100_records(pipeline_resources: PipelineResources) -> None:
     # GIVEN two batches of 100 visits of a realistic mix (pages, referrers, browsers, a few bots)
-    calls = CallCounter(aws_clients.dynamodb(aws_clients.WRITER))
+    calls = CallCounter().attach(aws_clients.dynamodb(aws_clients.WRITER))
     transactions: list[dict[str, Any]] = []
     calls.client.meta.events.register(
         "before-parameter-build.dynamodb.TransactWriteItems", lambda params, **_: transactions.append(params)
@@ -327,7 +327,7 @@ def test_dynamodb_calls_per_100_records(pipeline_resources: PipelineResources) -
         response = deliver(pipeline_resources, handler, messages)
 
         assert response == {"batchItemFailures": []}
-        seen.append(dict(calls.calls))
+        seen.append(dict(calls.operations))
 
     # THEN a cold environment: 2 transactions + the sketch write + one Query each of the day's and
     # the all-time names; a warm one: 3 calls per 100 records

@@ -12,7 +12,7 @@ from functions.model.keys import key_tuple
 from functions.model.sketches import Sketch
 from functions.model.summary import summarize
 from functions.model.visit import Visit
-from tests.pipeline_helpers import BOT_UA, FIREFOX_UA, make_visit
+from tests.support.pipeline import BOT_UA, FIREFOX_UA, make_visit
 
 NOW = datetime(2026, 11, 26, 13, 30, 15, tzinfo=UTC)
 TODAY = "2026-11-26"

@@ -18,7 +18,7 @@ from functions.core.http import (
     text_response,
 )
 from functions.core.settings import load_settings
-from tests.events import DEFAULT_UA, http_v2_event, rest_event
+from tests.support.events import DEFAULT_UA, http_v2_event, rest_event
 
 ALL_SHAPES = [
     pytest.param(rest_event, id="rest"),

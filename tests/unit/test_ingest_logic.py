@@ -10,7 +10,7 @@ from functions.core.definitions import MAX_PATH_LENGTH, MAX_REFERRER_LENGTH, MAX
 from functions.core.http import parse_request
 from functions.model.capture import build_visit, clean_referrer, clean_text, normalise_path, page_of
 from functions.model.visit import Visit
-from tests.events import http_v2_event, rest_event
+from tests.support.events import http_v2_event, rest_event
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from functions.tables import aggstore, counter, store, visitlog
 from functions.writer.batch import BatchWriter, Message
 from functions.writer.names import KnownNames
 from functions.writer.uniques import SketchShards
-from tests.pipeline_helpers import make_visit
+from tests.support.pipeline import make_visit
 
 TABLE = "t"
 

@@ -20,7 +20,7 @@ from functions.writer import batch as writer_batch
 from functions.writer.names import KnownNames
 from functions.writer.uniques import SketchShards
 from tests.conftest import BOTH_BACKENDS
-from tests.pipeline_helpers import BOT_UA, FIREFOX_UA, make_visit
+from tests.support.pipeline import BOT_UA, FIREFOX_UA, make_visit
 from visitor_tracker.resources import PipelineResources
 
 WRITERS = 16

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.pipeline_helpers import drain_queue, make_visit, send_visits
 from tests.support import tables
+from tests.support.pipeline import drain_queue, make_visit, send_visits
 from visitor_tracker.resources import PipelineResources
 
 NOW = datetime.now(UTC).replace(second=30, microsecond=0)

@@ -192,20 +192,3 @@ def log_items(table_name: str) -> list[dict[str, Any]]:
     return [i for i in scan_all(table_name) if i["pk"]["S"].startswith("LOG#")]
 
 
-class CallCounter:
-    """Counts AWS API calls per operation through botocore's event hooks on one client."""
-
-    def __init__(self, client: Any) -> None:
-        self.calls: dict[str, int] = {}
-        self.client = client
-        client.meta.events.register("before-call.*.*", self._count)
-
-    def _count(self, model: Any, **_: Any) -> None:
-        self.calls[model.name] = self.calls.get(model.name, 0) + 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.calls.values())
-
-    def reset(self) -> None:
-        self.calls.clear()
