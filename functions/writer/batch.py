@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 from functions.core import aws
 from functions.core.observability import logger
@@ -70,27 +70,19 @@ class BatchOutcome:
     visit_ids: dict[str, str] = field(default_factory=dict)  # message id -> visit id (correlation)
 
 
+@dataclass
 class BatchWriter:
-    """Writes batches to one table; ``namers`` name user agents for the tallies."""
+    """Writes batches to one table; ``namers`` name user agents for the tallies. ``known`` and
+    ``sketches`` are this environment's (tests give each simulated environment its own)."""
 
-    def __init__(
-        self,
-        table_name: str,
-        log_ttl_days: int,
-        namers: Namers,
-        *,
-        counter_shards: int = 1,
-        known: KnownNames = KNOWN,
-        sketches: SketchShards = SKETCHES,
-        backoff: store.Backoff = store.DEFAULT_BACKOFF,
-    ) -> None:
-        self.table_name = table_name
-        self.log_ttl_days = log_ttl_days
-        self.namers = namers
-        self.counter_shards = counter_shards
-        self.known = known
-        self.sketches = sketches
-        self.backoff = backoff
+    table_name: str
+    log_ttl_days: int
+    namers: Namers
+    _: KW_ONLY
+    counter_shards: int = 1
+    known: KnownNames = KNOWN
+    sketches: SketchShards = SKETCHES
+    backoff: store.Backoff = store.DEFAULT_BACKOFF
 
     # --- the whole batch ------------------------------------------------------------------
 

@@ -41,17 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         except DataDirBusy as exc:
             error(str(exc))
             return 1
-    return serve(
-        port=args.port,
-        host=args.host,
-        aws_endpoint=args.aws_endpoint,
-        emulator_port=args.emulator_port,
-        prefix=args.prefix,
-        data_dir=args.data_dir,
-        in_memory=args.in_memory,
-        quiet=args.quiet,
-        verbose=args.verbose,
-    )
+    options = {name: value for name, value in vars(args).items() if name not in ("reset", "yes")}
+    return serve(**options)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,35 +62,25 @@ def configure_environment(endpoint: str, dynamodb_endpoint: str | None, where: s
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF JSON blob per visit
 
 
+@dataclass
 class LocalAws:
     """Everything local mode plays AWS with; ``start`` returns an exit code when it cannot start."""
 
-    def __init__(
-        self,
-        *,
-        aws_endpoint: str | None,
-        emulator_port: int,
-        prefix: str,
-        data_dir: Path | None,
-        in_memory: bool,
-        quiet: bool,
-        verbose: bool,
-    ) -> None:
-        self.aws_endpoint = aws_endpoint
-        self.emulator_port = emulator_port
-        self.prefix = prefix
-        self.data_dir = data_dir
-        self.in_memory = in_memory
-        self.quiet = quiet
-        self.verbose = verbose
-        self.region = region()
-        self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
-        self.emulator: Any = None
-        self.dynamodb_local: Any = None
-        self.store: Any = None
-        self.data: DataDir | None = None
-        self.endpoint = ""
-        self.resources: PipelineResources | None = None
+    aws_endpoint: str | None
+    emulator_port: int
+    prefix: str
+    data_dir: Path | None
+    in_memory: bool
+    quiet: bool
+    verbose: bool
+    region: str = field(default_factory=region)
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    emulator: Any = field(default=None, init=False)
+    dynamodb_local: Any = field(default=None, init=False)
+    store: Any = field(default=None, init=False)
+    data: DataDir | None = field(default=None, init=False)
+    endpoint: str = field(default="", init=False)
+    resources: PipelineResources | None = field(default=None, init=False)
 
     # --- start ------------------------------------------------------------------------------
 

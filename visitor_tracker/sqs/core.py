@@ -270,11 +270,15 @@ class Queues:
             self.journal.deleted(queue.name, deleted)
         return outcome
 
-    def _op_DeleteMessage(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        error = self._delete(self._find(request), [request.get("ReceiptHandle")])[0]
+    @staticmethod
+    def _answer_one(error: SqsError | None) -> dict[str, Any]:
+        """A single-message operation's answer: its entry's error raised, else nothing to say."""
         if error is not None:
             raise error
         return {}
+
+    def _op_DeleteMessage(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        return self._answer_one(self._delete(self._find(request), [request.get("ReceiptHandle")])[0])
 
     def _op_DeleteMessageBatch(self, request: Mapping[str, Any]) -> dict[str, Any]:
         queue = self._find(request)

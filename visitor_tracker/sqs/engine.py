@@ -62,10 +62,8 @@ class SqsEngine(Queues):
         return None
 
     def _op_ChangeMessageVisibility(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        error = self._visibility(self._find(request), request.get("ReceiptHandle"), request.get("VisibilityTimeout"))
-        if error is not None:
-            raise error
-        return {}
+        queue = self._find(request)
+        return self._answer_one(self._visibility(queue, request.get("ReceiptHandle"), request.get("VisibilityTimeout")))
 
     def _op_ChangeMessageVisibilityBatch(self, request: Mapping[str, Any]) -> dict[str, Any]:
         queue = self._find(request)
