@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from functions.core import definitions as d
 from pipeline.config import CDK_JSON, ContextError, TrackerConfig, cdk_json_context
 
 pytestmark = pytest.mark.xdist_group("infra")
@@ -22,11 +21,11 @@ def test_cdk_json_context_spells_out_exactly_the_defaults() -> None:
 
 def test_defaults_come_from_the_shared_definitions() -> None:
     config = TrackerConfig()
-    assert config.max_receive_count == d.QUEUE.max_receive_count
-    assert config.writer_max_concurrency == d.QUEUE.max_concurrency
-    assert config.log_ttl_days == d.DEFAULT_LOG_TTL_DAYS
-    assert config.counter_shards == d.DEFAULT_COUNTER_SHARDS
-    assert config.allowed_origins == (d.DEFAULT_ALLOWED_ORIGINS,)
+    assert config.max_receive_count == 5
+    assert config.writer_max_concurrency == 5
+    assert config.log_ttl_days == 30
+    assert config.counter_shards == 1
+    assert config.allowed_origins == ("*",)
     assert (config.ingress, config.api_key, config.waf_rate_limit, config.alarm_email) == ("rest", "none", None, None)
 
 

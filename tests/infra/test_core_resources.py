@@ -11,7 +11,6 @@ import pytest
 from aws_cdk.assertions import Match, Template
 from aws_lambda_powertools.shared import version as powertools_version
 
-from functions.core import definitions as d
 from pipeline import toolchain
 from pipeline.functions import HANDLERS, SIZING
 
@@ -28,18 +27,18 @@ def test_table_is_on_demand_keyed_as_definitions_with_ttl_pitr_and_encryption(re
         "AWS::DynamoDB::Table",
         {
             "Properties": {
-                "BillingMode": d.TABLE.billing_mode,
+                "BillingMode": "PAY_PER_REQUEST",
                 "KeySchema": [
-                    {"AttributeName": d.TABLE.partition_key, "KeyType": "HASH"},
-                    {"AttributeName": d.TABLE.sort_key, "KeyType": "RANGE"},
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
                 ],
                 "AttributeDefinitions": Match.array_with(
                     [
-                        {"AttributeName": d.TABLE.partition_key, "AttributeType": "S"},
-                        {"AttributeName": d.TABLE.sort_key, "AttributeType": "S"},
+                        {"AttributeName": "pk", "AttributeType": "S"},
+                        {"AttributeName": "sk", "AttributeType": "S"},
                     ]
                 ),
-                "TimeToLiveSpecification": {"AttributeName": d.TABLE.ttl_attribute, "Enabled": True},
+                "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
                 "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
                 "SSESpecification": {"SSEEnabled": True},
                 "TableName": Match.absent(),
@@ -63,15 +62,14 @@ def test_queue_settings_come_from_definitions(rest: Synth) -> None:
     queue = rest.resources[queue_id]["Properties"]
     dlq = rest.resources[dlq_id]["Properties"]
     # THEN the queue mirrors definitions.QUEUE and redrives to the DLQ
-    assert queue["VisibilityTimeout"] == d.QUEUE.visibility_timeout_seconds
-    assert queue["VisibilityTimeout"] >= 6 * d.QUEUE.writer_timeout_seconds
-    assert queue["MessageRetentionPeriod"] == d.QUEUE.retention_days * 86400
-    assert queue["ReceiveMessageWaitTimeSeconds"] == d.QUEUE.receive_wait_seconds
+    assert queue["VisibilityTimeout"] == 180  # at least six times the writer's 30 s timeout
+    assert queue["MessageRetentionPeriod"] == 4 * 86400
+    assert queue["ReceiveMessageWaitTimeSeconds"] == 20
     assert queue["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
-        "maxReceiveCount": d.QUEUE.max_receive_count,
+        "maxReceiveCount": 5,
     }
-    assert dlq["MessageRetentionPeriod"] == d.QUEUE.dlq_retention_days * 86400 == 14 * 86400
+    assert dlq["MessageRetentionPeriod"] == 14 * 86400
     # AND both are encrypted at rest and have no physical name
     for props in (queue, dlq):
         assert props["SqsManagedSseEnabled"] is True
@@ -141,7 +139,7 @@ def test_ingest_drops_its_platform_log_lines_the_others_keep_them(rest: Synth) -
 
 
 def test_writer_timeout_is_the_shared_definition(rest: Synth) -> None:
-    assert function_props(rest, "writer")["Timeout"] == d.QUEUE.writer_timeout_seconds
+    assert function_props(rest, "writer")["Timeout"] == 30
 
 
 @pytest.mark.parametrize("name", list(HANDLERS))
@@ -163,39 +161,39 @@ def test_environment_variables_default(rest: Synth, name: str) -> None:
     env = function_props(rest, name)["Environment"]["Variables"]
     table_id = logical_id(rest, "AWS::DynamoDB::Table", "Table")
     assert env == {
-        d.ENV_TABLE_NAME: {"Ref": table_id},
-        d.ENV_QUEUE_URL: {"Ref": logical_id(rest, "AWS::SQS::Queue", "VisitQueue")},
-        d.ENV_DLQ_URL: {"Ref": logical_id(rest, "AWS::SQS::Queue", "DeadLetterQueue")},
-        d.ENV_LOG_TTL_DAYS: str(d.DEFAULT_LOG_TTL_DAYS),
-        d.ENV_ALLOWED_ORIGINS: d.DEFAULT_ALLOWED_ORIGINS,
-        d.ENV_IP_MODE: d.DEFAULT_IP_MODE,
-        d.ENV_COUNT_BOTS: "false",
-        d.ENV_EXCLUDE_IPS: "",
-        d.ENV_EXCLUDE_PATHS: "",
-        d.ENV_RESPECT_DNT: "false",
-        d.ENV_COUNTER_SHARDS: str(d.DEFAULT_COUNTER_SHARDS),
-        d.ENV_STATUS_CACHE_SECONDS: str(d.DEFAULT_STATUS_CACHE_SECONDS),
-        "POWERTOOLS_SERVICE_NAME": d.POWERTOOLS_SERVICE_NAME,
-        "POWERTOOLS_METRICS_NAMESPACE": d.METRICS_NAMESPACE,
+        "TABLE_NAME": {"Ref": table_id},
+        "QUEUE_URL": {"Ref": logical_id(rest, "AWS::SQS::Queue", "VisitQueue")},
+        "DLQ_URL": {"Ref": logical_id(rest, "AWS::SQS::Queue", "DeadLetterQueue")},
+        "LOG_TTL_DAYS": "30",
+        "ALLOWED_ORIGINS": "*",
+        "IP_MODE": "full",
+        "COUNT_BOTS": "false",
+        "EXCLUDE_IPS": "",
+        "EXCLUDE_PATHS": "",
+        "RESPECT_DNT": "false",
+        "COUNTER_SHARDS": "1",
+        "STATUS_CACHE_SECONDS": "5",
+        "POWERTOOLS_SERVICE_NAME": "visitor-tracker",
+        "POWERTOOLS_METRICS_NAMESPACE": "VisitorTracker",
     }
 
 
 def test_environment_variables_follow_context(rest_all: Synth) -> None:
     env = function_props(rest_all, "ingest")["Environment"]["Variables"]
-    assert env[d.ENV_ALLOWED_ORIGINS] == "https://www.example.com,https://blog.example.com"
-    assert env[d.ENV_IP_MODE] == "hashed"
-    assert env[d.ENV_COUNT_BOTS] == "true"
-    assert env[d.ENV_COUNTER_SHARDS] == "4"
+    assert env["ALLOWED_ORIGINS"] == "https://www.example.com,https://blog.example.com"
+    assert env["IP_MODE"] == "hashed"
+    assert env["COUNT_BOTS"] == "true"
+    assert env["COUNTER_SHARDS"] == "4"
 
 
 def test_writer_event_source_mapping(rest: Synth, rest_all: Synth) -> None:
     mapping = rest.one("AWS::Lambda::EventSourceMapping")
     assert mapping["FunctionName"] == {"Ref": function_id(rest, "writer")}
     assert mapping["EventSourceArn"] == {"Fn::GetAtt": [logical_id(rest, "AWS::SQS::Queue", "VisitQueue"), "Arn"]}
-    assert mapping["BatchSize"] == d.QUEUE.batch_size
-    assert mapping["MaximumBatchingWindowInSeconds"] == d.QUEUE.max_batching_window_seconds
+    assert mapping["BatchSize"] == 100
+    assert mapping["MaximumBatchingWindowInSeconds"] == 1
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mapping["ScalingConfig"] == {"MaximumConcurrency": d.QUEUE.max_concurrency}
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 5}
     assert rest_all.one("AWS::Lambda::EventSourceMapping")["ScalingConfig"] == {"MaximumConcurrency": 10}
 
 
@@ -239,11 +237,11 @@ def test_asset_is_exactly_the_functions_package(rest: Synth) -> None:
 
 def test_outputs_use_the_shared_keys(rest: Synth) -> None:
     outputs = rest.template["Outputs"]
-    for key in (d.OUTPUT_API_URL, d.OUTPUT_STATUS_URL, d.OUTPUT_TABLE_NAME, d.OUTPUT_QUEUE_URL, d.OUTPUT_DLQ_URL):
+    for key in ("ApiUrl", "StatusUrl", "TableName", "QueueUrl", "DlqUrl"):
         assert key in outputs, key
-    assert outputs[d.OUTPUT_TABLE_NAME]["Value"] == {"Ref": logical_id(rest, "AWS::DynamoDB::Table", "Table")}
-    assert outputs[d.OUTPUT_QUEUE_URL]["Value"] == {"Ref": logical_id(rest, "AWS::SQS::Queue", "VisitQueue")}
-    assert outputs[d.OUTPUT_DLQ_URL]["Value"] == {"Ref": logical_id(rest, "AWS::SQS::Queue", "DeadLetterQueue")}
+    assert outputs["TableName"]["Value"] == {"Ref": logical_id(rest, "AWS::DynamoDB::Table", "Table")}
+    assert outputs["QueueUrl"]["Value"] == {"Ref": logical_id(rest, "AWS::SQS::Queue", "VisitQueue")}
+    assert outputs["DlqUrl"]["Value"] == {"Ref": logical_id(rest, "AWS::SQS::Queue", "DeadLetterQueue")}
 
 
 def test_no_physical_names_anywhere(rest_keyed: Synth) -> None:
@@ -265,7 +263,7 @@ def test_no_physical_names_anywhere(rest_keyed: Synth) -> None:
 
 
 def test_resources_carry_the_project_tag(rest: Synth) -> None:
-    tag = {"Key": "project", "Value": d.POWERTOOLS_SERVICE_NAME}
+    tag = {"Key": "project", "Value": "visitor-tracker"}
     for resource_type in ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Lambda::Function", "AWS::IAM::Role"):
         for logical, res in rest.of_type(resource_type).items():
             assert tag in res["Properties"].get("Tags", []), logical

@@ -10,8 +10,6 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from functions.core import definitions as d
-
 from .helpers import Synth, function_id, function_props, logical_id
 
 # Issue 13's public per-page counters (status function): path -> query parameter -> required
@@ -241,11 +239,11 @@ def test_waf_rate_rule_per_ip_associated_with_the_stage(rest_keyed: Synth) -> No
 
 def test_rest_outputs(rest: Synth) -> None:
     outputs = rest.template["Outputs"]
-    api_url = json.dumps(outputs[d.OUTPUT_API_URL]["Value"])
+    api_url = json.dumps(outputs["ApiUrl"]["Value"])
     stage_ref = json.dumps({"Ref": logical_id(rest, "AWS::ApiGateway::Stage", "")})
     assert json.dumps({"Ref": logical_id(rest, "AWS::ApiGateway::RestApi", "")}) in api_url
     assert api_url.endswith(f'"/", {stage_ref}, "/"]]}}')
-    assert json.dumps(outputs[d.OUTPUT_STATUS_URL]["Value"]).endswith(f'"/", {stage_ref}, "/status"]]}}')
+    assert json.dumps(outputs["StatusUrl"]["Value"]).endswith(f'"/", {stage_ref}, "/status"]]}}')
 
 
 @pytest.mark.parametrize("variant_name", ["rest", "rest_keyed", "rest_all"])
@@ -317,8 +315,8 @@ def test_http_api_default_stage_throttle_and_access_logs(http: Synth) -> None:
 def test_http_outputs(http: Synth) -> None:
     outputs = http.template["Outputs"]
     api_id = logical_id(http, "AWS::ApiGatewayV2::Api", "")
-    assert api_id in json.dumps(outputs[d.OUTPUT_API_URL]["Value"])
-    assert json.dumps(outputs[d.OUTPUT_STATUS_URL]["Value"]).endswith('"/status"]]}')
+    assert api_id in json.dumps(outputs["ApiUrl"]["Value"])
+    assert json.dumps(outputs["StatusUrl"]["Value"]).endswith('"/status"]]}')
 
 
 # --- function URLs ---
@@ -361,8 +359,8 @@ def test_function_url_outputs(function_url: Synth) -> None:
     }
     ingest_url = url_ids[function_id(function_url, "ingest")]
     status_url = url_ids[function_id(function_url, "status")]
-    assert outputs[d.OUTPUT_API_URL]["Value"] == {"Fn::GetAtt": [ingest_url, "FunctionUrl"]}
-    assert outputs[d.OUTPUT_STATUS_URL]["Value"] == {
+    assert outputs["ApiUrl"]["Value"] == {"Fn::GetAtt": [ingest_url, "FunctionUrl"]}
+    assert outputs["StatusUrl"]["Value"] == {
         "Fn::Join": ["", [{"Fn::GetAtt": [status_url, "FunctionUrl"]}, "status"]]
     }
 
