@@ -14,7 +14,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from functions.core.environment import ENVIRONMENT
-from functions.model.visit import Visit, format_timestamp
+from functions.model.visit import Visit
+from tests.support.pipeline import FIREFOX_UA
+from tests.support.pipeline import make_visit as support_visit
 from visitor_tracker.cli import app
 from visitor_tracker.emulator import EmbeddedEmulator
 from visitor_tracker.events import LambdaContext
@@ -144,20 +146,9 @@ def FakeContext() -> LambdaContext:  # noqa: N802 - reads like the class it was
     return LambdaContext("writer")
 
 
-def make_visit(minutes_ago: float = 0, path: str = "/", **overrides: Any) -> Visit:
-    fields: dict[str, Any] = {
-        "visit_id": str(uuid.uuid4()),
-        "timestamp": format_timestamp(datetime.now(UTC) - timedelta(minutes=minutes_ago)),
-        "ip": "203.0.113.7",
-        "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/133.0",
-        "path": path,
-        "referrer": None,
-        "is_bot": False,
-        "counted": True,
-        "visitor": "a1b2c3d4e5f60718",
-    }
-    fields.update(overrides)
-    return Visit(**fields)
+def make_visit(**fields: Any) -> Visit:
+    """The tests' visit factory with a Firefox User-Agent (what the CLI's tables show)."""
+    return support_visit(**{"user_agent": FIREFOX_UA, **fields})
 
 
 def clients(endpoint: str) -> tuple[Any, Any]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -38,6 +38,7 @@ def FakeContext(function_name: str = "writer") -> LambdaContext:  # noqa: N802 -
 def make_visit(
     *,
     when: datetime | None = None,
+    minutes_ago: float = 0,
     path: str = "/",
     referrer: str | None = None,
     user_agent: str = DEFAULT_UA,
@@ -45,10 +46,13 @@ def make_visit(
     bot_class: str | None = None,
     visitor: str | None = "default-visitor",
     visit_id: str | None = None,
+    **fields: Any,
 ) -> Visit:
-    """A valid visit record (as ingest would put it on the queue)."""
-    when = when or datetime.now(UTC)
-    return Visit(
+    """A valid visit record (as ingest would put it on the queue): the tests' one visit factory.
+
+    ``when`` defaults to now minus ``minutes_ago``; ``fields`` override any other field of the record."""
+    when = when or datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    visit = Visit(
         visit_id=visit_id or str(uuid.uuid4()),
         timestamp=format_timestamp(when),
         ip="203.0.113.7",
@@ -60,6 +64,7 @@ def make_visit(
         counted=not is_bot,
         visitor=hashlib.sha256(visitor.encode()).hexdigest()[:32] if visitor else None,
     )
+    return replace(visit, **fields) if fields else visit
 
 
 def send_visits(resources: PipelineResources, visits: Iterable[Visit]) -> None:
