@@ -1,4 +1,4 @@
-"""Local mode's SQS engine (``visitor_tracker.sqs_local``) through its public doors: boto3 over HTTP
+"""Local mode's SQS engine (``visitor_tracker.sqs``) through its public doors: boto3 over HTTP
 against the embedded emulator, the in-process botocore transport, ``EngineClient`` and
 ``SqsEngine.call`` itself (the concurrency that moto's SQS got wrong)."""
 

@@ -1,4 +1,4 @@
-"""Local mode's queue journal (``visitor_tracker.queue_store``) on an ``SqsEngine`` used directly.
+"""Local mode's queue journal (``visitor_tracker.sqs.journal``) on an ``SqsEngine`` used directly.
 
 A "crash" is an engine and its store dropped without ``close()``: whatever the journal flushed is
 all the next engine gets, as after a ``kill -9``."""
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from visitor_tracker.sqs import journal as queue_store
+from visitor_tracker.sqs import journal
 from visitor_tracker.sqs.engine import SqsEngine
 from visitor_tracker.sqs.journal import (
     JOURNAL_FILE,
@@ -179,7 +179,7 @@ def test_a_cut_delete_line_brings_its_messages_back(tmp_path: Path) -> None:
 def test_compaction_rewrites_the_journal_to_one_line_per_live_message(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(queue_store, "COMPACT_MIN_LINES", 20)
+    monkeypatch.setattr(journal, "COMPACT_MIN_LINES", 20)
     local = Local(tmp_path)
     ids = local.send_batch([f"m{i}" for i in range(10)])
     ids += local.send_batch([f"m{i}" for i in range(10, 20)])
@@ -213,7 +213,7 @@ def test_compaction_rewrites_the_journal_to_one_line_per_live_message(
 
 
 def test_compaction_keeps_journaling_what_follows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(queue_store, "COMPACT_MIN_LINES", 5)
+    monkeypatch.setattr(journal, "COMPACT_MIN_LINES", 5)
     local = Local(tmp_path)
     ids = [local.send(f"m{i}") for i in range(8)]
     received = local.receive(limit=8)

@@ -10,7 +10,7 @@ import pytest
 from functions.model import bots, browsers
 from functions.model.bots import CLASSES, agent_of, classify, is_bot
 from functions.model.browsers import BROWSER_FAMILIES, browser_of
-from visitor_tracker import refresh_bots as bots_refresh
+from visitor_tracker import refresh_bots
 
 DATA = Path(__file__).with_name("data")
 RECALL_GOAL = 0.95
@@ -144,7 +144,7 @@ def test_only_the_first_characters_are_examined() -> None:
 
 def test_refresh_from_the_installed_upstream_keeps_the_sample_classified(tmp_path: Path) -> None:
     """What `make bots-data` would write: the same file as committed, and the sample still caught."""
-    text = bots_refresh.render(bots_refresh.from_installed())
+    text = refresh_bots.render(refresh_bots.from_installed())
     target = tmp_path / "bots_data.json"
     target.write_text(text)
     fresh = bots._load(target)
@@ -153,11 +153,11 @@ def test_refresh_from_the_installed_upstream_keeps_the_sample_classified(tmp_pat
     assert len(caught_before) >= 0.8 * len(AUTOMATED)  # the upstream layer carries most of the detection
     assert [ua for ua in caught_before if bots._upstream_match(ua.lower(), fresh) is None] == []
     assert [ua for ua in BROWSERS if bots._upstream_match(ua.lower(), fresh) is not None] == []
-    assert bots_refresh.main(["--check"]) == 0, "functions/model/bots_data.json is stale: run make bots-data"
+    assert refresh_bots.main(["--check"]) == 0, "functions/model/bots_data.json is stale: run make bots-data"
 
 
 def test_the_compiler_sorts_patterns_and_drops_the_useless() -> None:
-    compiled = bots_refresh.compile_patterns(
+    compiled = refresh_bots.compile_patterns(
         ["^Java\\/", "Zapier", "ZapierBot", "Yandex(?!Search)", "[a-z0-9\\-_]*(bot|spider)", "Y!J-[A-Z]{3}"],
         ["Safari.[\\d\\.]*"],
         "test 1.0",
@@ -167,4 +167,4 @@ def test_the_compiler_sorts_patterns_and_drops_the_useless() -> None:
     assert compiled.patterns == ("yandex(?!search)", "(bot|spider)", "y!j-[a-z]{3}")
     assert compiled.exclusions == ("safari.[\\d\\.]*",)
     with pytest.raises(ValueError, match="shorter"):
-        bots_refresh.compile_patterns(["ab"], [], "test")
+        refresh_bots.compile_patterns(["ab"], [], "test")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from functions.model import devices
-from visitor_tracker import refresh_devices as devices_refresh
+from visitor_tracker import refresh_devices
 
 SAMPLES = [
     (
@@ -78,6 +78,6 @@ def test_empty_and_unknown_agents_are_bounded_labels() -> None:
 
 def test_the_committed_os_data_is_what_the_installed_uap_core_gives() -> None:
     # pyproject pins ua-parser-builtins: upgrading the pin and refreshing the data go together
-    assert devices_refresh.main(["--check"]) == 0
-    patterns = devices_refresh.os_patterns(devices_refresh._source())
+    assert refresh_devices.main(["--check"]) == 0
+    patterns = refresh_devices.os_patterns(refresh_devices._source())
     assert len(patterns) > 100 and all(isinstance(p[0], str) for p in patterns)
