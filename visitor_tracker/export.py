@@ -107,21 +107,30 @@ class RowWriter(Protocol):
 
 
 class CsvWriter:
-    """CSV with a header line; booleans as ``true``/``false``, missing values empty."""
+    """CSV with a header line; booleans as ``true``/``false``, missing values empty, text that would start a
+    spreadsheet formula prefixed with ``'`` (JSON lines keep every value verbatim)."""
 
     def __init__(self, stream: IO[str], columns: Sequence[str]) -> None:
-        self._writer = csv.DictWriter(stream, fieldnames=list(columns), lineterminator="\n")
+        # RFC 4180 line ends: a field holding either \r or \n is then quoted (with "\n" alone, a bare \r is not).
+        self._writer = csv.DictWriter(stream, fieldnames=list(columns), lineterminator="\r\n")
         self._writer.writeheader()
 
     def write(self, row: Row) -> None:
         self._writer.writerow({k: _csv_value(v) for k, v in row.items()})
 
 
+# Cells a spreadsheet would read as a formula (OWASP, CSV injection): neutralised with a leading quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_value(value: Any) -> Any:
+    """A CSV cell: text a visitor sent (page, referrer, User-Agent, campaign) never starts a formula."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return value
 
 

@@ -291,3 +291,40 @@ def test_memory_stays_bounded_whatever_the_day_holds(
     size = target.stat().st_size
     assert size > 2_000_000
     assert peak - fixed < size / 5, f"peak {peak:,} bytes ({fixed:,} for {small} visits) for {size:,} bytes of data"
+
+
+FORMULAS = (
+    '=HYPERLINK("http://evil.example/","x")',
+    "+cmd|' /C calc'!A0",
+    "-2+3+cmd",
+    "@SUM(1+1)*cmd",
+    "\t=1+1",
+    "\r=1+1",
+)
+
+
+def test_csv_cells_never_start_a_spreadsheet_formula(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN visits carrying formula payloads in the exported text fields a visitor controls (the page
+    # always starts with "/": ingest normalises it)
+    visits = [make_visit(path=f"/f{i}", referrer=formula, user_agent=formula) for i, formula in enumerate(FORMULAS)]
+    ENVIRONMENT.reset()
+    for visit in visits:
+        env.sqs.send_message(QueueUrl=env.resources.queue_url, MessageBody=visit.to_json())
+    assert env.run_writer(monkeypatch) == len(visits)
+
+    # WHEN they are exported as CSV and as JSON lines
+    as_csv = env.cli("export", "--format", "csv")
+    as_jsonl = env.cli("export", "--format", "jsonl")
+
+    # THEN no CSV cell starts a formula: each payload comes out behind a quote, otherwise unchanged
+    assert as_csv.exit_code == 0, as_csv.output
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout, newline="")))
+    cells = [cell for row in rows for cell in row.values()]
+    assert [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))] == []
+    by_path = {row["path"]: row for row in rows}
+    for i, formula in enumerate(FORMULAS):
+        for column in ("referrer", "user_agent"):
+            assert by_path[f"/f{i}"][column] == "'" + formula
+    # AND the JSON lines keep every value verbatim
+    records = {r["path"]: r for r in map(json.loads, as_jsonl.stdout.splitlines())}
+    assert all(records[f"/f{i}"]["referrer"] == formula for i, formula in enumerate(FORMULAS))
