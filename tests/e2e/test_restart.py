@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,6 +22,8 @@ import pytest
 
 from tests.e2e.localmode import ROOT, LocalMode, count_log_items, queue_depth, start_local_mode, wait_for
 from tests.support.events import DEFAULT_UA
+from tests.support.pipeline import make_visit
+from visitor_tracker.sqs.frames import frame
 from visitor_tracker.state import STATE_ENV
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
@@ -152,3 +155,33 @@ def test_kill_9_then_restart_recovers_queued_visits_and_says_so(tmp_path: Path) 
     finally:
         again.kill()
     assert not _dynamodb_local_running(data)
+
+
+def test_a_damaged_queue_journal_is_set_aside_and_local_mode_starts_with_every_intact_visit(tmp_path: Path) -> None:
+    # GIVEN a data directory whose queue journal holds 14 queued visits and two damaged records
+    data = tmp_path / "data"
+    data.mkdir()
+    queue, now_ms = "visitor-tracker-queue", int(time.time() * 1000)
+    visits = [make_visit(path=f"/journal/{i}") for i in range(14)]
+    records = [
+        frame({"op": "send", "q": queue, "id": f"m-{i}", "body": v.to_json(), "sent": now_ms})
+        for i, v in enumerate(visits)
+    ]
+    damaged = [b"\xff\xfe torn bytes", frame({"op": "send", "q": queue, "body": "no id"}).encode().rstrip(b"\n")]
+    (data / "queues.jsonl").write_bytes(
+        records[0].encode() + damaged[0] + b"\n" + "".join(records[1:]).encode() + damaged[1] + b"\n"
+    )
+
+    # WHEN local mode starts on it
+    mode = start_local_mode(tmp_path / "run", "--data-dir", str(data))
+    try:
+        # THEN it says in one line what it set aside, keeps it, and writes every intact visit
+        assert "2 damaged queue record(s) set aside in" in mode.output()
+        assert "14 queued visits recovered" in mode.output()
+        assert "Traceback" not in mode.output()
+        assert (data / "queues.damaged").read_bytes() == damaged[0] + b"\n" + damaged[1] + b"\n"
+        dynamodb = mode.client("dynamodb")
+        assert wait_for(lambda: count_log_items(dynamodb, mode.state.table_name) == 14, timeout=60), mode.output()
+        assert mode.status()["visitor_count"] == 14
+    finally:
+        mode.kill()

@@ -14,6 +14,7 @@ import pytest
 
 from visitor_tracker.sqs import journal
 from visitor_tracker.sqs.engine import SqsEngine
+from visitor_tracker.sqs.frames import frame, unframe
 from visitor_tracker.sqs.journal import (
     JOURNAL_FILE,
     OLD_DEAD_LETTERS_FILE,
@@ -87,7 +88,7 @@ class Local:
 
 
 def _journal(directory: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (directory / JOURNAL_FILE).read_text().splitlines()]
+    return [unframe(line) for line in (directory / JOURNAL_FILE).read_bytes().splitlines()]
 
 
 def test_a_fresh_directory_restores_nothing_and_starts_a_journal(tmp_path: Path) -> None:
@@ -313,3 +314,55 @@ def test_queues_other_than_the_two_are_not_journaled(tmp_path: Path) -> None:
     local.call("SendMessage", QueueUrl=other, MessageBody="not ours")
 
     assert _journal(tmp_path) == []
+
+
+# --- damage: set aside, counted, never a traceback ------------------------------------------------
+
+
+def _damage(tmp_path: Path, how: str) -> tuple[list[str], bytes]:
+    """A journal of 14 queued visits, then damaged ``how``: (the intact visits' ids, the bad record)."""
+    before = Local(tmp_path)
+    kept = [before.send(f"visit {i}") for i in range(14)]
+    path = tmp_path / JOURNAL_FILE
+    lines = path.read_bytes().splitlines(keepends=True)
+    bad = {
+        "invalid utf-8": b"\xff\xfe not text at all\n",
+        "missing key": frame({"op": "send", "q": QUEUE, "body": "no id"}).encode(),
+        "altered": lines[3].replace(b"visit 3", b"visit 9"),
+        "garbage": b"%%%% 1234 {{ not a record\n",
+        "wrong type": frame({"op": "del", "q": QUEUE, "ids": 7}).encode(),
+    }[how]
+    if how == "altered":
+        kept.remove(kept[3])
+        lines[3] = bad
+    else:
+        lines.insert(5, bad)
+    path.write_bytes(b"".join(lines))
+    return kept, bad.rstrip(b"\n")
+
+
+@pytest.mark.parametrize("how", ["invalid utf-8", "missing key", "altered", "garbage", "wrong type"])
+def test_a_damaged_record_is_set_aside_and_every_intact_visit_kept(tmp_path: Path, how: str) -> None:
+    kept, bad = _damage(tmp_path, how)
+
+    after = Local(tmp_path)
+
+    assert after.restored == Restored(
+        queued=len(kept), dead_letters=0, damaged=1, quarantine=tmp_path / journal.QUARANTINE_FILE
+    )
+    assert list(after.held(QUEUE)) == kept
+    assert (tmp_path / journal.QUARANTINE_FILE).read_bytes() == bad + b"\n"
+    # the next start finds a clean journal: nothing more set aside
+    after.store.close()
+    again = Local(tmp_path)
+    assert again.restored == Restored(queued=len(kept), dead_letters=0)
+
+
+def test_a_message_body_that_is_not_a_visit_is_kept_for_the_writer_to_refuse(tmp_path: Path) -> None:
+    before = Local(tmp_path)
+    ids = [before.send("{not json"), before.send("\u00ff\u2028 odd but text")]
+
+    after = Local(tmp_path)
+
+    assert after.restored == Restored(queued=2, dead_letters=0)
+    assert list(after.held(QUEUE)) == ids

@@ -162,6 +162,11 @@ class LocalAws:
             dlq=queue_name(self.resources.dlq_url),
         )
         restored = self.store.restore()
+        if restored.damaged:
+            warn(
+                f"{restored.damaged:,} damaged queue record(s) set aside in {restored.quarantine}; "
+                f"{restored.queued:,} queued visits recovered"
+            )
         if previous is not None:
             lost = self.data.lost_at_kill()
             warn(

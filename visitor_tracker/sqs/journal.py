@@ -13,6 +13,13 @@ sent (a power cut can: no fsync per visit). Lines:
   receive counts the CLI shows;
 - ``{"op": "purge", "q"}``.
 
+Each record is framed: the CRC-32 of its JSON (8 hex digits), a space, the JSON, a newline. On start a
+record whose bytes are not UTF-8, whose checksum does not match, or whose fields are missing or of the
+wrong type is set aside, as it was, in ``queues.damaged`` beside the journal and counted (local mode
+says how many, in one line); every intact record is replayed. A last record without its newline was
+being written when the process died: it was never acknowledged (the line is flushed before the sender
+hears back), so it is dropped without a word. Lines of the previous, unframed version are read as they are.
+
 ``restore()`` replays the file into the engine, message ids kept (the writer's failure reasons are
 keyed by them), then starts journaling. A visit that was written but whose delete line was not yet
 appended is simply written again: the writer is exactly-once, so a replay is safe. When the file
@@ -31,9 +38,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from visitor_tracker.sqs.engine import SqsEngine
+from visitor_tracker.sqs.frames import Damaged, apply_record, frame, unframe
 from visitor_tracker.sqs.model import Message
 
 JOURNAL_FILE = "queues.jsonl"
+QUARANTINE_FILE = "queues.damaged"
 OLD_JOURNAL_FILE = "queue-journal.jsonl"
 OLD_DEAD_LETTERS_FILE = "dead-letters.json"
 COMPACT_MIN_LINES = 20_000  # rewrite only past this many lines, and when most of them are history
@@ -44,6 +53,8 @@ COMPACT_RATIO = 4
 class Restored:
     queued: int  # visits put back on the visit queue (not yet known to be written)
     dead_letters: int
+    damaged: int = 0  # records set aside in ``quarantine``
+    quarantine: Path | None = None
 
 
 def _entry(queue: str, message: Message) -> dict[str, Any]:
@@ -73,13 +84,13 @@ class QueueStore:
     def _write(self, line: dict[str, Any]) -> None:
         if self._file is None:
             return
-        self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
+        self._file.write(frame(line))
         self._file.flush()
         self._lines += 1
 
     def sent(self, queue: str, messages: Iterable[Message]) -> None:
         if queue in self._kept and self._file is not None:
-            lines = [json.dumps(_entry(queue, m), separators=(",", ":")) + "\n" for m in messages]
+            lines = [frame(_entry(queue, m)) for m in messages]
             self._file.write("".join(lines))
             self._file.flush()
             self._lines += len(lines)  # one per message: a batch is not one line
@@ -109,46 +120,46 @@ class QueueStore:
 
     # --- replay, compaction ---------------------------------------------------------------------
 
-    def _replay(self) -> dict[str, dict[str, dict[str, Any]]]:
-        """queue -> message id -> its latest ``send``-shaped entry, from the file(s) on disk."""
+    def _replay(self) -> tuple[dict[str, dict[str, dict[str, Any]]], list[bytes]]:
+        """(queue -> message id -> its latest ``send``-shaped entry, the damaged records), from the disk."""
         state: dict[str, dict[str, dict[str, Any]]] = {self._queue: {}, self._dlq: {}}
-        for line in self._read(self._path):
-            op = line.get("op")
-            if op == "send":
-                state.setdefault(line["q"], {})[line["id"]] = line
-            elif op == "del":
-                for message_id in line["ids"]:
-                    state.get(line["q"], {}).pop(message_id, None)
-            elif op == "move":
-                source, target = state.setdefault(line["from"], {}), state.setdefault(line["to"], {})
-                for message_id in line["ids"]:
-                    entry = source.pop(message_id, None)
-                    if entry is not None:
-                        receives = line.get("receives", {}).get(message_id, 0)
-                        target[message_id] = {
-                            **entry,
-                            "q": line["to"],
-                            "receives": receives,
-                            "first": line.get("first", {}).get(message_id),
-                        }
-            elif op == "purge":
-                state[line["q"]] = {}
+        records, damaged = self._read(self._path)
+        for raw, line in records:
+            try:
+                apply_record(state, line)
+            except (Damaged, KeyError, TypeError, ValueError, AttributeError):
+                damaged.append(raw)
         self._convert_old_layout(state)
-        return state
+        return state, damaged
 
     @staticmethod
-    def _read(path: Path) -> list[dict[str, Any]]:
+    def _read(path: Path) -> tuple[list[tuple[bytes, dict[str, Any]]], list[bytes]]:
+        """(intact records with their bytes, damaged records' bytes); a torn last record is dropped."""
         try:
-            text = path.read_text()
+            data = path.read_bytes()
         except FileNotFoundError:
-            return []
-        lines = []
-        for raw in text.splitlines():
+            return [], []
+        lines = data.split(b"\n")
+        lines.pop()  # after the last newline: empty, or a record torn by a crash (never acknowledged)
+        records: list[tuple[bytes, dict[str, Any]]] = []
+        damaged: list[bytes] = []
+        for raw in lines:
+            if not raw.strip():
+                continue
             try:
-                lines.append(json.loads(raw))
-            except ValueError:
-                continue  # a line cut short by a crash: its sender never heard back
-        return lines
+                records.append((raw, unframe(raw)))
+            except Damaged:
+                damaged.append(raw)
+        return records, damaged
+
+    def _set_aside(self, damaged: list[bytes]) -> Path | None:
+        """Append the damaged records, as they were, to the quarantine file (never lost, never replayed)."""
+        if not damaged:
+            return None
+        quarantine = self._directory / QUARANTINE_FILE
+        with quarantine.open("ab") as out:
+            out.write(b"".join(raw + b"\n" for raw in damaged))
+        return quarantine
 
     def _convert_old_layout(self, state: dict[str, dict[str, dict[str, Any]]]) -> None:
         """Messages kept by the previous version (a send journal of the visit queue and a DLQ snapshot)."""
@@ -169,7 +180,7 @@ class QueueStore:
                 "receives": d.get("receives", 0),
                 "first": d.get("first_receive"),
             }
-        for old in self._read(self._directory / OLD_JOURNAL_FILE):
+        for _, old in self._read(self._directory / OLD_JOURNAL_FILE)[0]:
             if old.get("id") and old["id"] not in dead_ids:
                 state[self._queue][old["id"]] = {
                     "op": "send",
@@ -187,7 +198,7 @@ class QueueStore:
         count = 0
         with tmp.open("w") as out:
             for entry in entries:
-                out.write(json.dumps(entry, separators=(",", ":")) + "\n")
+                out.write(frame(entry))
                 count += 1
             out.flush()
             os.fsync(out.fileno())
@@ -212,7 +223,8 @@ class QueueStore:
     def restore(self) -> Restored:
         """Put the journaled messages back and start journaling. Call after the queues exist, before traffic."""
         self._directory.mkdir(parents=True, exist_ok=True)
-        state = self._replay()
+        state, damaged = self._replay()
+        quarantine = self._set_aside(damaged)
         with self._engine.lock:
             for name in (self._queue, self._dlq):
                 for entry in state.get(name, {}).values():
@@ -230,7 +242,12 @@ class QueueStore:
                     )
             self._rewrite(self._live())
             self._engine.journal = self
-        return Restored(queued=len(state[self._queue]), dead_letters=len(state[self._dlq]))
+        return Restored(
+            queued=len(state[self._queue]),
+            dead_letters=len(state[self._dlq]),
+            damaged=len(damaged),
+            quarantine=quarantine,
+        )
 
     def close(self) -> None:
         """Stop journaling; what is still queued stays in the file for the next start."""
