@@ -6,13 +6,11 @@ method other than GET/OPTIONS is the REST API's 404 gateway response, as deploye
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
 from functions.core.definitions import CORS_ALLOW_METHODS, CORS_MAX_AGE_SECONDS, NOT_FOUND_BODY
@@ -159,17 +157,6 @@ class LocalGateway:
             return response(environ, start_response)
         finally:
             self._leave()
-
-
-class AccessLog(WSGIRequestHandler):
-    """One plain access-log line per request on stderr with ``--verbose`` (werkzeug's own logger is
-    muted: it would also log every poll the event source mapping makes to the embedded emulator)."""
-
-    verbose = False
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        if self.verbose:
-            sys.stderr.write(f'{self.address_string()} "{self.requestline}" {code}\n')
 
 
 class Backpressure:

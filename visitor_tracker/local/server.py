@@ -23,7 +23,8 @@ from typing import Any
 from functions.core.definitions import QUEUE
 from visitor_tracker.local.aws import LocalAws
 from visitor_tracker.local.console import Console, error, say, warn
-from visitor_tracker.local.gateway import AccessLog, Backpressure, Handler, LocalGateway
+from visitor_tracker.local.gateway import Backpressure, Handler, LocalGateway
+from visitor_tracker.local.listener import listen
 from visitor_tracker.state import LocalState, clear_state, state_path, write_state
 
 DRAIN_TIMEOUT_SECONDS = 8.0  # then the journal keeps the rest for the next start: stopping stays under 10 s
@@ -76,7 +77,7 @@ def serve(
     ``in_memory`` (or no Java) keeps everything in memory; ``aws_endpoint`` uses that endpoint for all.
     ``stop_event`` lets a caller on another thread stop it (signals only reach the main thread).
     """
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # see AccessLog
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the listener logs requests itself (--verbose)
     stopper = Stopper(stop_event)
     stopper.install()  # from the start: a signal during start-up stops cleanly once it is up
     local_aws = LocalAws(
@@ -98,7 +99,7 @@ def serve(
         if gateway is None:
             return 1
         try:
-            running["server"] = server = _listen(host, port, gateway, verbose)
+            running["server"] = server = listen(host, port, gateway, verbose=verbose)
         except OSError as exc:
             error(f"cannot listen on {host}:{port}: {exc.strerror or 'the port is not available'}")
             return 1
@@ -153,16 +154,6 @@ def _gateway(local_aws: LocalAws, handlers: dict[str, Handler]) -> LocalGateway 
     if depths is not None:
         gateway.before_ingest = Backpressure(lambda: depths()[0], high_water=BACKPRESSURE_QUEUE_DEPTH)
     return gateway
-
-
-def _listen(host: str, port: int, gateway: LocalGateway, verbose: bool) -> Any:
-    from werkzeug.serving import make_server
-
-    access_log = type("AccessLog", (AccessLog,), {"verbose": verbose})
-    try:
-        return make_server(host, port, gateway, threaded=True, request_handler=access_log)
-    except SystemExit as exc:  # werkzeug explains a busy port itself, then exits
-        raise OSError("the port is not available") from exc
 
 
 def _event_source_mapping(local_aws: LocalAws, writer: Handler) -> Any:
