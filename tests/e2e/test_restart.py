@@ -141,6 +141,8 @@ def test_kill_9_then_restart_recovers_queued_visits_and_says_so(tmp_path: Path) 
     again = start_local_mode(tmp_path / "second", "--data-dir", str(data))
     try:
         assert "was killed" in again.output(), again.output()
+        assert "queued visits recovered from the journal" in again.output(), again.output()
+        assert "no answered visit was lost" not in again.output()
         dynamodb, sqs = again.client("dynamodb"), again.client("sqs")
         assert wait_for(lambda: queue_depth(sqs, again.state.queue_url) == 0, timeout=60), again.output()
 

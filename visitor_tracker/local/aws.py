@@ -168,16 +168,18 @@ class LocalAws:
                 f"{restored.queued:,} queued visits recovered"
             )
         if previous is not None:
-            lost = self.data.lost_at_kill()
+            in_flight = self.data.lost_at_kill()
             warn(
                 f"the previous local mode (pid {previous.get('pid')}, started {previous.get('started_at')}) "
-                f"was killed: {restored.queued:,} queued visits recovered (being written now), "
+                f"was killed: {restored.queued:,} queued visits recovered from the journal (being written now; "
+                "every visit answered 200 was journaled before its answer); "
                 + (
-                    f"{lost:,} requests cut off before their answer (each counts only if its visit was "
-                    "already queued)"
-                    if lost
-                    else "no answered visit was lost"
+                    f"{in_flight:,} request(s) were being counted at that moment and got no answer (each is "
+                    "counted only if its visit was already queued)"
+                    if in_flight
+                    else "no request was being counted at that moment"
                 )
+                + "; requests still arriving got no answer and were not counted"
             )
         elif restored.queued and not self.quiet:
             say(f"{restored.queued:,} visits queued by the previous run are being written now.")

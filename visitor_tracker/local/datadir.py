@@ -71,13 +71,18 @@ class DataDirBusy(RuntimeError):
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process: a zombie (killed, not yet reaped by its parent) is not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (not Linux): trust the signal
+    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
 
 
 def reset_data(path: Path) -> None:
