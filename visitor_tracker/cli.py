@@ -265,7 +265,7 @@ def _top_table(title: str, rows: Any, label: str) -> Table:
     for row in rows if isinstance(rows, list) else []:
         if isinstance(row, Mapping):
             name = next((str(v) for k, v in row.items() if k != "visits"), "?")
-            table.add_row(name, _num(row.get("visits")))
+            table.add_row(Text(name), _num(row.get("visits")))  # a recorded name: never rich markup
     if not table.row_count:
         table.add_row("(none yet)", "")
     return table
@@ -376,10 +376,10 @@ def visits_recent(
     for visit in visits:
         table.add_row(
             visit.timestamp.replace("T", " ")[:19],
-            visit.path,
-            visit.referrer or "-",
+            Text(visit.path),  # recorded strings are shown as they are, never as rich markup
+            Text(visit.referrer or "-"),
             browser_of(visit.user_agent),
-            visit.ip or "-",
+            Text(visit.ip or "-"),
             "yes" if visit.is_bot else "",
         )
     _out().print(table)
@@ -438,7 +438,7 @@ def _dlq_table(title: str, messages: list[dlq.DlqMessage]) -> Table:
     table.add_column("reason", overflow="fold", min_width=12, max_width=40)
     table.add_column("body", no_wrap=True)
     for m in messages:
-        table.add_row(m.message_id, _when(m.sent_at), str(m.receive_count), m.reason or "-", m.preview(40))
+        table.add_row(m.message_id, _when(m.sent_at), str(m.receive_count), Text(m.reason or "-"), Text(m.preview(40)))
     return table
 
 
@@ -473,13 +473,12 @@ def dlq_show(
     table.add_column(overflow="fold")
     table.add_row("sent (UTC)", _when(message.sent_at))
     table.add_row("receive count", str(message.receive_count))
-    table.add_row("failure reason", message.reason or "-")
+    table.add_row("failure reason", Text(message.reason or "-"))
     for name, value in sorted(message.attributes.items()):
         table.add_row(name, _attribute(name, value))
     for name, value in sorted(message.message_attributes.items()):
-        table.add_row(
-            f"attribute {name}", str(value.get("StringValue", value)) if isinstance(value, dict) else str(value)
-        )
+        shown = str(value.get("StringValue", value)) if isinstance(value, dict) else str(value)
+        table.add_row(Text(f"attribute {name}"), Text(shown))
     console.print(table)
     console.print(Text("body:", style="bold"))
     parsed = message.body_json()

@@ -79,6 +79,23 @@ def test_status_table_shows_the_figures_and_warns_about_the_dlq(env: Env, api: C
     assert "2 message(s) in the DLQ" in out and "visitor-tracker dlq list" in out
 
 
+def test_recorded_names_are_shown_as_they_are_never_as_rich_markup(env: Env, api: Callable[..., HttpStub]) -> None:
+    # GIVEN names anyone can plant with one request: a page and a referrer carrying rich markup
+    planted = {
+        **SAMPLE,
+        "top_pages": [{"path": "/[bold red]ALERT[/bold red]", "visits": 3}],
+        "top_referrers": [{"referrer": "[link=http://evil.example]x[/link]", "visits": 2}],
+    }
+    api(json_answer(planted))
+
+    result = env.cli("status", columns=130)
+
+    # THEN the terminal shows the markup as text, brackets included
+    assert result.exit_code == 0, result.output
+    assert "/[bold red]ALERT[/bold red]" in result.stdout
+    assert "[link=http://evil.example]x[/link]" in result.stdout
+
+
 def test_status_on_a_wide_terminal_puts_the_top_lists_side_by_side(env: Env, api: Callable[..., HttpStub]) -> None:
     api(json_answer(SAMPLE))
 
