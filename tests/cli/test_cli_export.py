@@ -209,13 +209,18 @@ def test_400_days_is_accepted(env: Env) -> None:
 
 
 @pytest.fixture
-def env_out_of_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
-    """Like ``env``, on a moto server in its own process: tracemalloc then sees the CLI's memory only."""
+def env_out_of_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dynamodb_local_url: str) -> Iterator[Env]:
+    """Like ``env``, on the project's local endpoint in its own process (its DynamoDB: DynamoDB Local):
+    tracemalloc then sees the CLI's memory only."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
+    serve = (
+        "import sys, time; from visitor_tracker.emulator import EmbeddedEmulator; "
+        "EmbeddedEmulator(port=int(sys.argv[1]), forward_dynamodb=sys.argv[2]).start(); time.sleep(3600)"
+    )
     server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-c", serve, str(port), dynamodb_local_url],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -227,10 +232,10 @@ def env_out_of_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
                 break
             except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, "moto server did not start"
+                assert time.monotonic() < deadline and server.poll() is None, "the local endpoint did not start"
                 time.sleep(0.1)
         dynamodb, sqs = clients(endpoint)
-        resources = create_resources(dynamodb, sqs, prefix="export-memory", visibility_timeout=0)
+        resources = create_resources(dynamodb, sqs, prefix=f"export-memory-{port}", visibility_timeout=0)
         state_file = tmp_path / "local.json"
         monkeypatch.setenv(STATE_ENV, str(state_file))
         write_local_state(state_file, endpoint, resources, api_url="http://127.0.0.1:9")

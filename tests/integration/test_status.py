@@ -226,6 +226,8 @@ def test_status_reads_the_same_at_1000_and_20000_logged_visits(pipeline_resource
     assert logged == len(anchors) + 100 + 900 + 19_000
 
 
+# A volume through the real writer: on DynamoDB Local (moto copies its table per transaction action).
+@pytest.mark.parametrize("dynamodb_backend", ["dynamodb-local"], indirect=True)
 def test_unique_visitors_today_after_1000_visits_through_the_writer(pipeline_resources: PipelineResources) -> None:
     # GIVEN 1,000 visits in the last minute from 300 visitors (past the sketch's exact range),
     # written by the writer
