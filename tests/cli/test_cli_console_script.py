@@ -16,7 +16,7 @@ from tests.e2e.localmode import start_local_mode, wait_for
 from tests.support.events import DEFAULT_UA
 from visitor_tracker.state import STATE_ENV
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cli")]
+pytestmark = pytest.mark.slow
 
 SCRIPT = Path(sys.executable).with_name("visitor-tracker")
 

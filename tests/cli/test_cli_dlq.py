@@ -15,8 +15,6 @@ from functions.tables.visitlog import recent_visits
 from tests.cli.conftest import Env, make_visit
 from visitor_tracker import discovery
 
-pytestmark = pytest.mark.xdist_group("cli")
-
 
 def dead_letter_by_redrive_policy(env: Env, body: str) -> str:
     """Send a message to the visit queue and fail it maxReceiveCount times: SQS moves it to the DLQ."""

@@ -22,8 +22,6 @@ from visitor_tracker.cli import app
 from visitor_tracker.resources import create_resources
 from visitor_tracker.state import STATE_ENV
 
-pytestmark = pytest.mark.xdist_group("cli")
-
 runner = CliRunner()
 
 

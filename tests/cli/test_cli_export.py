@@ -30,8 +30,6 @@ from visitor_tracker.export import DAILY_COLUMNS, LOG_COLUMNS
 from visitor_tracker.resources import create_resources
 from visitor_tracker.state import STATE_ENV
 
-pytestmark = pytest.mark.xdist_group("cli")
-
 BOT_UA = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
 

@@ -13,8 +13,6 @@ from typer.testing import CliRunner
 
 from visitor_tracker.cli import app
 
-pytestmark = pytest.mark.xdist_group("cli")
-
 
 def test_local_passes_its_options_to_serve_and_exits_with_its_code(monkeypatch: pytest.MonkeyPatch) -> None:
     import visitor_tracker.local.server as local

@@ -15,8 +15,6 @@ from tests.cli.conftest import Env, HttpStub, make_visit, write_local_state
 from tests.support.events import rest_event
 from visitor_tracker import cli
 
-pytestmark = pytest.mark.xdist_group("cli")
-
 StubFactory = Callable[[Callable[[Request], Response]], HttpStub]
 
 SAMPLE: dict[str, Any] = {

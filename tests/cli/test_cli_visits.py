@@ -6,8 +6,6 @@ import pytest
 
 from tests.cli.conftest import Env, make_visit
 
-pytestmark = pytest.mark.xdist_group("cli")
-
 
 def test_recent_visits_newest_first_with_the_limit_honoured(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     # GIVEN six visits, minutes apart, queued and written by the real writer

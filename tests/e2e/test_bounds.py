@@ -17,7 +17,7 @@ from tests.e2e.localmode import LocalMode, start_local_mode, wait_for
 from tests.support.events import DEFAULT_UA
 from visitor_tracker.local.listener import MAX_CONNECTIONS
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-processes")]
 
 STATUS_LINE = re.compile(rb"^HTTP/1\.[01] (\d{3}) ")
 ROUTES = ("/", "/status", "/dashboard", "/count?page=/a", "/badge.svg?page=/a", "/nope")

@@ -15,7 +15,7 @@ from tests.e2e.localmode import ROOT, LocalMode, wait_for
 from tests.support.events import DEFAULT_UA
 from tests.support.static import serve_page
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("e2e")]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("e2e-browser")]
 
 # The page polls every 5 s: a change must show within two polls.
 UPDATE_TIMEOUT_MS = 15_000

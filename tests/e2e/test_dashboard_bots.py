@@ -11,7 +11,7 @@ import pytest
 from tests.e2e.localmode import LocalMode, wait_for
 from tests.support.events import DEFAULT_UA
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("e2e")]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("e2e-browser")]
 
 UPDATE_TIMEOUT_MS = 15_000  # the page polls every 5 s: a change must show within two polls
 GOOGLEBOT_UA = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"

@@ -23,7 +23,7 @@ from tests.e2e.localmode import LocalMode, wait_for
 from tests.support.events import DEFAULT_UA
 from tests.support.static import serve_page
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("e2e")]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("e2e-browser")]
 
 TIMEOUT_MS = 15_000
 WIDTHS = [1200, 390]

@@ -12,7 +12,7 @@ from functions.core.definitions import CORS_ALLOW_METHODS, CORS_MAX_AGE_SECONDS,
 from tests.e2e.localmode import LocalMode, count_log_items, queue_depth, start_local_mode, wait_for
 from tests.support.events import DEFAULT_UA
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-processes")]
 
 ORIGIN = "https://site.example"
 OTHER_ORIGIN = "https://www.site.example"

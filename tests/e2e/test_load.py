@@ -13,7 +13,7 @@ from functions.model.visit import utc_now
 from tests.e2e.localmode import LocalMode, count_log_items, queue_depth, wait_for
 from tests.support.events import DEFAULT_UA
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-processes")]
 
 VISITS = 1000
 CLIENTS = 16

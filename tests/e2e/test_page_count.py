@@ -16,7 +16,7 @@ from tests.e2e.localmode import ROOT, LocalMode, wait_for
 from tests.support.events import DEFAULT_UA
 from tests.support.static import serve_page
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-browser")]
 
 # The headless Chromium fixtures of the dashboard tests (a desktop User-Agent: the visits count).
 page = dashboard.page

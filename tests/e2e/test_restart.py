@@ -26,7 +26,7 @@ from tests.support.pipeline import make_visit
 from visitor_tracker.sqs.frames import frame
 from visitor_tracker.state import STATE_ENV
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-processes")]
 
 VISITS = 40
 CLIENTS = 4

@@ -24,7 +24,7 @@ from functions.model.visit import Visit, format_timestamp, utc_now
 from tests.e2e.localmode import ROOT, count_log_items, queue_depth, start_local_mode, wait_for
 from tests.support.events import DEFAULT_UA
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-processes")]
 
 INJECTED = 300
 BACKLOG = 1000  # several seconds of writer work
