@@ -149,10 +149,10 @@ def test_dead_letters_survive_a_crash_with_their_id_and_receive_count(tmp_path: 
 def test_a_journal_line_cut_short_by_a_crash_is_skipped(tmp_path: Path) -> None:
     before = Local(tmp_path)
     kept = [before.send("one"), before.send("two")]
-    before.send("three, whose sender never heard back")
-    path = tmp_path / JOURNAL_FILE
-    whole = path.read_bytes()
-    path.write_bytes(whole[:-15])  # the crash cut the last line in the middle
+    # a crash in the middle of writing a third record: part of it on disk, never acknowledged
+    record = frame({"op": "send", "q": QUEUE, "id": "m-3", "body": "three, whose sender never heard back", "sent": 1})
+    with (tmp_path / JOURNAL_FILE).open("ab") as out:
+        out.write(record.encode()[:-15])
 
     after = Local(tmp_path)
 
@@ -168,13 +168,33 @@ def test_a_journal_line_cut_short_by_a_crash_is_skipped(tmp_path: Path) -> None:
 def test_a_cut_delete_line_brings_its_messages_back(tmp_path: Path) -> None:
     before = Local(tmp_path)
     ids = before.send_batch(["a", "b"])
-    before.delete(before.receive())
-    path = tmp_path / JOURNAL_FILE
-    path.write_bytes(path.read_bytes()[:-5])  # the delete's line, cut: its caller never heard back
+    received = before.receive()
+    # a crash while the delete's record was being written: its caller never heard back
+    with (tmp_path / JOURNAL_FILE).open("ab") as out:
+        out.write(frame({"op": "del", "q": QUEUE, "ids": [m["MessageId"] for m in received]}).encode()[:-5])
 
     after = Local(tmp_path)
 
+    assert after.restored == Restored(queued=2, dead_letters=0)  # silent: nothing acknowledged was cut
     assert list(after.held(QUEUE)) == ids  # written again by the writer: it is exactly-once
+
+
+def test_an_acknowledged_record_cut_off_the_journal_is_reported(tmp_path: Path) -> None:
+    before = Local(tmp_path)
+    kept = [before.send("one"), before.send("two")]
+    before.send("three, acknowledged")
+    path = tmp_path / JOURNAL_FILE
+    whole = path.read_bytes()
+    path.write_bytes(whole[:-15])  # the file lost its end after the sender heard back
+
+    after = Local(tmp_path)
+
+    cut = whole[: -15].rsplit(b"\n", 1)[1]
+    assert after.restored == Restored(
+        queued=2, dead_letters=0, damaged=1, quarantine=tmp_path / journal.QUARANTINE_FILE, lost_bytes=15
+    )
+    assert list(after.held(QUEUE)) == kept
+    assert (tmp_path / journal.QUARANTINE_FILE).read_bytes() == cut + b"\n"
 
 
 def test_compaction_rewrites_the_journal_to_one_line_per_live_message(

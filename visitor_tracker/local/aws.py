@@ -162,6 +162,11 @@ class LocalAws:
             dlq=queue_name(self.resources.dlq_url),
         )
         restored = self.store.restore()
+        if restored.lost_bytes:
+            warn(
+                f"the queue journal lost its last {restored.lost_bytes:,} acknowledged bytes (cut after they were "
+                "written): visits answered just before the previous stop may be missing"
+            )
         if restored.damaged:
             warn(
                 f"{restored.damaged:,} damaged queue record(s) set aside in {restored.quarantine}; "

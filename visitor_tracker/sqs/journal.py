@@ -43,6 +43,7 @@ from visitor_tracker.sqs.model import Message
 
 JOURNAL_FILE = "queues.jsonl"
 QUARANTINE_FILE = "queues.damaged"
+ACKED_FILE = "queues.acked"  # the journal's length as of its last acknowledged record
 OLD_JOURNAL_FILE = "queue-journal.jsonl"
 OLD_DEAD_LETTERS_FILE = "dead-letters.json"
 COMPACT_MIN_LINES = 20_000  # rewrite only past this many lines, and when most of them are history
@@ -55,6 +56,7 @@ class Restored:
     dead_letters: int
     damaged: int = 0  # records set aside in ``quarantine``
     quarantine: Path | None = None
+    lost_bytes: int = 0  # acknowledged bytes missing from the journal's end (truncated after the fact)
 
 
 def _entry(queue: str, message: Message) -> dict[str, Any]:
@@ -76,7 +78,8 @@ class QueueStore:
         self._queue, self._dlq = queue, dlq
         self._kept = frozenset({queue, dlq})
         self._path = directory / JOURNAL_FILE
-        self._file: IO[str] | None = None
+        self._file: IO[bytes] | None = None
+        self._acked_fd: int | None = None
         self._lines = 0
 
     # --- the engine's Journal (called inside the engine's lock) --------------------------------
@@ -84,16 +87,23 @@ class QueueStore:
     def _write(self, line: dict[str, Any]) -> None:
         if self._file is None:
             return
-        self._file.write(frame(line))
+        self._file.write(frame(line).encode())
         self._file.flush()
+        self._ack()
         self._lines += 1
 
     def sent(self, queue: str, messages: Iterable[Message]) -> None:
         if queue in self._kept and self._file is not None:
             lines = [frame(_entry(queue, m)) for m in messages]
-            self._file.write("".join(lines))
+            self._file.write("".join(lines).encode())
             self._file.flush()
+            self._ack()
             self._lines += len(lines)  # one per message: a batch is not one line
+
+    def _ack(self) -> None:
+        """Record how far the journal is acknowledged: one pwrite, no fsync (it survives the process)."""
+        if self._file is not None and self._acked_fd is not None:
+            os.pwrite(self._acked_fd, f"{self._file.tell():<20}\n".encode(), 0)
 
     def deleted(self, queue: str, ids: Iterable[str]) -> None:
         if queue in self._kept:
@@ -120,29 +130,44 @@ class QueueStore:
 
     # --- replay, compaction ---------------------------------------------------------------------
 
-    def _replay(self) -> tuple[dict[str, dict[str, dict[str, Any]]], list[bytes]]:
-        """(queue -> message id -> its latest ``send``-shaped entry, the damaged records), from the disk."""
+    def _replay(self) -> tuple[dict[str, dict[str, dict[str, Any]]], list[bytes], int]:
+        """(queue -> message id -> its latest ``send``-shaped entry, the damaged records, acknowledged bytes
+        lost), from the disk."""
         state: dict[str, dict[str, dict[str, Any]]] = {self._queue: {}, self._dlq: {}}
-        records, damaged = self._read(self._path)
+        try:
+            acked: int | None = int((self._directory / ACKED_FILE).read_text().strip() or 0)
+        except (OSError, ValueError):
+            acked = None
+        records, damaged, lost = self._read(self._path, acked)
         for raw, line in records:
             try:
                 apply_record(state, line)
             except (Damaged, KeyError, TypeError, ValueError, AttributeError):
                 damaged.append(raw)
         self._convert_old_layout(state)
-        return state, damaged
+        return state, damaged, lost
 
     @staticmethod
-    def _read(path: Path) -> tuple[list[tuple[bytes, dict[str, Any]]], list[bytes]]:
-        """(intact records with their bytes, damaged records' bytes); a torn last record is dropped."""
+    def _read(
+        path: Path, acked: int | None = None
+    ) -> tuple[list[tuple[bytes, dict[str, Any]]], list[bytes], int]:
+        """(intact records with their bytes, damaged records' bytes, acknowledged bytes missing at the end).
+
+        A last record without its newline was being written: dropped silently when it starts past the
+        acknowledged length (its sender never heard back), set aside as damaged when it does not (it had
+        been acknowledged, then the file was cut).
+        """
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            return [], []
+            return [], [], 0
         lines = data.split(b"\n")
-        lines.pop()  # after the last newline: empty, or a record torn by a crash (never acknowledged)
+        torn = lines.pop()
         records: list[tuple[bytes, dict[str, Any]]] = []
         damaged: list[bytes] = []
+        if torn and acked is not None and len(data) - len(torn) < acked:
+            damaged.append(torn)
+        lost = max(0, acked - len(data)) if acked is not None else 0
         for raw in lines:
             if not raw.strip():
                 continue
@@ -150,7 +175,7 @@ class QueueStore:
                 records.append((raw, unframe(raw)))
             except Damaged:
                 damaged.append(raw)
-        return records, damaged
+        return records, damaged, lost
 
     def _set_aside(self, damaged: list[bytes]) -> Path | None:
         """Append the damaged records, as they were, to the quarantine file (never lost, never replayed)."""
@@ -180,7 +205,7 @@ class QueueStore:
                 "receives": d.get("receives", 0),
                 "first": d.get("first_receive"),
             }
-        for _, old in self._read(self._directory / OLD_JOURNAL_FILE)[0]:
+        for _, old in self._read(self._directory / OLD_JOURNAL_FILE)[0]:  # no acknowledged length kept
             if old.get("id") and old["id"] not in dead_ids:
                 state[self._queue][old["id"]] = {
                     "op": "send",
@@ -196,16 +221,19 @@ class QueueStore:
             self._file.close()
         tmp = self._path.with_suffix(".tmp")
         count = 0
-        with tmp.open("w") as out:
+        with tmp.open("wb") as out:
             for entry in entries:
-                out.write(frame(entry))
+                out.write(frame(entry).encode())
                 count += 1
             out.flush()
             os.fsync(out.fileno())
         tmp.replace(self._path)
         for old in (OLD_JOURNAL_FILE, OLD_DEAD_LETTERS_FILE):
             (self._directory / old).unlink(missing_ok=True)
-        self._file = self._path.open("a")
+        self._file = self._path.open("ab")
+        if self._acked_fd is None:
+            self._acked_fd = os.open(self._directory / ACKED_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        self._ack()
         self._lines = count
 
     def _live(self) -> list[dict[str, Any]]:
@@ -223,7 +251,7 @@ class QueueStore:
     def restore(self) -> Restored:
         """Put the journaled messages back and start journaling. Call after the queues exist, before traffic."""
         self._directory.mkdir(parents=True, exist_ok=True)
-        state, damaged = self._replay()
+        state, damaged, lost = self._replay()
         quarantine = self._set_aside(damaged)
         with self._engine.lock:
             for name in (self._queue, self._dlq):
@@ -247,6 +275,7 @@ class QueueStore:
             dead_letters=len(state[self._dlq]),
             damaged=len(damaged),
             quarantine=quarantine,
+            lost_bytes=lost,
         )
 
     def close(self) -> None:
@@ -258,3 +287,6 @@ class QueueStore:
             if self._file is not None:
                 self._file.close()
                 self._file = None
+            if self._acked_fd is not None:
+                os.close(self._acked_fd)
+                self._acked_fd = None
