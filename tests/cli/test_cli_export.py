@@ -24,7 +24,7 @@ from functions.core.environment import ENVIRONMENT
 from functions.model.visit import Visit, format_timestamp
 from functions.tables.visitlog import to_log_item
 from tests.cli.conftest import Env, clients, make_visit, write_local_state
-from visitor_tracker import cli, export
+from visitor_tracker import cli, cli_base, export
 from visitor_tracker.discovery import find_pipeline
 from visitor_tracker.export import DAILY_COLUMNS, LOG_COLUMNS
 from visitor_tracker.resources import create_resources
@@ -162,7 +162,7 @@ def test_progress_on_a_terminal_goes_to_stderr_never_into_the_data(
     env: Env, three_days: dict[int, list[Visit]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stderr = io.StringIO()
-    monkeypatch.setattr(cli, "_err", lambda: Console(file=stderr, force_terminal=True, width=100))
+    monkeypatch.setattr(cli_base, "err", lambda: Console(file=stderr, force_terminal=True, width=100))
 
     result = env.cli("export", "--since", day(3), "--until", day(1), "--format", "csv")
 

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Request, Response
 from functions.core.environment import ENVIRONMENT
 from tests.cli.conftest import Env, HttpStub, make_visit, write_local_state
 from tests.support.events import rest_event
-from visitor_tracker import cli
+from visitor_tracker import cli_status
 
 StubFactory = Callable[[Callable[[Request], Response]], HttpStub]
 
@@ -178,7 +178,7 @@ def test_watch_refreshes_until_ctrl_c(env: Env, api: Callable[..., HttpStub], mo
         if len(naps) % 3 == 0:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_pause", sleep)
+    monkeypatch.setattr(cli_status, "_pause", sleep)
 
     as_json = env.cli("status", "--watch", "2", "--json")
     as_table = env.cli("status", "--watch", "2")

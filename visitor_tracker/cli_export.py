@@ -1,0 +1,108 @@
+"""`visitor-tracker export`: a range of days of the visit log (or one row a day) as CSV or JSON lines."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from visitor_tracker import cli_base as base
+
+# --- export -----------------------------------------------------------------------------------
+
+
+@base.app.command("export")
+def export_command(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None, typer.Option(help="First day, YYYY-MM-DD (UTC). Default: 29 days before --until.", metavar="DAY")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Last day, included (default: today, UTC).", metavar="DAY")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or jsonl.", metavar="FORMAT")] = "csv",
+    out: Annotated[Path | None, typer.Option("--out", help="Write to FILE instead of stdout.", metavar="FILE")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out file.")] = False,
+    daily: Annotated[
+        bool, typer.Option("--daily", help="One row per day: visits, bots, unique visitors, top page.")
+    ] = False,
+) -> None:
+    """Stream the visit log of a range of days (or one row per day) as CSV or JSON lines."""
+    import os
+
+    from visitor_tracker import export as ex
+
+    try:
+        days = ex.day_range(since, until, datetime.now(UTC).date())
+        ex.check_format(fmt)
+    except ex.ExportError as exc:
+        raise base.CliError(str(exc)) from None
+    if out is not None:
+        if out.is_dir():
+            raise base.CliError(f"--out {out} is a directory: name a file")
+        if out.exists() and not force:
+            raise base.CliError(f"{out} already exists: pass --force to overwrite it, or choose another --out")
+        if not out.parent.is_dir():
+            raise base.CliError(f"--out {out}: directory {out.parent} does not exist")
+    pipeline = base.pipeline_of(ctx)
+    client = pipeline.client("dynamodb")
+    err = base.err()
+    what = "day(s)" if daily else "visit(s)"
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("days, {task.fields[rows]:,} rows"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    )
+    task = progress.add_task(f"exporting {days[0]}", total=len(days), rows=0)
+    rows = 0
+
+    def on_row() -> None:
+        nonlocal rows
+        rows += 1
+        if rows % 500 == 0:
+            progress.update(task, rows=rows)
+
+    def on_day(day: str, _count: int) -> None:
+        progress.update(task, advance=1, rows=rows, description=f"exported {day}")
+
+    def run(stream: Any) -> int:
+        writer = ex.make_writer(fmt, stream, daily=daily)
+        with progress:
+            return ex.export(client, pipeline.table_name, days, writer, daily=daily, on_day=on_day, on_row=on_row)
+
+    span = f"{days[0]}..{days[-1]}"
+
+    def say(line: str) -> None:
+        err.print(line, soft_wrap=True, markup=False, highlight=False)
+
+    if out is None:
+        try:
+            total = run(sys.stdout)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `export | head`: the reader has what it wanted
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except (OSError, ValueError):
+                pass
+            raise typer.Exit(0) from None
+        if err.is_terminal:
+            say(f"Exported {total:,} {what} of {span} ({pipeline.source}).")
+        return
+    partial = out.with_name(out.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as stream:
+            total = run(stream)
+        if out.exists() and not force:  # appeared while we were exporting
+            raise base.CliError(f"{out} appeared during the export: pass --force to overwrite it")
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+    say(f"Exported {total:,} {what} of {span} to {out} ({pipeline.source}).")
+
+

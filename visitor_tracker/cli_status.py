@@ -1,0 +1,180 @@
+"""`visitor-tracker status`: the /status document as tables, or as JSON, once or every few seconds."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Group, RenderableType
+from rich.json import JSON
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from visitor_tracker import cli_base as base
+from visitor_tracker.discovery import API_KEY_ENV, DiscoveryError, Pipeline
+
+# -----------------------------------------------------------------------------------
+
+
+@base.app.command()
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the /status JSON as it is.")] = False,
+    watch: Annotated[
+        float | None, typer.Option(min=0.5, help="Refresh every SECONDS until Ctrl-C.", metavar="SECONDS")
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option(envvar=API_KEY_ENV, help="API key sent as x-api-key.", show_envvar=True)
+    ] = None,
+) -> None:
+    """Visitor count, recent traffic, top pages/referrers/browsers, bots, queue and DLQ depth."""
+    pipeline = base.pipeline_of(ctx)
+    if watch is None:
+        data = pipeline.fetch_status(api_key)
+        if as_json:
+            base.print_json(data)
+        else:
+            console = base.out()
+            console.print(render_status(data, pipeline.source, console.width))
+        return
+    try:
+        if as_json:
+            while True:
+                typer.echo(json.dumps(pipeline.fetch_status(api_key), default=str))
+                _pause(watch)
+        console = base.out()
+        first = _watched(pipeline, api_key, watch, console.width)
+        # "visible": a summary taller than the terminal scrolls instead of losing its last lines.
+        with Live(first, console=console, auto_refresh=False, vertical_overflow="visible") as live:
+            while True:
+                _pause(watch)
+                live.update(_watched(pipeline, api_key, watch, console.width), refresh=True)
+    except KeyboardInterrupt:
+        return
+
+
+def _pause(seconds: float) -> None:
+    """The wait between two refreshes of ``status --watch`` (a seam for tests)."""
+    time.sleep(seconds)
+
+
+def _watched(pipeline: Pipeline, api_key: str | None, every: float, width: int) -> RenderableType:
+    """One refresh of ``status --watch``: a failed fetch is shown, and the watch goes on."""
+    stamp = datetime.now(UTC).strftime("%H:%M:%S UTC")
+    footer = Text(f"refreshed {stamp}, every {every:g}s; Ctrl-C to stop", style="dim")
+    try:
+        return Group(render_status(pipeline.fetch_status(api_key), pipeline.source, width), footer)
+    except DiscoveryError as exc:
+        return Group(Text(f"refresh failed: {exc}", style="bold red"), footer)
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return "-" if value is None else str(value)
+    if isinstance(value, int | float):
+        return f"{value:,}"
+    return str(value)
+
+
+def _age(seconds: Any) -> str:
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return "-"
+    seconds = int(seconds)
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    if seconds < 172800:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
+
+
+def _top_table(title: str, rows: Any, label: str) -> Table:
+    table = Table(title=title, title_justify="left", show_edge=False, expand=False)
+    table.add_column(label, overflow="fold", max_width=40)
+    table.add_column("visits", justify="right")
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, Mapping):
+            name = next((str(v) for k, v in row.items() if k != "visits"), "?")
+            table.add_row(Text(name), _num(row.get("visits")))  # a recorded name: never rich markup
+    if not table.row_count:
+        table.add_row("(none yet)", "")
+    return table
+
+
+def _automated_tables(data: Mapping[str, Any]) -> list[Table]:
+    """Today's automated visits by class and the top automated agents (a false positive shows here)."""
+    classes = data.get("bots_by_class")
+    by_class = [{"class": c, "visits": v} for c, v in classes.items()] if isinstance(classes, Mapping) else []
+    return [
+        _top_table("by class", by_class, "class"),
+        _top_table("top agents", data.get("top_bots"), "agent"),
+    ]
+
+
+def render_status(data: Any, source: str, width: int = 80) -> RenderableType:
+    """The /status JSON as rich tables; fields it does not have are shown as '-'."""
+    if not isinstance(data, Mapping):
+        return JSON(json.dumps(data, default=str))
+    summary = Table(title=f"visitor tracker ({source})", title_justify="left", show_header=False, show_edge=False)
+    summary.add_column(style="bold")
+    summary.add_column(justify="right")
+    summary.add_row("visitor count", _num(data.get("visitor_count")))
+    summary.add_row("visits, last hour", _num(data.get("visits_last_hour")))
+    summary.add_row("visits, last 24 h", _num(data.get("visits_last_24h")))
+    summary.add_row("visits, last 7 days", _num(data.get("visits_last_7d")))
+    summary.add_row("unique visitors today", _num(data.get("unique_visitors_today")))
+    share = data.get("bot_share")
+    share_text = f"{share:.1%}" if isinstance(share, int | float) and not isinstance(share, bool) else "-"
+    summary.add_row("bot visits today (share)", f"{_num(data.get('bots_today'))} ({share_text})")
+    summary.add_row(
+        "visit queue: waiting / in flight", f"{_num(data.get('queue_depth'))} / {_num(data.get('queue_in_flight'))}"
+    )
+    summary.add_row("oldest queued message", _age(data.get("oldest_message_age_seconds")))
+    dlq_depth = data.get("dlq_depth")
+    dlq_alarm = isinstance(dlq_depth, int) and dlq_depth > 0
+    summary.add_row("dead-letter queue", Text(_num(dlq_depth), style="bold red" if dlq_alarm else ""))
+
+    parts: list[RenderableType] = [summary]
+    if dlq_alarm:
+        parts.append(
+            Text(
+                f"⚠ {dlq_depth} message(s) in the DLQ: inspect with `visitor-tracker dlq list`, "
+                "then `visitor-tracker dlq redrive`",
+                style="bold red",
+            )
+        )
+    tops = [
+        _top_table("top pages today", data.get("top_pages"), "path"),
+        _top_table("top referrers today", data.get("top_referrers"), "referrer"),
+        _top_table("browsers today", data.get("browsers"), "browser"),
+    ]
+    if width >= base.WIDE_LAYOUT_COLUMNS:
+        grid = Table.grid(padding=(0, 3))
+        grid.add_row(*tops)
+        parts.append(grid)
+    else:
+        parts.extend(tops)
+    parts.append(Text("\nautomated traffic today", style="bold"))
+    parts.append(
+        Text(
+            "Not a browser (crawlers, monitors, link previews, HTTP clients, headless browsers, scanners): "
+            "logged, not in the visitor count unless COUNT_BOTS=true. A browser listed here is a false positive.",
+            style="dim",
+        )
+    )
+    automated = _automated_tables(data)
+    if width >= base.WIDE_LAYOUT_COLUMNS:
+        grid = Table.grid(padding=(0, 3))
+        grid.add_row(*automated)
+        parts.append(grid)
+    else:
+        parts.extend(automated)
+    return Group(*parts)
+
+
