@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from visitor_tracker import cli_base as base
-from visitor_tracker import dlq
+from visitor_tracker import dlq, redrive
 from visitor_tracker.discovery import Pipeline
 
 # --- dlq --------------------------------------------------------------------------------------
@@ -169,7 +169,7 @@ def dlq_redrive(
     with _progress() as progress:
         task = progress.add_task("redriving", total=planned)
         try:
-            total, method = dlq.redrive(
+            total, method = redrive.redrive(
                 sqs,
                 pipeline.dlq_url,
                 pipeline.queue_url,
@@ -177,8 +177,8 @@ def dlq_redrive(
                 progress=advance,
                 move_task_sqs=pipeline.client("sqs", max_attempts=1),
             )
-        except (dlq.RedriveError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            reason = str(exc) if isinstance(exc, dlq.RedriveError) else base.aws_error(exc)
+        except (redrive.RedriveError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            reason = str(exc) if isinstance(exc, redrive.RedriveError) else base.aws_error(exc)
             raise base.CliError(
                 f"redrive stopped after {moved} of {planned} message(s): {reason}. Nothing is lost: run it again"
                 " (a message moved twice is written once)"

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from visitor_tracker import dlq
+from visitor_tracker import redrive
 
 DLQ_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/tracker-dlq"
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/tracker-queue"
@@ -19,7 +19,7 @@ QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:tracker-queue"
 
 @pytest.fixture
 def stubbed(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Stubber]]:
-    monkeypatch.setattr(dlq, "MOVE_TASK_POLL_SECONDS", 0)
+    monkeypatch.setattr(redrive, "MOVE_TASK_POLL_SECONDS", 0)
     client = boto3.client("sqs", region_name="us-east-1")
     with Stubber(client) as stubber:
         stubber.add_response(
@@ -49,7 +49,7 @@ def test_move_task_is_used_and_followed_to_completion(stubbed: tuple[Any, Stubbe
         stubber.add_response("list_message_move_tasks", task(status, moved), {"SourceArn": DLQ_ARN, "MaxResults": ANY})
     steps: list[int] = []
 
-    moved, method = dlq.redrive(client, DLQ_URL, QUEUE_URL, progress=steps.append)
+    moved, method = redrive.redrive(client, DLQ_URL, QUEUE_URL, progress=steps.append)
 
     assert (moved, method) == (100, "StartMessageMoveTask")
     assert steps == [40, 60]
@@ -63,8 +63,8 @@ def test_a_failed_move_task_is_reported_with_what_it_moved(stubbed: tuple[Any, S
         {"SourceArn": DLQ_ARN, "MaxResults": ANY},
     )
 
-    with pytest.raises(dlq.RedriveError, match="move task failed: AccessDenied on the destination") as raised:
-        dlq.redrive(client, DLQ_URL, QUEUE_URL)
+    with pytest.raises(redrive.RedriveError, match="move task failed: AccessDenied on the destination") as raised:
+        redrive.redrive(client, DLQ_URL, QUEUE_URL)
     assert raised.value.moved == 7
 
 
@@ -73,13 +73,13 @@ def test_a_task_not_listed_yet_is_waited_for(stubbed: tuple[Any, Stubber]) -> No
     stubber.add_response("list_message_move_tasks", {"Results": []}, {"SourceArn": DLQ_ARN, "MaxResults": ANY})
     stubber.add_response("list_message_move_tasks", task("COMPLETED", 3), {"SourceArn": DLQ_ARN, "MaxResults": ANY})
 
-    assert dlq.redrive(client, DLQ_URL, QUEUE_URL) == (3, "StartMessageMoveTask")
+    assert redrive.redrive(client, DLQ_URL, QUEUE_URL) == (3, "StartMessageMoveTask")
 
 
 def test_a_task_never_listed_is_an_error(stubbed: tuple[Any, Stubber]) -> None:
     client, stubber = stubbed
-    for _ in range(dlq.MOVE_TASK_UNSEEN_POLLS + 1):
+    for _ in range(redrive.MOVE_TASK_UNSEEN_POLLS + 1):
         stubber.add_response("list_message_move_tasks", {"Results": []}, {"SourceArn": DLQ_ARN, "MaxResults": ANY})
 
-    with pytest.raises(dlq.RedriveError, match="never listed"):
-        dlq.redrive(client, DLQ_URL, QUEUE_URL)
+    with pytest.raises(redrive.RedriveError, match="never listed"):
+        redrive.redrive(client, DLQ_URL, QUEUE_URL)
