@@ -117,6 +117,15 @@ def _automated_tables(data: Mapping[str, Any]) -> list[Table]:
     ]
 
 
+def _side_by_side(tables: list[Table], width: int) -> list[RenderableType]:
+    """The tables in one row on a wide terminal, one under another otherwise."""
+    if width < base.WIDE_LAYOUT_COLUMNS:
+        return list(tables)
+    grid = Table.grid(padding=(0, 3))
+    grid.add_row(*tables)
+    return [grid]
+
+
 def render_status(data: Any, source: str, width: int = 80) -> RenderableType:
     """The /status JSON as rich tables; fields it does not have are shown as '-'."""
     if not isinstance(data, Mapping):
@@ -154,12 +163,7 @@ def render_status(data: Any, source: str, width: int = 80) -> RenderableType:
         _top_table("top referrers today", data.get("top_referrers"), "referrer"),
         _top_table("browsers today", data.get("browsers"), "browser"),
     ]
-    if width >= base.WIDE_LAYOUT_COLUMNS:
-        grid = Table.grid(padding=(0, 3))
-        grid.add_row(*tops)
-        parts.append(grid)
-    else:
-        parts.extend(tops)
+    parts.extend(_side_by_side(tops, width))
     parts.append(Text("\nautomated traffic today", style="bold"))
     parts.append(
         Text(
@@ -168,13 +172,7 @@ def render_status(data: Any, source: str, width: int = 80) -> RenderableType:
             style="dim",
         )
     )
-    automated = _automated_tables(data)
-    if width >= base.WIDE_LAYOUT_COLUMNS:
-        grid = Table.grid(padding=(0, 3))
-        grid.add_row(*automated)
-        parts.append(grid)
-    else:
-        parts.extend(automated)
+    parts.extend(_side_by_side(_automated_tables(data), width))
     return Group(*parts)
 
 
