@@ -103,7 +103,7 @@ def test_idle_connections_are_bounded(mode: LocalMode) -> None:
     try:
         assert wait_for(lambda: _threads(mode) >= baseline + MAX_CONNECTIONS - 5, timeout=10)
         # THEN the threads stop at the bound: the connections beyond it were answered 503 and closed
-        assert _threads(mode) <= baseline + MAX_CONNECTIONS + 2
+        assert _threads(mode) <= baseline + MAX_CONNECTIONS + 16  # slack: the event source mapping's own threads
         refused = 0
         for conn in idle[-44:]:
             data = conn.recv(1024)
