@@ -43,11 +43,13 @@ WRITER_TABLE_GRANTS: Final[TableGrants] = {
     "failure": ("dynamodb:BatchWriteItem", "dynamodb:PutItem"),
 }
 # Status: reads, and the one write of a finished month's rollup; never log items (they hold visitor
-# IPs) nor the salt.
+# IPs) nor the salt. It reads access tokens to check a caller, and never writes them (the CLI does,
+# with the owner's own credentials).
 STATUS_TABLE_GRANTS: Final[TableGrants] = {
     "counter": ("dynamodb:BatchGetItem", "dynamodb:GetItem"),
     "aggregates": ("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"),
     "rollups": ("dynamodb:BatchGetItem", "dynamodb:PutItem"),
+    "access": ("dynamodb:GetItem",),
 }
 TABLE_GRANTS: Final[Mapping[str, TableGrants]] = {
     "ingest": INGEST_TABLE_GRANTS,

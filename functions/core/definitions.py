@@ -23,6 +23,15 @@ ENV_STATUS_CACHE_SECONDS: Final = "STATUS_CACHE_SECONDS"
 ENV_EXCLUDE_IPS: Final = "EXCLUDE_IPS"  # comma-separated CIDRs whose visits are neither counted nor logged
 ENV_EXCLUDE_PATHS: Final = "EXCLUDE_PATHS"  # comma-separated page patterns (fnmatch: /admin/*, /preview)
 ENV_RESPECT_DNT: Final = "RESPECT_DNT"  # true: a request with DNT: 1 or Sec-GPC: 1 is neither counted nor logged
+# Who may read: /status and /dashboard need an access token unless PUBLIC_DASHBOARD is true; /count and
+# /badge.svg answer for the pages PUBLIC_COUNTERS allows ("all", "none" or comma-separated patterns).
+ENV_PUBLIC_DASHBOARD: Final = "PUBLIC_DASHBOARD"
+ENV_PUBLIC_COUNTERS: Final = "PUBLIC_COUNTERS"
+# The secret the CloudFront front door adds to every origin request (a custom origin header): only a
+# request carrying it is trusted to say who the viewer is (CloudFront-Viewer-Address).
+ENV_FRONT_DOOR_SECRET: Final = "FRONT_DOOR_SECRET"  # noqa: S105 - a variable name
+FRONT_DOOR_SECRET_HEADER: Final = "x-visitor-tracker-origin"  # noqa: S105 - a header name
+VIEWER_ADDRESS_HEADER: Final = "cloudfront-viewer-address"
 
 DEFAULT_LOG_TTL_DAYS: Final = 30
 DEFAULT_ALLOWED_ORIGINS: Final = "*"
@@ -30,6 +39,8 @@ DEFAULT_IP_MODE: Final = "full"
 IP_MODES: Final = ("full", "truncated", "hashed", "none")
 DEFAULT_COUNTER_SHARDS: Final = 1
 DEFAULT_STATUS_CACHE_SECONDS: Final = 5
+PUBLIC_COUNTERS_ALL: Final = "all"
+PUBLIC_COUNTERS_NONE: Final = "none"
 # With COUNTER_SHARDS > 1, ingest re-reads the other shards at most this often: the count it returns
 # may miss other functions' visits of the last second or so (never overcounts); exact once traffic stops.
 COUNTER_CACHE_SECONDS: Final = 1.0

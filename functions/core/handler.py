@@ -68,7 +68,13 @@ def run(
 
 
 def http_handler(answer: Callable[[http.Request, Settings], http.Response]) -> Callable[[Any, Any], http.Response]:
-    """A Lambda entry point for an HTTP function (REST API, HTTP API or function URL payload)."""
+    """A Lambda entry point for an HTTP function (REST API, HTTP API or function URL payload).
+
+    Behind the front door the answer sees the viewer's own address (``http.viewer_request``).
+    """
+
+    def as_viewer(request: http.Request, settings: Settings) -> http.Response:
+        return answer(http.viewer_request(request, settings.front_door_secret), settings)
 
     def handler(event: Any, context: Any) -> http.Response:
         return run(
@@ -76,7 +82,7 @@ def http_handler(answer: Callable[[http.Request, Settings], http.Response]) -> C
             context,
             parse=http.parse_request,
             correlation_id=lambda request: request.request_id,
-            answer=answer,
+            answer=as_viewer,
             refuse=http.error_response,
         )
 

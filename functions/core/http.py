@@ -6,11 +6,16 @@ response dict is the same for v1 and v2). Parsed by hand rather than through Pow
 it costs nothing at cold start and never raises on odd events (only ``BadRequest``, a 400).
 
 The client IP is taken only from the request context (set by API Gateway / Lambda), never from
-``X-Forwarded-For``, which any client can forge.
+``X-Forwarded-For``, which any client can forge. Behind the CloudFront front door the context holds an
+edge address; ``viewer_request`` then takes the viewer's own address from ``CloudFront-Viewer-Address``,
+but only on a request that carries the front door's secret origin header (so a caller going around
+CloudFront, straight to the API, cannot choose the address it is counted, excluded or hashed under).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hmac
 import ipaddress
 import json
 import uuid
@@ -18,6 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
+
+from functions.core.definitions import FRONT_DOOR_SECRET_HEADER, VIEWER_ADDRESS_HEADER
 
 # Caps on what we keep from an event: API Gateway already bounds requests (10 KB of headers
 # for REST); these guard against odd events from other callers (tests, local mode).
@@ -191,6 +198,34 @@ def parse_request(event: Any) -> Request:
     )
 
 
+def viewer_address(value: str | None) -> str | None:
+    """The IP of a ``CloudFront-Viewer-Address`` value: ``198.51.100.10:46532`` or ``2001:db8::1:46532``."""
+    if not value:
+        return None
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not port.isdigit():
+        return None
+    return _valid_ip(host.strip("[]"))
+
+
+def from_front_door(request: Request, secret: str) -> bool:
+    """Whether the request came through this stack's CloudFront distribution (its secret origin header)."""
+    presented = request.header(FRONT_DOOR_SECRET_HEADER)
+    return bool(secret) and presented is not None and hmac.compare_digest(presented.encode(), secret.encode())
+
+
+def viewer_request(request: Request, front_door_secret: str) -> Request:
+    """The request as seen from the visitor: behind the front door, with the viewer's own address.
+
+    Without the secret (no front door, or a caller that went around it) the request is unchanged and
+    its viewer header is ignored.
+    """
+    if not from_front_door(request, front_door_secret):
+        return request
+    address = viewer_address(request.header(VIEWER_ADDRESS_HEADER))
+    return dataclasses.replace(request, source_ip=address) if address else request
+
+
 # --- responses -----------------------------------------------------------------------------
 
 
@@ -254,4 +289,3 @@ def cors_headers(settings: OriginPolicy, request: Request | None) -> dict[str, s
     if allowed != "*":
         headers["Vary"] = "Origin"
     return headers
-

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from functions.core import definitions as d
@@ -34,6 +34,10 @@ class Settings:
     exclude_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     exclude_paths: tuple[str, ...] = ()
     respect_dnt: bool = False
+    public_dashboard: bool = False
+    # Page patterns whose /count and /badge.svg answer anyone (fnmatch); () = none, ("*",) = all.
+    public_counters: tuple[str, ...] = ("*",)
+    front_door_secret: str = field(default="", repr=False)
 
     def allows_origin(self, origin: str | None) -> str | None:
         """The value for Access-Control-Allow-Origin, or None when the origin is not allowed."""
@@ -89,6 +93,21 @@ def _paths(env: Mapping[str, str]) -> tuple[str, ...]:
     return patterns
 
 
+def _counter_patterns(env: Mapping[str, str]) -> tuple[str, ...]:
+    raw = env.get(d.ENV_PUBLIC_COUNTERS, "").strip()
+    if not raw or raw.lower() == d.PUBLIC_COUNTERS_ALL:
+        return ("*",)
+    if raw.lower() == d.PUBLIC_COUNTERS_NONE:
+        return ()
+    patterns = tuple(p.strip() for p in raw.split(",") if p.strip())
+    for pattern in patterns:
+        if not pattern.startswith("/"):
+            raise ConfigError(
+                f"{d.ENV_PUBLIC_COUNTERS} must be all, none or page patterns starting with /, got {pattern!r}"
+            )
+    return patterns
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build settings from a mapping (``os.environ`` in Lambda); pure, so tests can pass a dict."""
     ip_mode = env.get(d.ENV_IP_MODE, "").strip().lower() or d.DEFAULT_IP_MODE
@@ -109,6 +128,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         exclude_networks=_networks(env),
         exclude_paths=_paths(env),
         respect_dnt=_bool(env, d.ENV_RESPECT_DNT, False),
+        public_dashboard=_bool(env, d.ENV_PUBLIC_DASHBOARD, False),
+        public_counters=_counter_patterns(env),
+        front_door_secret=env.get(d.ENV_FRONT_DOOR_SECRET, "").strip(),
     )
 
 

@@ -11,6 +11,7 @@ Items (``pk`` / ``sk``):
 - unique visitors: ``AGG#N#<day>``        / ``u#<shard>``        HyperLogLog sketch of visitor hashes
 - daily salt:      ``SALT``               / ``<day>``            random secret for hashed visitors
 - failure reason:  ``FAILURE``            / ``<sqs message id>`` attribute ``reason`` (S), for the CLI
+- access token:    ``ACCESS``             / ``<token id>``       ``owner`` or a shared link's id (secret, label)
 
 Log items are spread over ``LOG_BUCKETS`` partitions a day so that logging is not capped by one
 partition's write limit; a bucket is chosen from the visit id, so a redelivered visit always maps to
@@ -43,6 +44,7 @@ def key_tuple(key: Mapping[str, Any]) -> ItemKey:
 def key_dict(key: ItemKey) -> Key:
     return {PK: {"S": key[0]}, SK: {"S": key[1]}}
 
+
 # Partition-key patterns of each item family, as IAM's ``dynamodb:LeadingKeys`` condition takes them
 # (``*`` matches any characters): the stack grants each function only the families it touches.
 FAMILY_LEADING_KEYS: dict[str, tuple[str, ...]] = {
@@ -52,6 +54,7 @@ FAMILY_LEADING_KEYS: dict[str, tuple[str, ...]] = {
     "aggregates": ("AGG#*",),
     "rollups": ("ROLLUP",),  # status writes a finished month's rollup, once
     "failure": ("FAILURE",),
+    "access": ("ACCESS",),  # the owner's token and the shared links: status reads, the CLI writes
 }
 
 
@@ -126,3 +129,11 @@ def salt_key(day: str) -> Key:
 def failure_key(message_id: str) -> Key:
     """Why the writer gave up on an SQS message (attribute ``reason``), read by ``visitor-tracker dlq list``."""
     return _key("FAILURE", message_id)
+
+
+def access_key(token_id: str) -> Key:
+    return _key("ACCESS", token_id)
+
+
+def access_pk() -> str:
+    return "ACCESS"

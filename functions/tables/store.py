@@ -171,9 +171,10 @@ def query_partition(
     projection: Sequence[str] | None = None,
     consistent: bool = False,
     profile: aws.Profile = aws.REQUEST_PATH,
+    client: Any | None = None,
 ) -> list[Item]:
-    """Every item of one partition, at most ``limit`` (pages followed until then)."""
-    client = aws.dynamodb(profile)
+    """Every item of one partition, at most ``limit`` (pages followed until then; ``client``: the CLI's)."""
+    client = client if client is not None else aws.dynamodb(profile)
     args = projected(
         {
             "TableName": table_name,

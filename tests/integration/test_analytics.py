@@ -12,6 +12,7 @@ import pytest
 from functions.model import layout
 from functions.status.handler import handler as status_handler
 from tests.integration.conftest import Ingest
+from tests.support.access import signed
 from tests.support.events import http_v2_event, rest_event
 from tests.support.pipeline import drain_queue, make_visit, send_visits
 from visitor_tracker.resources import PipelineResources
@@ -24,7 +25,7 @@ WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, 
 
 
 def status(query: dict[str, str] | None = None, path: str = "/status") -> tuple[int, dict[str, str], Any]:
-    response = status_handler(http_v2_event(path, query=query or {}), None)
+    response = status_handler(signed(http_v2_event(path, query=query or {})), None)
     body = response["body"]
     ctype = response["headers"]["Content-Type"]
     return response["statusCode"], response["headers"], json.loads(body) if "json" in ctype else body

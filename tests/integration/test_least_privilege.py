@@ -30,6 +30,7 @@ from pipeline.permissions import (
     TABLE_GRANTS,
     table_policy_statements,
 )
+from tests.support.access import owner_token, signed
 from tests.support.events import rest_event
 from tests.support.pipeline import BOT_UA, FakeContext, drain_queue, send_raw
 
@@ -150,8 +151,10 @@ def captured(
     found["writer"] = recorder.take()
     # status answers /status and /dashboard
     ingest.forget()
+    token = owner_token()  # issued by the CLI with the owner's credentials, not by a function
+    recorder.take()
     for path in ("/status", "/dashboard"):
-        assert status_handler(rest_event(path), FakeContext())["statusCode"] == 200
+        assert status_handler(signed(rest_event(path), token), FakeContext())["statusCode"] == 200
     found["status"] = recorder.take()
     return found
 
@@ -205,7 +208,8 @@ def test_every_grant_is_used_or_declared_pending(captured: dict[str, Captured], 
 
 def test_status_never_reads_log_items_or_the_salt(captured: dict[str, Captured]) -> None:
     families = {family for family, _ in captured["status"].used()}
-    assert families <= {"counter", "aggregates"}
+    assert families <= {"counter", "aggregates", "access"}
+    assert TABLE_GRANTS["status"]["access"] == ("dynamodb:GetItem",)  # it checks tokens, never issues them
     assert "log" not in TABLE_GRANTS["status"] and "salt" not in TABLE_GRANTS["status"]
 
 

@@ -10,6 +10,7 @@ import boto3
 
 from functions.status.handler import handler as status_handler
 from functions.writer.handler import handler as writer_handler
+from tests.support.access import signed
 from tests.support.events import rest_event
 from tests.support.pipeline import FakeContext, make_visit, send_visits
 from visitor_tracker.local.esm import SqsEventSourceMapping
@@ -32,7 +33,7 @@ def test_the_age_of_a_waiting_visit_reaches_status(pipeline_resources: PipelineR
     # WHEN the event source mapping takes it
     assert esm.poll_once() == 1
     # THEN /status reports its age (whole seconds), and the queue is empty
-    body = json.loads(status_handler(rest_event("/status"), FakeContext())["body"])
+    body = json.loads(status_handler(signed(rest_event("/status")), FakeContext())["body"])
     assert body["oldest_message_age_seconds"] >= 1
     assert body["queue_depth"] == 0
     # AND an empty queue publishes 0 (when due), which is what a drained queue looks like

@@ -12,6 +12,7 @@ from functions.status.handler import handler as status_handler
 from functions.tables import aggstore, visitlog
 from functions.writer.handler import handler as writer_handler
 from tests.integration.conftest import Ingest
+from tests.support.access import signed
 from tests.support.events import http_v2_event, rest_event
 from tests.support.pipeline import (
     BOT_UA,
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.usefixtures("writer_sleeps")
 
 
 def status() -> dict[str, Any]:
-    response = status_handler(http_v2_event("/status"), None)
+    response = status_handler(signed(http_v2_event("/status")), None)
     assert response["statusCode"] == 200
     return dict(json.loads(response["body"]))
 

@@ -20,6 +20,7 @@ from functions.status.handler import handler as status_handler
 from functions.tables import store
 from functions.tables.visitlog import to_log_item
 from tests.integration.conftest import Ingest
+from tests.support.access import owner_token, signed
 from tests.support.calls import CallCounter
 from tests.support.events import rest_event
 from tests.support.pipeline import (
@@ -35,8 +36,8 @@ from visitor_tracker.resources import PipelineResources
 pytestmark = pytest.mark.usefixtures("writer_sleeps")
 
 
-def get_status() -> dict[str, Any]:
-    response = status_handler(rest_event("/status"), None)
+def get_status(token: str | None = None) -> dict[str, Any]:
+    response = status_handler(signed(rest_event("/status"), token), None)
     assert response["statusCode"] == 200, response
     return dict(json.loads(response["body"]))
 
@@ -199,21 +200,22 @@ def test_status_reads_the_same_at_1000_and_20000_logged_visits(pipeline_resource
     assert drain_queue(pipeline_resources).failures == []
     direct = spread(900, 1)
     log_directly(pipeline_resources, through_writer, direct)
+    token = owner_token()
     meter = ReadMeter()
 
-    # WHEN /status is asked
-    small = get_status()
+    # WHEN /status is asked (by the owner)
+    small = get_status(token)
     at_1000 = meter.snapshot()
 
     # AND again after 19,000 more visits
     log_directly(pipeline_resources, [*through_writer, *direct], spread(19_000, 2), bulk=True)
     meter.reset()
-    large = get_status()
+    large = get_status(token)
     at_20000 = meter.snapshot()
 
     # THEN the same calls, keys and items were read, and the numbers grew
     assert at_1000 == at_20000
-    assert at_1000["dynamodb"] == {"BatchGetItem": 1, "Query": 1}
+    assert at_1000["dynamodb"] == {"BatchGetItem": 1, "Query": 1, "GetItem": 1}  # GetItem: the token's check
     assert at_1000["sqs"] == {"GetQueueAttributes": 2}
     assert at_1000["keys"] == 1 + layout.DAYS_READ + 2  # counter shard, days, hours
     assert at_1000["items"] == 1 + layout.DAYS_READ + 2

@@ -15,6 +15,7 @@ import pytest
 from functions.core.environment import ENVIRONMENT
 from functions.status import handler as status_handler
 from functions.status import page
+from tests.support.access import signed
 from tests.support.events import http_v2_event, rest_event
 from visitor_tracker.resources import PipelineResources
 
@@ -22,8 +23,12 @@ PAGE = """<!doctype html><html><head><style>body{color:red}</style></head>
 <body><p>hi</p><script>console.log("x")</script><script src="./ignored.js"></script></body></html>"""
 
 
-def call(event: Any) -> dict[str, Any]:
-    return status_handler.handler(event, None)
+UNCHECKED_TOKEN = "owner." + "a" * 43  # well formed: the handler must read the table to refuse it
+
+
+def call(event: Any, token: str | None = None) -> dict[str, Any]:
+    """As the owner: the access check itself is tests/integration/test_access.py's."""
+    return status_handler.handler(signed(event, token) if isinstance(event, dict) else event, None)
 
 
 def body(response: dict[str, Any]) -> Any:
@@ -48,7 +53,7 @@ def test_status_answers_json_with_cache_control_for_both_payload_formats(
     response = call(make("/status"))
     assert response["statusCode"] == 200
     assert response["headers"]["Content-Type"] == "application/json"
-    assert response["headers"]["Cache-Control"] == "max-age=5"
+    assert response["headers"]["Cache-Control"] == "private, max-age=5"
     assert response["headers"]["Access-Control-Allow-Origin"] == "*"
     status = body(response)
     assert status["visitor_count"] == 0 and status["queue_depth"] == 0 and status["dlq_depth"] == 0
@@ -96,7 +101,7 @@ def test_aws_failure_is_a_503_json_error(
 ) -> None:
     monkeypatch.setenv("TABLE_NAME", "no-such-table")
     ENVIRONMENT.reset()
-    response = call(rest_event("/status"))
+    response = call(rest_event("/status"), UNCHECKED_TOKEN)
     assert response["statusCode"] == 503 and body(response) == {"error": "status temporarily unavailable"}
 
 
@@ -104,7 +109,7 @@ def test_missing_configuration_is_a_500_json_error(aws: None, monkeypatch: pytes
     monkeypatch.delenv("TABLE_NAME", raising=False)
     monkeypatch.delenv("QUEUE_URL", raising=False)
     ENVIRONMENT.reset()
-    response = call(rest_event("/status"))
+    response = call(rest_event("/status"), UNCHECKED_TOKEN)
     assert response["statusCode"] == 500 and "error" in body(response)
 
 

@@ -9,13 +9,14 @@ import boto3
 
 from functions.core import aws as aws_clients
 from functions.status.handler import handler as status_handler
+from tests.support.access import signed
 from tests.support.events import rest_event
 from tests.support.pipeline import FakeContext
 from visitor_tracker.resources import PipelineResources
 
 
 def _status() -> dict:
-    response = status_handler(rest_event("/status"), FakeContext())
+    response = status_handler(signed(rest_event("/status")), FakeContext())
     assert response["statusCode"] == 200
     return json.loads(response["body"])
 
