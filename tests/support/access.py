@@ -22,7 +22,7 @@ def signed(event: dict[str, Any], token: str | None = None) -> dict[str, Any]:
     """The same API Gateway / function URL event, carrying ``Authorization: Bearer`` (the owner's by default)."""
     value = f"Bearer {token or owner_token()}"
     headers = dict(event.get("headers") or {})
-    headers["Authorization"] = value
+    headers["authorization" if event.get("version") == "2.0" else "Authorization"] = value
     signed_event = {**event, "headers": headers}
     if isinstance(event.get("multiValueHeaders"), dict):
         signed_event["multiValueHeaders"] = {**event["multiValueHeaders"], "Authorization": [value]}
