@@ -37,7 +37,11 @@ def function_url(path: str, **kwargs: Any) -> dict[str, Any]:
     return http_v2_event(path, function_url=True, **kwargs)
 
 
-INGRESSES = [pytest.param(rest, id="rest"), pytest.param(http_api, id="http-api"), pytest.param(function_url, id="function-url")]
+INGRESSES = [
+    pytest.param(rest, id="rest"),
+    pytest.param(http_api, id="http-api"),
+    pytest.param(function_url, id="function-url"),
+]
 
 
 def call(event: dict[str, Any]) -> tuple[int, dict[str, str], str]:
