@@ -1,4 +1,4 @@
-"""Ingest's timeout budget, computed from the botocore settings its clients really use.
+"""Ingest's and the writer's timeout budgets, computed from the botocore settings their clients really use.
 
 CDK-free and pure: pipeline/functions.py sizes ingest's Lambda timeout with it and
 tests/infra/test_budget.py checks the timeout against it, so "a counted visit is never cut off half
@@ -102,6 +102,41 @@ def ingest_worst_path_calls() -> int:
 def ingest_timeout_seconds() -> int:
     """Ingest's Lambda timeout: above its worst path through its real client settings."""
     return lambda_timeout_seconds(ingest_worst_path_seconds(ingest_client_config(), ingest_worst_path_calls()))
+
+
+# The writer's path for a full batch, one entry per AWS call (functions/writer/batch.py): the day's
+# names (first batch of a day in an environment), the counting transactions of a batch of 100 (its
+# two halves, each under the 100-action limit), the unique-visitor sketch, and the failure reasons.
+# A batch that needs more (many new names: smaller chunks) is rarer than a slow DynamoDB.
+WRITER_WORST_PATH: Final = (
+    "dynamodb:Query (the day's names)",
+    "dynamodb:TransactWriteItems (counting, first half)",
+    "dynamodb:TransactWriteItems (counting, second half)",
+    "dynamodb:UpdateItem (unique-visitor sketch)",
+    "dynamodb:BatchWriteItem (failure reasons)",
+)
+# SQS's visibility timeout is at least six times the writer's timeout (AWS's advice for event source
+# mappings), so a batch is never redelivered while an invocation may still be writing it.
+VISIBILITY_PER_TIMEOUT: Final = 6
+
+
+def writer_client_config() -> Config:
+    from functions.core import aws
+
+    return aws.WRITER_CONFIG
+
+
+def writer_timeout_seconds() -> int:
+    """The writer's Lambda timeout: above its worst path through its real client settings.
+
+    Before, a fixed 30 s against a client allowed about 160 s per call: a slow DynamoDB timed whole
+    batches out, towards the DLQ.
+    """
+    return lambda_timeout_seconds(path_worst_case_seconds([writer_client_config()] * len(WRITER_WORST_PATH)))
+
+
+def visibility_timeout_seconds() -> int:
+    return VISIBILITY_PER_TIMEOUT * writer_timeout_seconds()
 
 
 def lambda_timeout_seconds(worst_path_seconds: float, margin_seconds: int = HANDLER_MARGIN_SECONDS) -> int:

@@ -9,6 +9,7 @@ the stack grants data access action by action and key family by key family.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -19,15 +20,22 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from functions.core.definitions import QUEUE
 from pipeline import budget, toolchain
 
 # Python 3.14 is the newest Lambda runtime in aws-cdk-lib 2.275, and the Powertools layer is
 # published for it (AWSLambdaPowertoolsPythonV3-python314-arm64).
 RUNTIME: Final = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE: Final = lambda_.Architecture.ARM_64
-# The CloudFormation parameter (type AWS::SSM::Parameter::Value<String>) holding the layer ARN.
-POWERTOOLS_LAYER_PARAMETER_ID: Final = "PowertoolsLayerArn"
+# The CloudFormation parameter (type AWS::SSM::Parameter::Value<String>) holding the layer ARN. Its
+# logical id carries the pinned version: CloudFormation (and the CDK CLI) reuse a parameter's previous
+# value on every update, so under a fixed id an upgrade of the pin would never reach a deployed stack;
+# a new id is a new parameter, which starts from its new default.
+POWERTOOLS_LAYER_PARAMETER_PREFIX: Final = "PowertoolsLayerArn"
+
+
+def powertools_layer_parameter_id(version: str | None = None) -> str:
+    """``PowertoolsLayerArn3x37x0`` for 3.37.0 (logical ids are alphanumeric)."""
+    return POWERTOOLS_LAYER_PARAMETER_PREFIX + re.sub(r"[^A-Za-z0-9]", "x", version or toolchain.powertools_version())
 
 HANDLERS: Final = {
     "ingest": "functions.ingest.handler.handler",
@@ -54,11 +62,12 @@ class FunctionSizing:
 # and the number of calls on its worst path, so a counted visit is never cut off before it is
 # queued or written. Normal visits take tens of milliseconds.
 # writer handles batches of up to QUEUE.batch_size visits: 512 MB for the concurrent writes, and
-# the timeout from definitions so the queue's visibility timeout stays >= 6x it.
+# its timeout computed the same way from its own client settings and worst path (the queue's
+# visibility timeout is six times it).
 # status answers small reads, cached in memory: 256 MB, 10 s.
 SIZING: Final = {
     "ingest": FunctionSizing(memory_mb=256, timeout_seconds=budget.ingest_timeout_seconds()),
-    "writer": FunctionSizing(memory_mb=512, timeout_seconds=QUEUE.writer_timeout_seconds),
+    "writer": FunctionSizing(memory_mb=512, timeout_seconds=budget.writer_timeout_seconds()),
     "status": FunctionSizing(memory_mb=256, timeout_seconds=10),
 }
 
@@ -90,7 +99,7 @@ class TrackerFunctions(Construct):
         # Resolved by CloudFormation at deploy time, in the stack's region: no AWS call at synthesis.
         layer_arn = CfnParameter(
             Stack.of(self),
-            POWERTOOLS_LAYER_PARAMETER_ID,
+            powertools_layer_parameter_id(),
             type="AWS::SSM::Parameter::Value<String>",
             default=powertools_layer_parameter_name(),
             description="AWS's public SSM parameter naming the Powertools layer of the pinned release",

@@ -60,7 +60,9 @@ class VisitorTrackerStack(cdk.Stack):
         log_retention = retention(config.log_retention_days)
 
         self.storage = Storage(self, "Storage", retain=not config.destroy_on_delete)
-        self.queueing = Queueing(self, "Queueing", max_receive_count=config.max_receive_count)
+        self.queueing = Queueing(
+            self, "Queueing", max_receive_count=config.max_receive_count, retain_failed=not config.destroy_on_delete
+        )
         table = self.storage.table
         queue = self.queueing.queue
         dlq = self.queueing.dead_letter_queue

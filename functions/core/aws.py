@@ -8,8 +8,9 @@ Every call a function makes is safe to repeat, which is what lets the SDK retry 
   2 attempts. Ingest's calls are reads, a conditional salt put, a SendMessage (a duplicate message
   is dropped by the writer's exactly-once transaction) and a recovery transaction conditional on
   the log item: a retry of an attempt that had in fact been applied changes nothing.
-- ``WRITER``: nobody waits, so be patient — 8 attempts with standard mode's exponential backoff
-  and longer timeouts; a record that still fails is redelivered by SQS.
+- ``WRITER``: nobody waits, so be patient — 4 attempts with standard mode's exponential backoff
+  and a longer read timeout; a record that still fails is redelivered by SQS. Its Lambda timeout
+  (and so the queue's visibility timeout) is computed from these settings (pipeline/budget.py).
 
 ``AWS_ENDPOINT_URL`` (read by botocore itself) points them at local mode's emulator. The clients
 come straight from a botocore session, not from boto3: ``import boto3`` also imports s3transfer, about
@@ -42,9 +43,9 @@ REQUEST_PATH_CONFIG = Config(
     retries={"total_max_attempts": 2, "mode": "standard"},
 )
 WRITER_CONFIG = Config(
-    connect_timeout=2,
+    connect_timeout=1,
     read_timeout=5,
-    retries={"total_max_attempts": 8, "mode": "standard"},
+    retries={"total_max_attempts": 4, "mode": "standard"},
     # The writer's requests are built by its own code and DynamoDB validates them again; checking a
     # 100-action transaction on the client was about 15 % of the writer's CPU (py-spy, local mode).
     parameter_validation=False,

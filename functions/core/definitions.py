@@ -78,9 +78,10 @@ class QueueDefinition:
     """The visit queue, its dead-letter queue and the writer's event source mapping."""
 
     max_receive_count: int = 5
-    # The writer's timeout; the queue's visibility timeout is at least six times this.
-    writer_timeout_seconds: int = 30
-    visibility_timeout_seconds: int = 180
+    # The writer's timeout, computed from its client settings by pipeline/budget.py (tests/infra checks
+    # these agree); the queue's visibility timeout is six times it. Local mode uses them as they are.
+    writer_timeout_seconds: int = 233
+    visibility_timeout_seconds: int = 1398
     retention_days: int = 4
     dlq_retention_days: int = 14
     batch_size: int = 100

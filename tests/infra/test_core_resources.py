@@ -12,7 +12,7 @@ from aws_cdk.assertions import Match, Template
 from aws_lambda_powertools.shared import version as powertools_version
 
 from pipeline import toolchain
-from pipeline.functions import HANDLERS, SIZING
+from pipeline.functions import HANDLERS, SIZING, powertools_layer_parameter_id
 
 from .conftest import INGRESS_VARIANTS
 from .helpers import Synth, function_id, function_props, logical_id
@@ -102,7 +102,7 @@ def test_functions_runtime_arch_layer_tracing_sizing(rest: Synth, name: str) -> 
     assert props["Timeout"] == SIZING[name].timeout_seconds
     assert "FunctionName" not in props
     # The public Powertools layer, resolved by CloudFormation from the stack's SSM parameter
-    assert props["Layers"] == [{"Ref": "PowertoolsLayerArn"}]
+    assert props["Layers"] == [{"Ref": powertools_layer_parameter_id()}]
 
 
 @pytest.mark.parametrize("variant_name", INGRESS_VARIANTS)
@@ -111,7 +111,9 @@ def test_powertools_layer_is_the_pinned_release_from_aws_public_ssm_parameter(
 ) -> None:
     """Tested code = deployed code: the layer is the Powertools release the tests import."""
     synth = variant(variant_name)
-    parameter = synth.template["Parameters"]["PowertoolsLayerArn"]
+    layer_parameters = [name for name in synth.template["Parameters"] if name.startswith("PowertoolsLayer")]
+    assert layer_parameters == [powertools_layer_parameter_id()]
+    parameter = synth.template["Parameters"][layer_parameters[0]]
     # An SSM parameter type: CloudFormation reads it in the target region at deploy time (no synth lookup)
     assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
     pinned = toolchain.powertools_version()
@@ -119,6 +121,10 @@ def test_powertools_layer_is_the_pinned_release_from_aws_public_ssm_parameter(
     # AND the version the tests run is that pin
     assert metadata.version("aws-lambda-powertools") == pinned
     assert powertools_version.VERSION == pinned
+    # AND the parameter's logical id carries the pin, so an upgrade is a new parameter with a new
+    # default (CloudFormation reuses an existing parameter's previous value on every update)
+    assert powertools_layer_parameter_id() == "PowertoolsLayerArn" + pinned.replace(".", "x")
+    assert powertools_layer_parameter_id("3.38.1") == "PowertoolsLayerArn3x38x1" != powertools_layer_parameter_id()
     # AND synthesis recorded no context lookup (which would need credentials)
     assert not (synth.outdir / "cdk.context.json").exists()
     manifest = json.loads((synth.outdir / "manifest.json").read_text())
