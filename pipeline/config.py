@@ -56,6 +56,9 @@ class TrackerConfig:
     exclude_ips: tuple[str, ...] = ()
     exclude_paths: tuple[str, ...] = ()
     respect_dnt: bool = False
+    # Who may read (docs/deploy.md, "Access"): private by default
+    public_dashboard: bool = False
+    public_counters: tuple[str, ...] = (d.PUBLIC_COUNTERS_ALL,)
     counter_shards: int = d.DEFAULT_COUNTER_SHARDS
     status_cache_seconds: int = d.DEFAULT_STATUS_CACHE_SECONDS
     ingest_reserved_concurrency: int | None = None
@@ -126,6 +129,12 @@ class TrackerConfig:
             raise ContextError(
                 f"api_key={self.api_key} needs ingress=rest: only API Gateway REST APIs have API keys and usage plans"
             )
+        if self.front_door != "none" and self.waf_rate_limit is not None:
+            raise ContextError(
+                "waf_rate_limit rate-limits the API stage per client address, and behind front_door=cloudfront "
+                "every client address is a CloudFront edge's: use front_door_waf_rate_limit (the edge sees the "
+                "visitor's own address)"
+            )
         if self.ingress != "rest" and self.waf_rate_limit is not None:
             raise ContextError(
                 "waf_rate_limit needs ingress=rest: AWS WAF attaches to REST API stages, "
@@ -147,6 +156,16 @@ class TrackerConfig:
         return self.ingest_reserved_concurrency
 
     @property
+    def metrics_namespace(self) -> str:
+        """Per stack (``VisitorTracker/<stack>``): two trackers in one account and region never mix metrics."""
+        return f"{d.METRICS_NAMESPACE}/{self.stack_name}"
+
+    @property
+    def service_name(self) -> str:
+        """Powertools' ``service`` (log field and metric dimension): the stack's name."""
+        return self.stack_name
+
+    @property
     def rest_logging(self) -> bool:
         """REST access and execution logs need the account's API Gateway CloudWatch role to exist."""
         return self.ingress == "rest" and self.api_gateway_logging_role != "none"
@@ -163,8 +182,10 @@ class TrackerConfig:
             d.ENV_RESPECT_DNT: "true" if self.respect_dnt else "false",
             d.ENV_COUNTER_SHARDS: str(self.counter_shards),
             d.ENV_STATUS_CACHE_SECONDS: str(self.status_cache_seconds),
-            "POWERTOOLS_SERVICE_NAME": d.POWERTOOLS_SERVICE_NAME,
-            "POWERTOOLS_METRICS_NAMESPACE": d.METRICS_NAMESPACE,
+            d.ENV_PUBLIC_DASHBOARD: "true" if self.public_dashboard else "false",
+            d.ENV_PUBLIC_COUNTERS: ",".join(self.public_counters),
+            "POWERTOOLS_SERVICE_NAME": self.service_name,
+            "POWERTOOLS_METRICS_NAMESPACE": self.metrics_namespace,
         }
 
     @classmethod
@@ -257,6 +278,8 @@ _PARSERS: Final[dict[str, Any]] = {
     "exclude_ips": _origins,
     "exclude_paths": _origins,
     "respect_dnt": _bool,
+    "public_dashboard": _bool,
+    "public_counters": _origins,
     "counter_shards": _int(1, 100),
     "status_cache_seconds": _int(0, 3600),
     "ingest_reserved_concurrency": _optional_int(1, 1000),

@@ -9,6 +9,16 @@ per-page badge ``<prefix>/badge.svg``, kept at the edge as long as the status fu
 ``CloudFront-Viewer-Address`` (the visitor's address; the API otherwise sees CloudFront's). The
 ``Host`` header is not forwarded: API Gateway routes on its own host name.
 
+Every origin request carries a secret header (``X-Visitor-Tracker-Origin``) whose value only the
+distribution and the functions know: the functions trust ``CloudFront-Viewer-Address`` on requests
+that carry it, and ignore it on requests that went around CloudFront to the API itself. The value is
+drawn once, when the stack is created, by Secrets Manager's ``GetRandomPassword`` (nothing is stored
+there and nothing is billed per month); it stays the same across updates.
+
+Resource names carry the stack's name and region: CloudFront policies and functions are global to
+the account, so the same stack name deployed in two regions (for example a us-east-1 copy for the
+edge WAF) no longer collides (aws/aws-cdk#34336).
+
 The distribution can be the site's own (add the site's origin as its default behaviour) or its
 ``/<prefix>/*`` behaviour can be copied into the site's existing distribution (docs/deploy.md).
 """
@@ -17,11 +27,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Duration, Fn
+from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Duration, Fn, Stack
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from functions.core.definitions import FRONT_DOOR_SECRET_HEADER
 from pipeline.nag import acknowledge
 from pipeline.waf import rate_limited_web_acl
 
@@ -57,6 +69,17 @@ class FrontDoorSettings:
     web_acl_arn: str | None
 
 
+# CloudFront names: at most 64 characters for functions, 128 for policies; the region is a token.
+_NAME_STACK_CHARS = 24
+SECRET_LENGTH = 40
+
+
+def resource_name(scope: Construct, purpose: str) -> str:
+    """``<stack>-<region>-<purpose>``: unique per account for CloudFront's account-global names."""
+    stack = Stack.of(scope).stack_name[:_NAME_STACK_CHARS]
+    return f"{stack}-{Aws.REGION}-{purpose}"
+
+
 def strip_prefix_code(prefix: str) -> str:
     """CloudFront Function (viewer request): ``/vt`` -> ``/``, ``/vt/status`` -> ``/status``."""
     return (
@@ -88,6 +111,7 @@ class FrontDoor(Construct):
         strip = cloudfront.Function(
             self,
             "StripPrefix",
+            function_name=resource_name(self, "strip"),
             code=cloudfront.FunctionCode.from_inline(strip_prefix_code(prefix)),
             runtime=cloudfront.FunctionRuntime.JS_2_0,
             comment=f"visitor tracker: {prefix}/* -> the API's own paths",
@@ -95,14 +119,17 @@ class FrontDoor(Construct):
         origin_requests = cloudfront.OriginRequestPolicy(
             self,
             "OriginRequests",
+            origin_request_policy_name=resource_name(self, "origin-requests"),
             comment="visitor tracker: query string and the headers the functions read, never Host",
             query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.all(),
             header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*FORWARDED_HEADERS),
             cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
         )
+        self.secret = self._origin_secret()
         origin = origins.HttpOrigin(
             origin_domain,
             origin_path=origin_path or None,
+            custom_headers={FRONT_DOOR_SECRET_HEADER: self.secret},
             protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
             origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
         )
@@ -119,6 +146,7 @@ class FrontDoor(Construct):
         badge_cache = cloudfront.CachePolicy(
             self,
             "BadgeCache",
+            cache_policy_name=resource_name(self, "badge"),
             comment="visitor tracker: the per-page badge, for as long as the origin's max-age (<= 5 min)",
             min_ttl=Duration.seconds(0),
             default_ttl=Duration.seconds(BADGE_DEFAULT_TTL_SECONDS),
@@ -156,6 +184,47 @@ class FrontDoor(Construct):
         )
         self.url = f"https://{self.distribution.distribution_domain_name}{prefix}/"
         self._acknowledge(settings)
+
+    def _origin_secret(self) -> str:
+        """A random value drawn once at stack creation (not on updates): the origin header's secret."""
+        draw = cr.AwsCustomResource(
+            self,
+            "OriginSecret",
+            on_create=cr.AwsSdkCall(
+                service="SecretsManager",
+                action="getRandomPassword",
+                parameters={"PasswordLength": SECRET_LENGTH, "ExcludePunctuation": True, "IncludeSpace": False},
+                physical_resource_id=cr.PhysicalResourceId.of("visitor-tracker-front-door-secret"),
+                output_paths=["RandomPassword"],
+            ),
+            policy=cr.AwsCustomResourcePolicy.from_sdk_calls(resources=cr.AwsCustomResourcePolicy.ANY_RESOURCE),
+            install_latest_aws_sdk=False,
+        )
+        acknowledge(
+            draw,
+            "AwsSolutions-IAM5[Resource::*]",
+            "secretsmanager:GetRandomPassword acts on no resource (it returns random characters and stores "
+            "nothing), so IAM only accepts '*' for it; it runs once, at stack creation.",
+        )
+        provider = Stack.of(self).node.try_find_child(
+            "AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", "")
+        )
+        for child in [provider] if provider is not None else []:
+            self._acknowledge_provider(child)
+        return draw.get_response_field("RandomPassword")
+
+    @staticmethod
+    def _acknowledge_provider(provider: Construct) -> None:
+        acknowledge(
+            provider,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            "The CDK's own custom-resource function (runs at deploy time only) logs with the basic execution role.",
+        )
+        acknowledge(
+            provider,
+            "AwsSolutions-L1",
+            "The CDK's own custom-resource function: its runtime is chosen by the aws-cdk-lib release.",
+        )
 
     def _web_acl(self, limit: int) -> str:
         """A CLOUDFRONT-scope web ACL with a rate rule per client IP; such ACLs exist only in us-east-1."""

@@ -37,6 +37,7 @@ def powertools_layer_parameter_id(version: str | None = None) -> str:
     """``PowertoolsLayerArn3x37x0`` for 3.37.0 (logical ids are alphanumeric)."""
     return POWERTOOLS_LAYER_PARAMETER_PREFIX + re.sub(r"[^A-Za-z0-9]", "x", version or toolchain.powertools_version())
 
+
 HANDLERS: Final = {
     "ingest": "functions.ingest.handler.handler",
     "writer": "functions.writer.handler.handler",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
@@ -12,8 +12,6 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-
-from functions.core.definitions import METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME
 
 PERIOD = Duration.minutes(5)
 
@@ -39,12 +37,13 @@ RUNBOOK: dict[str, str] = {
 }
 
 
-def ingest_metric(name: str) -> cloudwatch.Metric:
-    """A metric ingest emits through Powertools (EMF): namespace and ``service`` dimension as it sets them."""
+def ingest_metric(name: str, *, namespace: str, service: str) -> cloudwatch.Metric:
+    """A metric ingest emits through Powertools (EMF): namespace and ``service`` dimension as the stack sets
+    them (both per stack, so two trackers in one account and region never share a metric or an alarm)."""
     return cloudwatch.Metric(
-        namespace=METRICS_NAMESPACE,
+        namespace=namespace,
         metric_name=name,
-        dimensions_map={"service": POWERTOOLS_SERVICE_NAME},
+        dimensions_map={"service": service},
         period=PERIOD,
         statistic="Sum",
     )
@@ -66,11 +65,23 @@ class Monitoring(Construct):
         api_server_errors: cloudwatch.IMetric | None,
         oldest_message_alarm_seconds: int,
         alarm_email: str | None,
+        metrics_namespace: str,
+        service_name: str,
+        retain_key: bool,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.stack_name = Stack.of(self).stack_name
+        self.metrics_namespace = metrics_namespace
+        self.service_name = service_name
         self.topic: sns.Topic | None = None
         if alarm_email is not None:
-            self.topic = self._topic(alarm_email)
+            self.topic = self._topic(alarm_email, retain_key=retain_key)
+        else:
+            Annotations.of(self).add_warning_v2(
+                "visitor-tracker:no-alarm-email",
+                "alarm_email is not set: the alarms change state in CloudWatch but notify nobody (docs/deploy.md, "
+                "'Alarms'). Set it with -c alarm_email=you@example.com.",
+            )
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         self._alarm(
             "DlqNotEmpty",
@@ -111,7 +122,7 @@ class Monitoring(Construct):
             description=RUNBOOK["IngestThrottles"],
         )
         for name in ("Recoveries", "RecoveryFailures"):
-            self._alarm(name, ingest_metric(name), threshold=0, description=RUNBOOK[name])
+            self._alarm(name, self.ingest_metric(name), threshold=0, description=RUNBOOK[name])
         if api_server_errors is not None:
             self._alarm(
                 "Api5xx",
@@ -121,12 +132,40 @@ class Monitoring(Construct):
             )
         self.dashboard = self._dashboard(ingest, writer, status, queue, dead_letter_queue, api_server_errors)
 
-    def _topic(self, email: str) -> sns.Topic:
+    def ingest_metric(self, name: str) -> cloudwatch.Metric:
+        return ingest_metric(name, namespace=self.metrics_namespace, service=self.service_name)
+
+    def _topic(self, email: str, *, retain_key: bool) -> sns.Topic:
         # CloudWatch cannot publish to a topic encrypted with the AWS managed aws/sns key (its key
-        # policy cannot be changed), so the topic gets a small customer managed key.
-        key = kms.Key(self, "AlarmTopicKey", enable_key_rotation=True, description="visitor tracker alarms")
+        # policy cannot be changed), so the topic gets a small customer managed key, removed with the
+        # stack unless the stack retains its data.
+        key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            enable_key_rotation=True,
+            description="visitor tracker alarms",
+            removal_policy=RemovalPolicy.RETAIN if retain_key else RemovalPolicy.DESTROY,
+            pending_window=None if retain_key else Duration.days(7),
+        )
         key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
         topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True, display_name="Visitor tracker")
+        # With enforce_ssl the topic gets an AWS::SNS::TopicPolicy, which replaces SNS's default policy:
+        # without this statement nothing allows CloudWatch to publish and every alarm e-mail is lost.
+        # Scoped to this account's alarms.
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowThisAccountsAlarmsToPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"
+                    },
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                },
+            )
+        )
         topic.add_subscription(subscriptions.EmailSubscription(email))
         return topic
 
@@ -134,6 +173,7 @@ class Monitoring(Construct):
         alarm = cloudwatch.Alarm(
             self,
             name,
+            alarm_name=f"{self.stack_name}-{name}",  # per stack: two trackers in one account stay apart
             metric=metric,
             threshold=threshold,
             evaluation_periods=1,
@@ -167,7 +207,7 @@ class Monitoring(Construct):
                 left=[fn.metric_errors(period=PERIOD, label=f"{name} errors") for name, fn in functions.items()]
                 + [writer.metric_throttles(period=PERIOD, label="writer throttles")]
                 + [ingest.metric_throttles(period=PERIOD, label="ingest throttles")],
-                right=[ingest_metric("Recoveries"), ingest_metric("RecoveryFailures")],
+                right=[self.ingest_metric("Recoveries"), self.ingest_metric("RecoveryFailures")],
             ),
             cloudwatch.GraphWidget(
                 title="Duration p99 (ms)",

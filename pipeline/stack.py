@@ -120,6 +120,9 @@ class VisitorTrackerStack(cdk.Stack):
                     web_acl_arn=config.front_door_web_acl_arn,
                 ),
             )
+            # The functions that read a visitor's address trust it only with the distribution's secret.
+            for fn in (fns.ingest, fns.status):
+                fn.add_environment(d.ENV_FRONT_DOOR_SECRET, self.front_door.secret)
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -131,6 +134,9 @@ class VisitorTrackerStack(cdk.Stack):
             api_server_errors=self.ingress.server_errors,
             oldest_message_alarm_seconds=config.oldest_message_alarm_seconds,
             alarm_email=config.alarm_email,
+            metrics_namespace=config.metrics_namespace,
+            service_name=config.service_name,
+            retain_key=not config.destroy_on_delete,
         )
 
         cdk.CfnOutput(self, d.OUTPUT_API_URL, value=self.ingress.api_url, description="Tracking endpoint (GET)")

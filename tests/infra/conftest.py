@@ -44,15 +44,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # The defaults of cdk.json, nothing overridden.
     "rest": {},
     # REST with keys on the read routes, WAF and e-mail alarms.
-    # + REST logs through the account's existing API Gateway role, and the CloudFront front door
-    # with its own edge WAF.
+    # + REST logs through the account's existing API Gateway role. (No front door: the stage's WAF
+    # would see CloudFront's addresses, so the two are refused together.)
     "rest_keyed": {
         "api_key": "status",
         "waf_rate_limit": 500,
         "alarm_email": "ops@example.com",
         "api_gateway_logging_role": "existing",
-        "front_door": "cloudfront",
-        "front_door_waf_rate_limit": 1000,
     },
     # REST with every route keyed and most tunables changed from their defaults.
     "rest_all": {
@@ -72,10 +70,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "front_door": "cloudfront",
         "front_door_path": "/stats",
         "front_door_web_acl_arn": EDGE_ACL_ARN,
+        "alarm_email": "team@example.com",
     },
     "http": {"ingress": "http"},
-    "http_front_door": {"ingress": "http", "front_door": "cloudfront"},
-    "function_url": {"ingress": "function-url"},
+    # The front door with its own edge WAF, which sees the visitor's own address.
+    "http_front_door": {"ingress": "http", "front_door": "cloudfront", "front_door_waf_rate_limit": 1000},
+    # A second tracker in the same account and region: another stack name.
+    "function_url": {"ingress": "function-url", "stack_name": "DocsTracker"},
     "function_url_reserved": {"ingress": "function-url", "ingest_reserved_concurrency": 5, "front_door": "cloudfront"},
 }
 

@@ -53,3 +53,26 @@ def test_ingest_timeout_is_above_its_worst_path(rest: Synth) -> None:
     assert timeout == SIZING["ingest"].timeout_seconds == budget.ingest_timeout_seconds()
     assert timeout > worst + budget.HANDLER_MARGIN_SECONDS
     assert timeout <= 900  # Lambda's maximum
+
+
+def test_the_writers_timeout_is_computed_from_the_client_it_uses(rest: Synth, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow DynamoDB must fail a call, not time the whole batch out: the timeout covers the path."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    ENVIRONMENT.reset()
+    try:
+        used = aws.dynamodb(aws.WRITER).meta.config
+    finally:
+        ENVIRONMENT.reset()
+    config = budget.writer_client_config()
+    assert (used.connect_timeout, used.read_timeout, used.retries) == (
+        config.connect_timeout,
+        config.read_timeout,
+        config.retries,
+    )
+    worst = budget.path_worst_case_seconds([config] * len(budget.WRITER_WORST_PATH))
+    timeout = function_props(rest, "writer")["Timeout"]
+    assert timeout == budget.writer_timeout_seconds() > worst + budget.HANDLER_MARGIN_SECONDS
+    assert timeout <= 900
+    # AND the queue hides a batch for six times that, as AWS advises for event source mappings
+    queue = next(r for r in rest.of_type("AWS::SQS::Queue").values() if "RedrivePolicy" in r["Properties"])
+    assert queue["Properties"]["VisibilityTimeout"] == 6 * timeout

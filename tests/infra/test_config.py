@@ -70,6 +70,9 @@ def test_reserved_concurrency_is_opt_in_in_every_mode() -> None:
         ({"ingress": "http", "api_gateway_logging_role": "create"}, "api_gateway_logging_role is for ingress=rest"),
         ({"api_gateway_logging_role": "takeover"}, "api_gateway_logging_role must be one of none, existing, create"),
         ({"front_door": "akamai"}, "front_door must be one of none, cloudfront"),
+        # the stage's WAF behind CloudFront would rate-limit whole edges, not visitors
+        ({"front_door": "cloudfront", "waf_rate_limit": 500}, "use front_door_waf_rate_limit"),
+        ({"public_counters": "blog/*"}, "PUBLIC_COUNTERS must be all, none or page patterns"),
     ],
 )
 def test_front_door_and_logging_role_combinations_are_checked(context: dict[str, Any], message: str) -> None:

@@ -11,7 +11,8 @@ import pytest
 from aws_cdk.assertions import Match, Template
 from aws_lambda_powertools.shared import version as powertools_version
 
-from pipeline import toolchain
+from functions.core.definitions import QUEUE
+from pipeline import budget, toolchain
 from pipeline.functions import HANDLERS, SIZING, powertools_layer_parameter_id
 
 from .conftest import INGRESS_VARIANTS
@@ -62,7 +63,8 @@ def test_queue_settings_come_from_definitions(rest: Synth) -> None:
     queue = rest.resources[queue_id]["Properties"]
     dlq = rest.resources[dlq_id]["Properties"]
     # THEN the queue mirrors definitions.QUEUE and redrives to the DLQ
-    assert queue["VisibilityTimeout"] == 180  # at least six times the writer's 30 s timeout
+    # six times the writer's timeout, both computed from the writer's client settings (test_budget.py)
+    assert queue["VisibilityTimeout"] == budget.visibility_timeout_seconds() == QUEUE.visibility_timeout_seconds
     assert queue["MessageRetentionPeriod"] == 4 * 86400
     assert queue["ReceiveMessageWaitTimeSeconds"] == 20
     assert queue["RedrivePolicy"] == {
@@ -70,6 +72,9 @@ def test_queue_settings_come_from_definitions(rest: Synth) -> None:
         "maxReceiveCount": 5,
     }
     assert dlq["MessageRetentionPeriod"] == 14 * 86400
+    # AND the DLQ (failed visits) is kept like the table; the visit queue is transient
+    assert rest.resources[dlq_id]["DeletionPolicy"] == "Retain"
+    assert rest.resources[queue_id]["DeletionPolicy"] == "Delete"
     # AND both are encrypted at rest and have no physical name
     for props in (queue, dlq):
         assert props["SqsManagedSseEnabled"] is True
@@ -145,7 +150,8 @@ def test_ingest_drops_its_platform_log_lines_the_others_keep_them(rest: Synth) -
 
 
 def test_writer_timeout_is_the_shared_definition(rest: Synth) -> None:
-    assert function_props(rest, "writer")["Timeout"] == 30
+    # computed from the writer's client settings (pipeline/budget.py); local mode uses the same number
+    assert function_props(rest, "writer")["Timeout"] == budget.writer_timeout_seconds() == QUEUE.writer_timeout_seconds
 
 
 @pytest.mark.parametrize("name", list(HANDLERS))
@@ -179,8 +185,10 @@ def test_environment_variables_default(rest: Synth, name: str) -> None:
         "RESPECT_DNT": "false",
         "COUNTER_SHARDS": "1",
         "STATUS_CACHE_SECONDS": "5",
-        "POWERTOOLS_SERVICE_NAME": "visitor-tracker",
-        "POWERTOOLS_METRICS_NAMESPACE": "VisitorTracker",
+        "PUBLIC_DASHBOARD": "false",  # private by default: /status and /dashboard need a token
+        "PUBLIC_COUNTERS": "all",
+        "POWERTOOLS_SERVICE_NAME": "VisitorTracker",  # per stack: the stack's name ...
+        "POWERTOOLS_METRICS_NAMESPACE": "VisitorTracker/VisitorTracker",  # ... in the namespace too
     }
 
 

@@ -18,7 +18,6 @@ from .helpers import Synth, logical_id
 pytestmark = pytest.mark.xdist_group("infra")
 
 FRONT_DOOR_VARIANTS = {
-    "rest_keyed": "/vt",
     "rest_all": "/stats",
     "http_front_door": "/vt",
     "function_url_reserved": "/vt",
@@ -110,12 +109,12 @@ def test_strip_prefix_keeps_the_counter_paths() -> None:
 
 
 def test_origin_is_the_api_over_tls12(variant: Callable[[str], Synth]) -> None:
-    rest_keyed = variant("rest_keyed")
-    (origin,) = _distribution(rest_keyed)["Origins"]
+    rest_all = variant("rest_all")
+    (origin,) = _distribution(rest_all)["Origins"]
     assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
     assert origin["CustomOriginConfig"]["OriginSSLProtocols"] == ["TLSv1.2"]
     assert origin["OriginPath"] == "/prod"  # REST stage
-    api_id = logical_id(rest_keyed, "AWS::ApiGateway::RestApi", "")
+    api_id = logical_id(rest_all, "AWS::ApiGateway::RestApi", "")
     assert {"Ref": api_id} in origin["DomainName"]["Fn::Join"][1]
     (http_origin,) = _distribution(variant("http_front_door"))["Origins"]
     assert "OriginPath" not in http_origin  # $default stage
@@ -125,18 +124,18 @@ def test_origin_is_the_api_over_tls12(variant: Callable[[str], Synth]) -> None:
 
 def test_edge_waf_in_stack_or_existing(variant: Callable[[str], Synth], http: Synth) -> None:
     # GIVEN front_door_waf_rate_limit=1000: a CLOUDFRONT web ACL, which only exists in us-east-1
-    rest_keyed = variant("rest_keyed")
-    acl_id = logical_id(rest_keyed, "AWS::WAFv2::WebACL", "FrontDoorWebAcl")
-    acl = rest_keyed.resources[acl_id]["Properties"]
+    edge = variant("http_front_door")
+    acl_id = logical_id(edge, "AWS::WAFv2::WebACL", "FrontDoorWebAcl")
+    acl = edge.resources[acl_id]["Properties"]
     assert acl["Scope"] == "CLOUDFRONT"
     assert acl["Rules"][0]["Statement"]["RateBasedStatement"]["Limit"] == 1000
-    assert _distribution(rest_keyed)["WebACLId"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    assert _distribution(edge)["WebACLId"] == {"Fn::GetAtt": [acl_id, "Arn"]}
     # THEN a deploy outside us-east-1 is refused up front by a template rule
-    rule = next(v for k, v in rest_keyed.template["Rules"].items() if "WafNeedsUsEast1" in k)
+    rule = next(v for k, v in edge.template["Rules"].items() if "WafNeedsUsEast1" in k)
     assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}
     # AND an existing edge ACL is attached as given
     assert _distribution(variant("rest_all"))["WebACLId"] == EDGE_ACL_ARN
-    assert "WebACLId" not in _distribution(variant("http_front_door"))
+    assert "WebACLId" not in _distribution(variant("function_url_reserved"))
 
 
 def test_strip_prefix_function_behaviour() -> None:
@@ -153,6 +152,46 @@ def test_strip_prefix_function_behaviour() -> None:
 
 
 def test_front_door_nag_acknowledgments_are_reasoned(variant: Callable[[str], Synth]) -> None:
-    meta = json.dumps(json.loads((variant("http_front_door").outdir / "VisitorTracker.metadata.json").read_text()))
+    meta = json.dumps(
+        json.loads((variant("function_url_reserved").outdir / "VisitorTracker.metadata.json").read_text())
+    )
     for rule in ("AwsSolutions-CFR1", "AwsSolutions-CFR2", "AwsSolutions-CFR3", "AwsSolutions-CFR4"):
         assert rule in meta
+
+
+@pytest.mark.parametrize("variant_name", list(FRONT_DOOR_VARIANTS))
+def test_account_global_names_carry_the_stack_and_region(variant: Callable[[str], Synth], variant_name: str) -> None:
+    """CloudFront functions and policies are global to the account: a second region must not collide."""
+    synth = variant(variant_name)
+    region_join = {"Fn::Join": ["", ["VisitorTracker-", {"Ref": "AWS::Region"}, "-strip"]]}
+    (function,) = synth.of_type("AWS::CloudFront::Function").values()
+    assert function["Properties"]["Name"] == region_join
+    (policy,) = synth.of_type("AWS::CloudFront::OriginRequestPolicy").values()
+    name = policy["Properties"]["OriginRequestPolicyConfig"]["Name"]
+    assert name == {"Fn::Join": ["", ["VisitorTracker-", {"Ref": "AWS::Region"}, "-origin-requests"]]}
+    (cache,) = synth.of_type("AWS::CloudFront::CachePolicy").values()
+    assert {"Ref": "AWS::Region"} in cache["Properties"]["CachePolicyConfig"]["Name"]["Fn::Join"][1]
+
+
+@pytest.mark.parametrize("variant_name", list(FRONT_DOOR_VARIANTS))
+def test_origin_requests_carry_the_secret_the_functions_trust(
+    variant: Callable[[str], Synth], variant_name: str
+) -> None:
+    synth = variant(variant_name)
+    (origin,) = _distribution(synth)["Origins"]
+    (header,) = origin["OriginCustomHeaders"]
+    assert header["HeaderName"] == "x-visitor-tracker-origin"
+    # the value is drawn once at creation (GetRandomPassword), never written in the template
+    (draw_id,) = [k for k, v in synth.resources.items() if v["Type"] == "Custom::AWS"]
+    assert header["HeaderValue"] == {"Fn::GetAtt": [draw_id, "RandomPassword"]}
+    create = json.loads(synth.resources[draw_id]["Properties"]["Create"])
+    assert (create["service"], create["action"]) == ("SecretsManager", "getRandomPassword")
+    assert "Update" not in synth.resources[draw_id]["Properties"]  # the same secret across updates
+    # AND ingest and status get it; the writer, which reads no request, does not
+    for fn in synth.of_type("AWS::Lambda::Function").values():
+        env = fn["Properties"].get("Environment", {}).get("Variables", {})
+        handler = fn["Properties"].get("Handler", "")
+        if handler.startswith("functions.ingest") or handler.startswith("functions.status"):
+            assert env["FRONT_DOOR_SECRET"] == {"Fn::GetAtt": [draw_id, "RandomPassword"]}
+        elif handler.startswith("functions.writer"):
+            assert "FRONT_DOOR_SECRET" not in env

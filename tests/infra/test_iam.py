@@ -55,6 +55,7 @@ SPELLED_OUT = {
         "counter": {"dynamodb:BatchGetItem", "dynamodb:GetItem"},
         "aggregates": {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"},
         "rollups": {"dynamodb:BatchGetItem", "dynamodb:PutItem"},
+        "access": {"dynamodb:GetItem"},  # checks a caller's token; only the CLI issues and revokes
     },
 }
 # Every DynamoDB action any function could be tempted to use.
@@ -69,6 +70,7 @@ SAMPLE_KEY = {
     "aggregates": "AGG#DAY",
     "failure": "FAILURE",
     "rollups": "ROLLUP",
+    "access": "ACCESS",
 }
 SAMPLE_KEY |= {"aggregate names": "AGG#N#2026-12-01"}
 FAMILY_OF_SAMPLE = {"aggregate names": "aggregates"}

@@ -344,7 +344,7 @@ def test_function_url_mode_reserves_nothing_unless_asked(function_url: Synth, va
     # ... and says so at synthesis when nothing caps a public URL
     warnings = [
         entry
-        for entries in json.loads((function_url.outdir / "VisitorTracker.metadata.json").read_text()).values()
+        for entries in json.loads((function_url.outdir / "DocsTracker.metadata.json").read_text()).values()
         for entry in entries
         if entry["type"] == "aws:cdk:warning"
     ]
@@ -360,9 +360,7 @@ def test_function_url_outputs(function_url: Synth) -> None:
     ingest_url = url_ids[function_id(function_url, "ingest")]
     status_url = url_ids[function_id(function_url, "status")]
     assert outputs["ApiUrl"]["Value"] == {"Fn::GetAtt": [ingest_url, "FunctionUrl"]}
-    assert outputs["StatusUrl"]["Value"] == {
-        "Fn::Join": ["", [{"Fn::GetAtt": [status_url, "FunctionUrl"]}, "status"]]
-    }
+    assert outputs["StatusUrl"]["Value"] == {"Fn::Join": ["", [{"Fn::GetAtt": [status_url, "FunctionUrl"]}, "status"]]}
 
 
 def test_function_url_mode_has_no_public_counter_route(function_url: Synth) -> None:

@@ -11,7 +11,7 @@ import pytest
 from functions.core import definitions as d
 from pipeline.monitoring import RUNBOOK
 
-from .helpers import Synth, function_id, logical_id
+from .helpers import Synth, function_id, function_props, logical_id
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -105,6 +105,58 @@ def test_alarm_email_topic_is_encrypted_tls_only_and_wired(rest_keyed: Synth) ->
         assert alarm["OKActions"] == [{"Ref": topic_id}]
 
 
+def test_cloudwatch_may_publish_to_the_topic_for_this_accounts_alarms_only(rest_keyed: Synth) -> None:
+    # An AWS::SNS::TopicPolicy replaces SNS's default policy: CloudWatch must be allowed explicitly
+    policy = rest_keyed.one("AWS::SNS::TopicPolicy")
+    topic_id = logical_id(rest_keyed, "AWS::SNS::Topic", "AlarmTopic")
+    assert policy["Topics"] == [{"Ref": topic_id}]
+    (allow,) = [st for st in policy["PolicyDocument"]["Statement"] if st["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert allow["Action"] == "sns:Publish" and allow["Resource"] == {"Ref": topic_id}
+    account = {"Ref": "AWS::AccountId"}
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": account}
+    source = allow["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Join"][1]
+    assert source == [
+        "arn:",
+        {"Ref": "AWS::Partition"},
+        ":cloudwatch:",
+        {"Ref": "AWS::Region"},
+        ":",
+        account,
+        ":alarm:*",
+    ]
+
+
+def test_the_alarm_key_follows_the_stack_removal_policy(rest_keyed: Synth, rest_all: Synth) -> None:
+    kept = rest_keyed.resources[logical_id(rest_keyed, "AWS::KMS::Key", "AlarmTopicKey")]
+    assert kept["DeletionPolicy"] == "Retain"
+    destroyed = rest_all.resources[logical_id(rest_all, "AWS::KMS::Key", "AlarmTopicKey")]
+    assert destroyed["DeletionPolicy"] == "Delete" and destroyed["Properties"]["PendingWindowInDays"] == 7
+    dlq = rest_all.resources[logical_id(rest_all, "AWS::SQS::Queue", "DeadLetterQueue")]
+    assert dlq["DeletionPolicy"] == "Delete"  # removal_policy=destroy: the failed visits go too
+
+
+def test_two_trackers_in_one_account_have_distinct_alarms_and_metrics(rest: Synth, function_url: Synth) -> None:
+    names = {
+        synth.stack.stack_name: {a["AlarmName"] for a in _alarms(synth).values()} for synth in (rest, function_url)
+    }
+    assert names["VisitorTracker"] == {f"VisitorTracker-{name}" for name in _alarms(rest)}
+    assert names["DocsTracker"] == {f"DocsTracker-{name}" for name in _alarms(function_url)}
+    assert not names["VisitorTracker"] & names["DocsTracker"]
+    ours = _alarms(rest)["Recoveries"]
+    theirs = _alarms(function_url)["Recoveries"]
+    assert (ours["Namespace"], theirs["Namespace"]) == ("VisitorTracker/VisitorTracker", "VisitorTracker/DocsTracker")
+    assert ours["Dimensions"] != theirs["Dimensions"]
+
+
+def test_no_alarm_email_is_a_synthesis_warning(rest: Synth, rest_keyed: Synth) -> None:
+    def warnings(synth: Synth) -> str:
+        return (synth.outdir / f"{synth.stack.stack_name}.metadata.json").read_text()
+
+    assert "visitor-tracker:no-alarm-email" in warnings(rest)
+    assert "visitor-tracker:no-alarm-email" not in warnings(rest_keyed)
+
+
 def test_dashboard_covers_functions_queues_and_api(rest: Synth, function_url: Synth) -> None:
     body = json.dumps(rest.one("AWS::CloudWatch::Dashboard")["DashboardBody"])
     for fn in ("ingest", "writer", "status"):
@@ -132,8 +184,10 @@ def test_ingest_alarms(rest: Synth, function_url: Synth, alarm: str, metric: str
 def test_loss_path_alarms_watch_the_metric_ingest_emits(rest: Synth, alarm: str) -> None:
     # GIVEN the metric as Powertools emits it (namespace, service dimension) from ingest's code
     props = _alarms(rest)[alarm]
-    assert (props["Namespace"], props["MetricName"]) == (d.METRICS_NAMESPACE, alarm)
-    assert props["Dimensions"] == [{"Name": "service", "Value": d.POWERTOOLS_SERVICE_NAME}]
+    env = function_props(rest, "ingest")["Environment"]["Variables"]
+    assert (props["Namespace"], props["MetricName"]) == (env["POWERTOOLS_METRICS_NAMESPACE"], alarm)
+    assert props["Dimensions"] == [{"Name": "service", "Value": env["POWERTOOLS_SERVICE_NAME"]}]
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == f"{d.METRICS_NAMESPACE}/VisitorTracker"
     # THEN one such event in 5 minutes fires it; no data is no loss
     assert (props["Statistic"], props["Period"], props["Threshold"]) == ("Sum", 300, 0)
     assert props["TreatMissingData"] == "notBreaching"
