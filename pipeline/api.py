@@ -194,22 +194,21 @@ class RestIngress(Ingress):
         )
         _acknowledge_open_method(
             status_method,
-            f"GET /status requires an API key (context api_key={api_keys.mode}) metered by a usage plan; "
-            "a single site owner needs no Cognito user pool."
-            if key_for_status
-            else "GET /status serves aggregate, non-personal counts and is public by default; "
-            "set context api_key=status to require an API key.",
+            "GET /status is authorized by the status function itself, the same on every ingress: the owner's "
+            "access token or a shared link's (Authorization: Bearer), unless public_dashboard is set; "
+            "a single site owner needs no Cognito user pool"
+            + (f"; an API key is required too (api_key={api_keys.mode})." if key_for_status else "."),
         )
         # The dashboard page is static HTML with no data in it: it is never keyed, because a browser
-        # opening it cannot send x-api-key. The page asks for the key once and sends it to /status,
-        # which holds the data and is keyed (api_key=status|all).
+        # opening it cannot send x-api-key or a token. The status function answers an anonymous caller
+        # 401 with the page's sign-in form; the page asks for the token once and sends it to /status.
         dashboard_method = self.api.root.add_resource("dashboard").add_method(
             "GET", status_integration, request_validator=validator
         )
         _acknowledge_open_method(
             dashboard_method,
-            "GET /dashboard is a static page without data (the numbers come from /status, keyed when "
-            "api_key is status or all); a browser navigating to it cannot send an API key.",
+            "GET /dashboard is a static page without data: the status function answers anonymous callers 401 "
+            "with its sign-in form, and the numbers come from /status, which needs the owner's token.",
         )
         self.counter_methods: dict[str, apigw.Method] = {}
         for path_part, parameters in COUNTER_ROUTES.items():
@@ -384,8 +383,8 @@ class HttpIngress(Ingress):
                 acknowledge(
                     route,
                     "AwsSolutions-APIG4",
-                    f"GET {path} serves aggregate, non-personal counts; HTTP APIs have no API keys, so "
-                    "deployments that must hide them use ingress=rest with api_key=status.",
+                    f"GET {path} is authorized by the status function itself: the owner's access token or a "
+                    "shared link's (Authorization: Bearer), the same on every ingress, unless public_dashboard.",
                 )
         # The public per-page counters; HTTP APIs validate no parameters: the status function answers a
         # missing page with its own 400.
@@ -449,7 +448,8 @@ class HttpIngress(Ingress):
 
 
 class FunctionUrlIngress(Ingress):
-    """Lambda function URLs: no gateway at all. Ingest is public; status requires SigV4 (AWS_IAM).
+    """Lambda function URLs: no gateway at all. Both URLs are public (auth NONE); status checks the
+    owner's access token itself, as it does behind the APIs, so the dashboard works in a browser.
 
     Nothing throttles a public function URL except the function's reserved concurrency (opt-in:
     ``ingest_reserved_concurrency``, which needs account quota; see docs/deploy.md).
@@ -473,7 +473,15 @@ class FunctionUrlIngress(Ingress):
                 max_age=Duration.seconds(CORS_MAX_AGE_SECONDS),
             ),
         )
-        self.status_function_url = status.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
+        self.status_function_url = status.add_function_url(
+            auth_type=lambda_.FunctionUrlAuthType.NONE,
+            cors=lambda_.FunctionUrlCorsOptions(
+                allowed_origins=list(settings.allowed_origins),
+                allowed_methods=[lambda_.HttpMethod.GET],
+                allowed_headers=["authorization"],
+                max_age=Duration.seconds(CORS_MAX_AGE_SECONDS),
+            ),
+        )
         self.api_url = self.ingest_url.url
         self.status_url = self.status_function_url.url + "status"
         self.origin_domain = Fn.select(2, Fn.split("/", self.ingest_url.url))  # https://<host>/

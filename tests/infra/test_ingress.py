@@ -322,7 +322,7 @@ def test_http_outputs(http: Synth) -> None:
 # --- function URLs ---
 
 
-def test_function_urls_public_ingest_with_cors_and_iam_status(function_url: Synth) -> None:
+def test_function_urls_public_with_cors_status_checks_the_token_itself(function_url: Synth) -> None:
     urls = {
         u["Properties"]["TargetFunctionArn"]["Fn::GetAtt"][0]: u["Properties"]
         for u in function_url.of_type("AWS::Lambda::Url").values()
@@ -332,7 +332,10 @@ def test_function_urls_public_ingest_with_cors_and_iam_status(function_url: Synt
     assert ingest["AuthType"] == "NONE"
     assert ingest["Cors"]["AllowOrigins"] == ["*"]
     assert ingest["Cors"]["AllowMethods"] == ["GET"]
-    assert status["AuthType"] == "AWS_IAM"
+    # The same mechanism as behind the APIs: the status function checks the owner's token, so the
+    # dashboard works in a browser (a SigV4-only URL could not be opened by one)
+    assert status["AuthType"] == "NONE"
+    assert status["Cors"]["AllowHeaders"] == ["authorization"] and status["Cors"]["AllowMethods"] == ["GET"]
     assert len(urls) == 2
     assert not function_url.of_type("AWS::ApiGateway::RestApi")
     assert not function_url.of_type("AWS::ApiGatewayV2::Api")
@@ -363,38 +366,23 @@ def test_function_url_outputs(function_url: Synth) -> None:
     assert outputs["StatusUrl"]["Value"] == {"Fn::Join": ["", [{"Fn::GetAtt": [status_url, "FunctionUrl"]}, "status"]]}
 
 
-def test_function_url_mode_has_no_public_counter_route(function_url: Synth) -> None:
-    """The status URL is SigV4-only, so /count and /badge.svg are not public there (docs/deploy.md says
-    so: sign the request, or use rest/http ingress); nothing else opens the status function."""
-    status = function_id(function_url, "status")
-    (status_url,) = [
-        u["Properties"]
-        for u in function_url.of_type("AWS::Lambda::Url").values()
-        if u["Properties"]["TargetFunctionArn"] == {"Fn::GetAtt": [status, "Arn"]}
-    ]
-    assert status_url["AuthType"] == "AWS_IAM"
-    docs = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
-    assert "**function-url: `/count` and `/badge.svg` are not public.**" in docs
-
-
-def test_public_function_url_has_both_invoke_permissions(function_url: Synth) -> None:
-    """Since late 2025 a public URL needs InvokeFunctionUrl and InvokeFunction (via URL only)."""
-    ingest = function_id(function_url, "ingest")
+@pytest.mark.parametrize("name", ["ingest", "status"])
+def test_public_function_urls_have_both_invoke_permissions(function_url: Synth, name: str) -> None:
+    """Since October 2025 a public URL needs InvokeFunctionUrl and InvokeFunction (via the URL only);
+    docs/deploy.md states these, and that an IAM caller needs both actions too."""
+    fn = function_id(function_url, name)
     permissions = [
         p["Properties"]
         for p in function_url.of_type("AWS::Lambda::Permission").values()
-        if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [ingest, "Arn"]}
+        if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [fn, "Arn"]}
     ]
     by_action = {p["Action"]: p for p in permissions}
+    assert set(by_action) == {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
     assert by_action["lambda:InvokeFunctionUrl"]["FunctionUrlAuthType"] == "NONE"
     assert by_action["lambda:InvokeFunction"]["InvokedViaFunctionUrl"] is True
-    # The IAM-authenticated status URL grants nothing to the public
-    status = function_id(function_url, "status")
-    assert not [
-        p
-        for p in function_url.of_type("AWS::Lambda::Permission").values()
-        if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [status, "Arn"]} and p["Properties"]["Principal"] == "*"
-    ]
+    assert all(p["Principal"] == "*" for p in permissions)
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
+    assert "`lambda:InvokeFunctionUrl` and `lambda:InvokeFunction`" in docs
 
 
 ERROR_TYPES = {
@@ -452,9 +440,10 @@ def test_single_origin_gets_that_origin_on_gateway_errors() -> None:
 
 def test_function_url_cors_covers_the_ingest_url(function_url: Synth) -> None:
     """Function URLs: the URL's CORS configuration is applied by the Lambda URL service itself."""
+    ingest = {"Fn::GetAtt": [function_id(function_url, "ingest"), "Arn"]}
     (ingest_url,) = [
         u["Properties"]
         for u in function_url.of_type("AWS::Lambda::Url").values()
-        if u["Properties"]["AuthType"] == "NONE"
+        if u["Properties"]["TargetFunctionArn"] == ingest
     ]
     assert ingest_url["Cors"]["AllowOrigins"] == ["*"]
