@@ -19,7 +19,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from functions.core.definitions import CORS_ALLOW_METHODS, CORS_MAX_AGE_SECONDS, NOT_FOUND_BODY
+from functions.core.definitions import CORS_ALLOW_METHODS, CORS_MAX_AGE_SECONDS, NOT_FOUND_BODY, TOKEN_HEADER
 from pipeline.nag import acknowledge
 from pipeline.waf import rate_limited_web_acl
 
@@ -478,7 +478,7 @@ class FunctionUrlIngress(Ingress):
             cors=lambda_.FunctionUrlCorsOptions(
                 allowed_origins=list(settings.allowed_origins),
                 allowed_methods=[lambda_.HttpMethod.GET],
-                allowed_headers=["authorization"],
+                allowed_headers=["authorization", TOKEN_HEADER],
                 max_age=Duration.seconds(CORS_MAX_AGE_SECONDS),
             ),
         )

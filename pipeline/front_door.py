@@ -31,7 +31,7 @@ from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Duration, Fn, Stack
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import custom_resources as cr
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from functions.core.definitions import FRONT_DOOR_SECRET_HEADER
 from pipeline.nag import acknowledge
@@ -46,6 +46,8 @@ FORWARDED_HEADERS: tuple[str, ...] = (
     "Referer",
     "Origin",
     "x-api-key",
+    # The dashboard's access token: CloudFront refuses Authorization in an origin request policy.
+    "x-visitor-tracker-token",
 )
 
 
@@ -214,7 +216,7 @@ class FrontDoor(Construct):
         return draw.get_response_field("RandomPassword")
 
     @staticmethod
-    def _acknowledge_provider(provider: Construct) -> None:
+    def _acknowledge_provider(provider: IConstruct) -> None:
         acknowledge(
             provider,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",

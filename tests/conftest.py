@@ -95,9 +95,7 @@ def pipeline_resources(
     monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", sqs_endpoint)
     if dynamodb_backend == "dynamodb-local":
         monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", request.getfixturevalue("dynamodb_local_url"))
-    resources = create_resources(
-        boto3.client("dynamodb"), boto3.client("sqs"), prefix=prefix, visibility_timeout=0
-    )
+    resources = create_resources(boto3.client("dynamodb"), boto3.client("sqs"), prefix=prefix, visibility_timeout=0)
     for name, value in resources.environment().items():
         monkeypatch.setenv(name, value)
     _reset_caches()

@@ -51,8 +51,13 @@ def local(
         except DataDirBusy as exc:
             raise base.CliError(str(exc)) from exc
     code = serve(
-        port=port, host=host, aws_endpoint=aws_endpoint, data_dir=data_dir, in_memory=in_memory,
-        quiet=quiet, verbose=verbose,
+        port=port,
+        host=host,
+        aws_endpoint=aws_endpoint,
+        data_dir=data_dir,
+        in_memory=in_memory,
+        quiet=quiet,
+        verbose=verbose,
     )
     raise typer.Exit(code)
 
@@ -101,7 +106,7 @@ def visits_recent(
 
 
 # The other command groups register themselves on the app when imported.
-from visitor_tracker import cli_dlq, cli_export, cli_status  # noqa: E402, F401
+from visitor_tracker import cli_access, cli_dlq, cli_export, cli_status  # noqa: E402, F401
 
 app = base.app
 

@@ -129,5 +129,3 @@ def out() -> Console:
 
 def err() -> Console:
     return Console(stderr=True, highlight=False)
-
-

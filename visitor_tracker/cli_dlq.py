@@ -207,5 +207,3 @@ def dlq_purge(
     pipeline = base.pipeline_of(ctx)
     count = dlq.purge(pipeline.client("sqs"), pipeline.dlq_url)
     typer.echo(f"Purged the DLQ ({count} message(s)).")
-
-

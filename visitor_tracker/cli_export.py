@@ -104,5 +104,3 @@ def export_command(
     finally:
         partial.unlink(missing_ok=True)
     say(f"Exported {total:,} {what} of {span} to {out} ({pipeline.source}).")
-
-

@@ -174,5 +174,3 @@ def render_status(data: Any, source: str, width: int = 80) -> RenderableType:
     )
     parts.extend(_side_by_side(_automated_tables(data), width))
     return Group(*parts)
-
-

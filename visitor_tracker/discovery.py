@@ -50,6 +50,7 @@ class Pipeline:
     dlq_url: str
     endpoint_url: str | None = None  # the emulator in local mode; None for real AWS
     session: Any = field(default=None, repr=False, compare=False)
+    _owner: dict[str, str] = field(default_factory=dict, repr=False, compare=False)  # the token, once read
 
     def client(self, service: str, *, max_attempts: int | None = None) -> Any:
         """A boto3 client for this pipeline (the emulator's endpoint in local mode)."""
@@ -58,9 +59,28 @@ class Pipeline:
             config = config.merge(Config(retries={"max_attempts": max_attempts, "mode": "standard"}))
         return self.session.client(service, endpoint_url=self.endpoint_url, config=config)
 
+    @property
+    def dashboard_url(self) -> str:
+        return self.status_url.rsplit("/", 1)[0] + "/dashboard"
+
+    def owner_token(self) -> str:
+        """The owner's access token, read (or created the first time) with this caller's AWS credentials."""
+        cached = self._owner.get("token")
+        if cached is None:
+            from functions.model.access import OWNER_ID
+            from functions.tables import access
+
+            cached = access.issue(
+                self.table_name, OWNER_ID, "owner", replace=False, client=self.client("dynamodb")
+            ).token
+            self._owner["token"] = cached
+        return cached
+
     def fetch_status(self, api_key: str | None = None, timeout: float = HTTP_TIMEOUT_SECONDS) -> Any:
-        """GET the /status JSON; any failure is a ``DiscoveryError`` naming the likely fix."""
-        return get_json(self.status_url, api_key=api_key, timeout=timeout, local=self.source == "local")
+        """GET the /status JSON as the owner; any failure is a ``DiscoveryError`` naming the likely fix."""
+        return get_json(
+            self.status_url, api_key=api_key, token=self.owner_token(), timeout=timeout, local=self.source == "local"
+        )
 
 
 def find_pipeline(stack: str | None = None, *, region: str | None = None, profile: str | None = None) -> Pipeline:
@@ -138,7 +158,12 @@ def from_stack(stack: str, *, region: str | None = None, profile: str | None = N
 
 
 def get_json(
-    url: str, *, api_key: str | None = None, timeout: float = HTTP_TIMEOUT_SECONDS, local: bool = False
+    url: str,
+    *,
+    api_key: str | None = None,
+    token: str | None = None,
+    timeout: float = HTTP_TIMEOUT_SECONDS,
+    local: bool = False,
 ) -> Any:
     """GET a JSON document, turning every HTTP, network and decoding failure into one clear line."""
     if urlsplit(url).scheme not in ("http", "https"):
@@ -146,6 +171,8 @@ def get_json(
     headers = {"Accept": "application/json", "User-Agent": "visitor-tracker-cli"}
     if api_key:
         headers["x-api-key"] = api_key
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(url, headers=headers)  # noqa: S310 - scheme checked above
     hint = "is local mode still running?" if local else "check the stack's API and your network"
     try:

@@ -79,9 +79,20 @@ def launcher(install: Installation) -> list[str]:
         staging = BUILD_DIR.with_name(f"build.{os.getpid()}")
         try:
             subprocess.run(
-                [install.java, "-m", "jdk.compiler/com.sun.tools.javac.Main", "-nowarn", "-d", str(staging),
-                 "-cp", classpath, str(LAUNCHER)],
-                check=True, capture_output=True, timeout=120,
+                [
+                    install.java,
+                    "-m",
+                    "jdk.compiler/com.sun.tools.javac.Main",
+                    "-nowarn",
+                    "-d",
+                    str(staging),
+                    "-cp",
+                    classpath,
+                    str(LAUNCHER),
+                ],
+                check=True,
+                capture_output=True,
+                timeout=120,
             )
             shutil.rmtree(BUILD_DIR, ignore_errors=True)
             staging.rename(BUILD_DIR)  # atomic: a parallel start sees the old build or the new one

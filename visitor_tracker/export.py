@@ -306,4 +306,3 @@ def export(
         if on_day:
             on_day(day, count)
     return total
-

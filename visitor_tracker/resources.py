@@ -84,7 +84,5 @@ def create_resources(
         {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(QUEUE.max_receive_count)}
     )
     queue_url = sqs.create_queue(QueueName=f"{prefix}-queue", Attributes=attributes)["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     return PipelineResources(table_name, queue_url, dlq_url, queue_arn, dlq_arn)

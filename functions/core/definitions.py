@@ -32,6 +32,9 @@ ENV_PUBLIC_COUNTERS: Final = "PUBLIC_COUNTERS"
 ENV_FRONT_DOOR_SECRET: Final = "FRONT_DOOR_SECRET"  # noqa: S105 - a variable name
 FRONT_DOOR_SECRET_HEADER: Final = "x-visitor-tracker-origin"  # noqa: S105 - a header name
 VIEWER_ADDRESS_HEADER: Final = "cloudfront-viewer-address"
+# The dashboard sends the access token in this header (API clients may use Authorization: Bearer):
+# CloudFront cannot forward Authorization through an origin request policy, this one it can.
+TOKEN_HEADER: Final = "x-visitor-tracker-token"  # noqa: S105 - a header name
 
 DEFAULT_LOG_TTL_DAYS: Final = 30
 DEFAULT_ALLOWED_ORIGINS: Final = "*"

@@ -1,8 +1,9 @@
 """Who may read the analytics: access tokens, shared links and public counters (pure: no I/O).
 
 A token is ``<id>.<secret>``: ``id`` names its item (``owner``, or a shared link's id) so the status
-function reads one item, and the secret is compared in constant time. Tokens travel in the
-``Authorization: Bearer`` header (the dashboard and the CLI send it), never in a URL the server sees:
+function reads one item, and the secret is compared in constant time. Tokens travel in a header
+(``Authorization: Bearer`` from the CLI, ``X-Visitor-Tracker-Token`` from the dashboard, which the
+front door can forward), never in a URL the server sees:
 a shared link carries its token in the fragment (``/dashboard#token=...``), which browsers keep
 to themselves.
 """
@@ -15,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from functions.core.definitions import TOKEN_HEADER
 from functions.core.http import Request
 from functions.core.settings import Settings
 
@@ -33,11 +35,11 @@ class Presented:
 
 
 def presented_token(request: Request) -> Presented | None:
-    """The bearer token of a request, or None when there is none or it is malformed."""
-    header = (request.header("authorization") or "").strip()
-    scheme, _, value = header.partition(" ")
+    """The token of a request (``Authorization: Bearer``, else the dashboard's ``X-Visitor-Tracker-Token``),
+    or None when there is none or it is malformed."""
+    scheme, _, value = (request.header("authorization") or "").strip().partition(" ")
     if scheme.lower() != "bearer":
-        return None
+        value = request.header(TOKEN_HEADER) or ""
     match = _TOKEN.match(value.strip())
     return Presented(match.group(1), match.group(2)) if match else None
 

@@ -59,8 +59,14 @@ def three_days(env: Env, monkeypatch: pytest.MonkeyPatch) -> dict[int, list[Visi
         2: [
             make_visit(timestamp=at(2, 8), path="/b", visitor="v3"),
             make_visit(
-                timestamp=at(2, 8, 5), path="/robots.txt", user_agent=BOT_UA, is_bot=True, counted=False,
-                bot_class="crawler", visitor=None, ip=None,
+                timestamp=at(2, 8, 5),
+                path="/robots.txt",
+                user_agent=BOT_UA,
+                is_bot=True,
+                counted=False,
+                bot_class="crawler",
+                visitor=None,
+                ip=None,
             ),
             make_visit(timestamp=at(2, 23, 59), path="/b", visitor="v4"),
         ],

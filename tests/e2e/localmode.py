@@ -63,8 +63,26 @@ class LocalMode:
     def client(self, name: str) -> Any:
         return boto3.client(name, endpoint_url=self.state.endpoint_url, region_name=self.state.region)
 
+    @property
+    def token(self) -> str:
+        """The owner's access token (local mode creates it at start, as `make deploy` does)."""
+        from functions.model.access import OWNER_ID
+        from functions.tables import access
+
+        found = access.lookup(self.state.table_name, OWNER_ID, client=self.client("dynamodb"))
+        assert found is not None, "local mode issues the owner token when it starts"
+        return found.token
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def dashboard_url(self, fragment: str = "") -> str:
+        """The dashboard as the banner's link opens it: the token in the fragment (plus ``fragment``)."""
+        return f"{self.url}/dashboard#" + "&".join(p for p in (fragment, f"token={self.token}") if p)
+
     def status(self) -> dict[str, Any]:
-        response = httpx.get(f"{self.url}/status", timeout=10)
+        response = httpx.get(f"{self.url}/status", headers=self.auth, timeout=10)
         assert response.status_code == 200, response.text
         return dict(response.json())
 

@@ -146,5 +146,5 @@ def test_a_seeded_fuzz_of_malformed_requests_gets_no_5xx_no_hang_and_counts_noth
             statuses.append(int(match.group(1)))
     assert statuses and max(statuses) < 500, sorted(set(statuses))
     # AND the server still answers, and counted nothing
-    assert httpx.get(f"{mode.url}/status", timeout=10).status_code == 200
+    assert httpx.get(f"{mode.url}/status", headers=mode.auth, timeout=10).status_code == 200
     assert _count(mode) == before

@@ -53,7 +53,7 @@ def test_dashboard_shows_the_count_and_follows_new_visits(local_mode: LocalMode,
     # GIVEN some visits and the dashboard open in the browser
     for path in ("/", "/blog", "/blog"):
         count = _visit(local_mode, path)
-    page.goto(f"{local_mode.url}/dashboard")
+    page.goto(local_mode.dashboard_url())
 
     # THEN it shows the current count once the writer has counted them (CSP, inline script and
     # ./status all working)
@@ -85,7 +85,7 @@ def test_dashboard_warns_when_the_dlq_is_not_empty(local_mode: LocalMode, page: 
     sqs.send_message(QueueUrl=local_mode.state.dlq_url, MessageBody='{"dead": true}')
     try:
         # WHEN the dashboard loads
-        page.goto(f"{local_mode.url}/dashboard")
+        page.goto(local_mode.dashboard_url())
 
         # THEN a warning banner says so
         banner = page.locator("[data-testid=dlq-banner]")
@@ -109,7 +109,7 @@ def test_dashboard_asks_once_for_an_api_key_and_sends_it(local_mode: LocalMode, 
             route.continue_()
 
     page.route("**/status", require_key)
-    page.goto(f"{local_mode.url}/dashboard")
+    page.goto(local_mode.dashboard_url())
 
     # WHEN the page is refused, it shows a labelled key form; the key is typed in once
     page.locator("[data-testid=key-panel]").wait_for(state="visible", timeout=UPDATE_TIMEOUT_MS)
@@ -167,7 +167,7 @@ def test_dashboard_reports_a_failing_status_and_recovers(local_mode: LocalMode, 
     page.route("**/status", flaky)
 
     # WHEN the dashboard loads, THEN it shows the error as an alert, not a broken page ...
-    page.goto(f"{local_mode.url}/dashboard")
+    page.goto(local_mode.dashboard_url())
     error = page.locator("[data-testid=error]")
     error.wait_for(state="visible", timeout=UPDATE_TIMEOUT_MS)
     assert error.get_attribute("role") == "alert"

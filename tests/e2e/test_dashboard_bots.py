@@ -54,7 +54,7 @@ def test_a_crawler_visit_shows_in_the_automated_panel_not_in_the_count(
     # WHEN the dashboard is open on a desktop
     context, page, errors = _open(browser, 1200)
     try:
-        page.goto(f"{local_mode.url}/dashboard")
+        page.goto(local_mode.dashboard_url())
 
         # THEN the panel shows the crawler class and the agent, and says what counts
         page.wait_for_function(
@@ -74,7 +74,7 @@ def test_a_crawler_visit_shows_in_the_automated_panel_not_in_the_count(
     # ... and on a phone, the panel fits the width (no horizontal scrolling)
     context, page, errors = _open(browser, 390)
     try:
-        page.goto(f"{local_mode.url}/dashboard")
+        page.goto(local_mode.dashboard_url())
         page.wait_for_function(
             "() => /Googlebot/.test(document.querySelector('[data-testid=top-bots]').textContent)",
             timeout=UPDATE_TIMEOUT_MS,

@@ -488,7 +488,7 @@ def test_seven_days_through_local_mode(local_mode: LocalMode, browser: Any) -> N
         assert response.status_code == 200
 
     def seven_days() -> dict[str, Any]:
-        response = httpx.get(f"{local_mode.url}/status", params={"range": "7d"}, timeout=10)
+        response = httpx.get(f"{local_mode.url}/status", params={"range": "7d"}, headers=local_mode.auth, timeout=10)
         assert response.status_code == 200, response.text
         return dict(response.json()["range"])
 
@@ -498,9 +498,9 @@ def test_seven_days_through_local_mode(local_mode: LocalMode, browser: Any) -> N
 
     # WHEN the dashboard shows 7 days (no route fixture: the real status function answers)
     for width in WIDTHS:
-        context, dash = _open(browser, width, f"{local_mode.url}/dashboard", fixture=False)
+        context, dash = _open(browser, width, local_mode.dashboard_url(), fixture=False)
         try:
-            dash.page.goto(f"{local_mode.url}/dashboard#range=7d")
+            dash.page.goto(local_mode.dashboard_url("range=7d"))
             _wait_loaded(dash.page, expected["visits"])
             assert dash.status_queries()[-1] == {"range": ["7d"]}
 

@@ -103,9 +103,7 @@ def test_snippet_shows_the_page_count_sends_campaigns_and_honours_the_opt_out(
         counted = _count(httpx.Client(base_url=api, timeout=10), f"{slug}/post")
         return int(counted["total"]) if counted else -1
 
-    with serve_page(
-        f"<!doctype html><html lang=en><head><title>Blog</title></head><body>{html}</body></html>"
-    ) as site:
+    with serve_page(f"<!doctype html><html lang=en><head><title>Blog</title></head><body>{html}</body></html>") as site:
         # GIVEN a visitor arriving from a campaign: the snippet sends the page with its query string ...
         before = local_mode.status()["visitor_count"]
         page.goto(f"{site}{slug}/post?utm_source=news&utm_campaign=launch")

@@ -147,8 +147,16 @@ def test_port_in_use_is_a_clear_error_and_stops_the_emulator(tmp_path: Path) -> 
 
         # WHEN local mode is asked to serve on it
         result = subprocess.run(
-            [sys.executable, "-m", "visitor_tracker.local", "--port", str(port), "--quiet",
-             "--data-dir", str(tmp_path / "data")],
+            [
+                sys.executable,
+                "-m",
+                "visitor_tracker.local",
+                "--port",
+                str(port),
+                "--quiet",
+                "--data-dir",
+                str(tmp_path / "data"),
+            ],
             cwd=ROOT,
             env={**os.environ, "VISITOR_TRACKER_STATE": str(state_file)},
             capture_output=True,

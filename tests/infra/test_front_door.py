@@ -62,6 +62,8 @@ def test_the_site_path_goes_to_the_api_uncached_with_country_header(
         headers = policy["HeadersConfig"]["Headers"]
         assert "CloudFront-Viewer-Country" in headers and "Host" not in headers
         assert set(headers) == set(FORWARDED_HEADERS)
+        # AND the dashboard's token header (CloudFront answers 400 to a policy forwarding Authorization)
+        assert "x-visitor-tracker-token" in headers and "Authorization" not in headers
         assert policy["QueryStringsConfig"] == {"QueryStringBehavior": "all"}
     function = next(iter(synth.of_type("AWS::CloudFront::Function").values()))["Properties"]
     assert f"'{prefix}'" in function["FunctionCode"]

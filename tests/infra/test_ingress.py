@@ -335,7 +335,8 @@ def test_function_urls_public_with_cors_status_checks_the_token_itself(function_
     # The same mechanism as behind the APIs: the status function checks the owner's token, so the
     # dashboard works in a browser (a SigV4-only URL could not be opened by one)
     assert status["AuthType"] == "NONE"
-    assert status["Cors"]["AllowHeaders"] == ["authorization"] and status["Cors"]["AllowMethods"] == ["GET"]
+    assert status["Cors"]["AllowHeaders"] == ["authorization", "x-visitor-tracker-token"]
+    assert status["Cors"]["AllowMethods"] == ["GET"]
     assert len(urls) == 2
     assert not function_url.of_type("AWS::ApiGateway::RestApi")
     assert not function_url.of_type("AWS::ApiGatewayV2::Api")

@@ -107,9 +107,11 @@ class Ingest:
 
     def stored_count(self) -> int:
         """The counter as stored, read with the test's own client (the functions' may have faults injected)."""
-        item = boto3.client("dynamodb").get_item(
-            TableName=self.resources.table_name, Key=keys.counter_key(0), ConsistentRead=True
-        ).get("Item")
+        item = (
+            boto3.client("dynamodb")
+            .get_item(TableName=self.resources.table_name, Key=keys.counter_key(0), ConsistentRead=True)
+            .get("Item")
+        )
         return counter.visits_of(item)
 
     def queue_length(self) -> int:

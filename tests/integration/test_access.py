@@ -95,6 +95,9 @@ def test_the_owner_token_opens_status_and_dashboard(private: PipelineResources, 
     assert headers["Cache-Control"] == "private, max-age=5"  # never kept by a shared cache
     code, headers, _ = call(signed(make("/dashboard"), token))
     assert code == 200 and headers["Content-Type"].startswith("text/html")
+    # ... and so does the dashboard's own header, the one the front door forwards
+    code, _, body = call(make("/status", headers={"X-Visitor-Tracker-Token": token}))
+    assert code == 200 and json.loads(body)["visitor_count"] == 0
 
 
 @pytest.mark.parametrize("make", INGRESSES)

@@ -189,7 +189,7 @@ def test_an_acknowledged_record_cut_off_the_journal_is_reported(tmp_path: Path) 
 
     after = Local(tmp_path)
 
-    cut = whole[: -15].rsplit(b"\n", 1)[1]
+    cut = whole[:-15].rsplit(b"\n", 1)[1]
     assert after.restored == Restored(
         queued=2, dead_letters=0, damaged=1, quarantine=tmp_path / journal.QUARANTINE_FILE, lost_bytes=15
     )

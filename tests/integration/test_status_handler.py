@@ -140,9 +140,7 @@ def test_dashboard_is_read_once(pipeline_resources: PipelineResources, dashboard
     assert call(rest_event("/dashboard"))["body"] == PAGE
 
 
-def test_missing_dashboard_is_404_json(
-    pipeline_resources: PipelineResources, dashboard_file: Path
-) -> None:
+def test_missing_dashboard_is_404_json(pipeline_resources: PipelineResources, dashboard_file: Path) -> None:
     dashboard_file.unlink()
     ENVIRONMENT.reset()
     response = call(rest_event("/dashboard"))

@@ -83,9 +83,7 @@ def send_visits(resources: PipelineResources, visits: Iterable[Visit]) -> None:
             {
                 "Id": str(i),
                 "MessageBody": visit.to_json(),
-                "MessageAttributes": {
-                    CORRELATION_ID_ATTRIBUTE: {"DataType": "String", "StringValue": visit.visit_id}
-                },
+                "MessageAttributes": {CORRELATION_ID_ATTRIBUTE: {"DataType": "String", "StringValue": visit.visit_id}},
             }
         )
         if len(batch) == 10:
@@ -195,5 +193,3 @@ def scan_all(table_name: str) -> list[dict[str, Any]]:
 
 def log_items(table_name: str) -> list[dict[str, Any]]:
     return [i for i in scan_all(table_name) if i["pk"]["S"].startswith("LOG#")]
-
-

@@ -51,10 +51,14 @@ POLICY = {
     "Go-http-client/1.1": ("http-client", "Go-http-client"),
     "Java/17.0.9": ("http-client", "Java"),
     "axios/1.7.7": ("http-client", "axios"),
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 "
-    "Safari/537.36": ("headless", "HeadlessChrome"),
-    "Mozilla/5.0 (Unknown; Linux x86_64) AppleWebKit/538.1 (KHTML, like Gecko) PhantomJS/2.1.1 "
-    "Safari/538.1": ("headless", "PhantomJS"),
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36": (
+        "headless",
+        "HeadlessChrome",
+    ),
+    "Mozilla/5.0 (Unknown; Linux x86_64) AppleWebKit/538.1 (KHTML, like Gecko) PhantomJS/2.1.1 Safari/538.1": (
+        "headless",
+        "PhantomJS",
+    ),
     "Mozilla/5.0 (Linux; Android 11; moto g power (2022)) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/109.0 "
     "Mobile Safari/537.36 Chrome-Lighthouse": ("headless", "Chrome-Lighthouse"),
     "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)": ("crawler", "Googlebot"),

@@ -138,4 +138,3 @@ def test_cors_with_a_wildcard_and_with_an_allow_list() -> None:
     assert cors_headers(allow_list, request) == {"Access-Control-Allow-Origin": "https://a.example", "Vary": "Origin"}
     other = parse_request(rest_event(headers={"Origin": "https://evil.example"}))
     assert cors_headers(allow_list, other) == {"Vary": "Origin"}
-

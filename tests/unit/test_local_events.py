@@ -178,7 +178,6 @@ def test_failed_message_ids_read_like_lambda(result: Any, expected: set[str]) ->
     assert failed_message_ids(result, ["a", "b"]) == expected
 
 
-
 def _gateway(handlers: dict[str, Any]) -> Client:
     return Client(LocalGateway(handlers))
 

@@ -26,4 +26,3 @@ def test_the_uniques_sketch_keeps_a_fixed_size_and_counts_repeat_visitors_once(
     assert abs(tables.uniques(pipeline_resources, NOW) - 400) <= 400 * 0.07
     sketches = [i for i in tables.names(pipeline_resources, NOW) if i["sk"]["S"].startswith("u#")]
     assert sketches and all(len(bytes(i["registers"]["B"])) <= 2048 for i in sketches)
-

@@ -39,6 +39,7 @@ ROUTES: Mapping[str, str] = {
 # without one, or with it blank, is the gateway's 400 before any function runs.
 REQUIRED_QUERY: Mapping[str, tuple[str, ...]] = {"/count": ("page",), "/badge.svg": ("page",)}
 
+
 class LocalGateway:
     """A WSGI app standing in for the API Gateway REST API in front of the functions."""
 

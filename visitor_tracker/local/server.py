@@ -192,14 +192,23 @@ def _announce(local_aws: LocalAws, api_url: str) -> None:
         )
     )
     where, kept = local_aws.describe()
+    token = _owner_token(resources.table_name)
     say(f"visitor-tracker local mode (pid {os.getpid()})")
     say(f"  API (count a visit)  {api_url}/")
-    say(f"  status (JSON)        {api_url}/status")
-    say(f"  dashboard            {api_url}/dashboard")
+    say(f"  status (JSON)        {api_url}/status  (Authorization: Bearer <token>; `visitor-tracker token show`)")
+    say(f"  dashboard            {api_url}/dashboard#token={token}")
     say(f"  AWS endpoint         {where}")
     say(f"  data kept            {kept}")
     say(f"  state file           {state_path()}")
     say("Ready. Ctrl-C to stop.")
+
+
+def _owner_token(table_name: str) -> str:
+    """Private like a deployment: the owner's token (kept in the table between runs), for the banner's link."""
+    from functions.model.access import OWNER_ID
+    from functions.tables import access
+
+    return access.issue(table_name, OWNER_ID, "owner", replace=False).token
 
 
 def _wait(stopper: Stopper, http_thread: threading.Thread, console: Console | None) -> None:

@@ -148,9 +148,7 @@ class QueueStore:
         return state, damaged, lost
 
     @staticmethod
-    def _read(
-        path: Path, acked: int | None = None
-    ) -> tuple[list[tuple[bytes, dict[str, Any]]], list[bytes], int]:
+    def _read(path: Path, acked: int | None = None) -> tuple[list[tuple[bytes, dict[str, Any]]], list[bytes], int]:
         """(intact records with their bytes, damaged records' bytes, acknowledged bytes missing at the end).
 
         A last record without its newline was being written: dropped silently when it starts past the

@@ -265,9 +265,7 @@ def queue_attributes(request: Mapping[str, Any]) -> dict[str, str]:
 def batch_entries(request: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     entries = list(request.get("Entries") or [])
     if not entries:
-        raise SqsError(
-            "EmptyBatchRequest", "There should be at least one SendMessageBatchRequestEntry in the request."
-        )
+        raise SqsError("EmptyBatchRequest", "There should be at least one SendMessageBatchRequestEntry in the request.")
     if len(entries) > MAX_RECEIVE:
         raise SqsError("TooManyEntriesInBatchRequest", f"Maximum number of entries per request are {MAX_RECEIVE}.")
     ids = [str(e.get("Id", "")) for e in entries]
