@@ -26,11 +26,11 @@ def _link(pipeline: Pipeline, token: str) -> str:
 
 
 def _print_owner(pipeline: Pipeline, token: str, headline: str) -> None:
-    console = base.out()
-    console.print(headline)
-    console.print(f"  token      {token}")
-    console.print(f"  dashboard  {_link(pipeline, token)}")
-    console.print("Keep it private: anyone with it reads your analytics. `visitor-tracker token rotate` replaces it.")
+    # Plain echo, never wrapped: a token or a link split over two lines cannot be copied.
+    typer.echo(headline)
+    typer.echo(f"  token      {token}")
+    typer.echo(f"  dashboard  {_link(pipeline, token)}")
+    typer.echo("Keep it private: anyone with it reads your analytics. `visitor-tracker token rotate` replaces it.")
 
 
 @token_app.command("show")
@@ -83,8 +83,8 @@ def share_create(
         raise base.CliError(f"--label must be 1 to {model.MAX_LABEL_LENGTH} characters")
     pipeline = base.pipeline_of(ctx)
     issued = access.issue(pipeline.table_name, model.new_share_id(), label.strip(), client=pipeline.client("dynamodb"))
-    base.out().print(f"Shared link {issued.token_id} ({issued.label}):")
-    base.out().print(f"  {_link(pipeline, issued.token)}")
+    typer.echo(f"Shared link {issued.token_id} ({issued.label}):")
+    typer.echo(f"  {_link(pipeline, issued.token)}")
 
 
 @share_app.command("list")

@@ -215,8 +215,10 @@ def test_status_from_the_real_status_function(
     env.send_to_dlq(make_visit())
 
     # WHEN the CLI asks for the status, and /status is read directly
-    shown = env.cli_json("status")
-    with urllib.request.urlopen(f"{stub.url}/status") as response:
+    shown = env.cli_json("status")  # as the owner: the CLI reads the token with its AWS credentials
+    token = env.cli("token", "show", "--quiet").stdout.strip()
+    signed_in = urllib.request.Request(f"{stub.url}/status", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(signed_in) as response:
         direct = json.loads(response.read())
 
     # THEN the CLI prints exactly what /status answers

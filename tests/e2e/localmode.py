@@ -158,3 +158,14 @@ def wait_for(predicate: Any, timeout: float, interval: float = 0.25) -> Any:
         time.sleep(interval)
         value = predicate()
     return value
+
+
+def console_error(message: Any) -> str | None:
+    """A browser console message that is an error, except the one every dashboard load logs: the page
+    itself answers an anonymous navigation 401 (it is the sign-in form; the token lives in the browser)."""
+    if message.type != "error":
+        return None
+    url = (message.location or {}).get("url", "")
+    if "status of 401" in message.text and url.split("#", 1)[0].endswith("/dashboard"):
+        return None
+    return str(message.text)

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.localmode import LocalMode, wait_for
+from tests.e2e.localmode import LocalMode, console_error, wait_for
 from tests.support.events import DEFAULT_UA
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("e2e-browser")]
@@ -22,7 +22,7 @@ def _open(browser: Any, width: int) -> tuple[Any, Any, list[str]]:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("console", lambda msg: errors.append(text) if (text := console_error(msg)) else None)
     return context, page, errors
 
 

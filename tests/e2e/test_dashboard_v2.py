@@ -19,7 +19,7 @@ import pytest
 
 from functions.status import handler
 from functions.status import page as dashboard_page
-from tests.e2e.localmode import LocalMode, wait_for
+from tests.e2e.localmode import LocalMode, console_error, wait_for
 from tests.support.events import DEFAULT_UA
 from tests.support.static import serve_page
 
@@ -160,7 +160,7 @@ def _open(browser: Any, width: int, url: str, *, fixture: bool = True) -> tuple[
     page = context.new_page()
     dash = Dashboard(page, url, width)
     page.on("pageerror", lambda exc: dash.errors.append(str(exc)))
-    page.on("console", lambda msg: dash.errors.append(msg.text) if msg.type == "error" else None)
+    page.on("console", lambda msg: dash.errors.append(text) if (text := console_error(msg)) else None)
     page.on("request", lambda request: dash.requests.append(request.url))
     page.add_init_script(RECORD_CSP)
     if fixture:

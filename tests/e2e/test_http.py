@@ -74,12 +74,14 @@ def test_unknown_path_is_a_404_json_error(local_mode: LocalMode) -> None:
 
 
 def test_dashboard_is_served_as_html_with_its_csp(local_mode: LocalMode) -> None:
-    response = httpx.get(f"{local_mode.url}/dashboard", timeout=10)
+    signed_in = httpx.get(f"{local_mode.url}/dashboard", headers=local_mode.auth, timeout=10)
+    anonymous = httpx.get(f"{local_mode.url}/dashboard", timeout=10)
 
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/html")
-    assert "default-src 'none'" in response.headers["content-security-policy"]
-    assert 'data-testid="visitor-count"' in response.text
+    assert (signed_in.status_code, anonymous.status_code) == (200, 401)  # 401: the same page, signing in
+    for response in (signed_in, anonymous):
+        assert response.headers["content-type"].startswith("text/html")
+        assert "default-src 'none'" in response.headers["content-security-policy"]
+        assert 'data-testid="visitor-count"' in response.text
 
 
 def test_poison_message_reaches_the_dlq_without_holding_up_good_visits(local_mode: LocalMode) -> None:

@@ -179,6 +179,7 @@ def _announce(local_aws: LocalAws, api_url: str) -> None:
     resources = local_aws.resources
     if resources is None:
         raise RuntimeError("local mode's AWS is not started")
+    token = _owner_token(resources.table_name)  # before the state file: whoever finds it finds the token
     write_state(
         LocalState(
             pid=os.getpid(),
@@ -192,7 +193,6 @@ def _announce(local_aws: LocalAws, api_url: str) -> None:
         )
     )
     where, kept = local_aws.describe()
-    token = _owner_token(resources.table_name)
     say(f"visitor-tracker local mode (pid {os.getpid()})")
     say(f"  API (count a visit)  {api_url}/")
     say(f"  status (JSON)        {api_url}/status  (Authorization: Bearer <token>; `visitor-tracker token show`)")
