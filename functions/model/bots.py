@@ -29,9 +29,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
+from functions.model import bot_rules as rules
+
 MAX_CLASSIFIED_LENGTH: Final = 1024
 MAX_AGENT_LENGTH: Final = 40
-CLASSES: Final[tuple[str, ...]] = ("crawler", "monitor", "preview", "http-client", "headless", "scanner", "other")
+CLASSES: Final[tuple[str, ...]] = (
+    "ai-crawler", "crawler", "monitor", "preview", "http-client", "headless", "scanner", "datacenter", "other"
+)
+AI_CLASS: Final = "ai-crawler"
+DATACENTER_CLASS: Final = "datacenter"  # set by capture from the network (CloudFront-Viewer-ASN), never here
 EMPTY_AGENT: Final = "(empty)"
 DATA_FILE: Final = Path(__file__).with_name("bots_data.json")
 
@@ -46,6 +52,7 @@ class _Tables:
     literals: dict[str, tuple[str, ...]]
     gram: int
     patterns: re.Pattern[str]
+    ai: re.Pattern[str]
 
 
 def _load(path: Path = DATA_FILE) -> _Tables:
@@ -57,74 +64,13 @@ def _load(path: Path = DATA_FILE) -> _Tables:
         literals={k: tuple(v) for k, v in data["literals"].items()},
         gram=int(data["gram"]),
         patterns=re.compile("|".join(f"(?:{p})" for p in data["patterns"])),
+        ai=re.compile("|".join(f"(?:{p})" for p in data["ai"])),
     )
 
 
 # Loaded at import (Lambda's init phase), about 3 ms: JSON parses in C and the two regexes are small.
 _TABLES: Final = _load()
 SOURCE: Final = _TABLES.source
-
-# Project policy on top of the upstream names, checked on the lower-cased User-Agent. Each
-# alternative was checked against tens of thousands of real browser User-Agents (bench/9_bots.py).
-_POLICY: Final = re.compile(
-    r"https?:|[\w.+-]@[a-z][\w-]*\.[a-z]{2,}|\[at\]"  # a URL or e-mail address: a self-identifying agent
-    r"|^[^\s(;]*$"  # one product token and nothing else: okhttp/3.5.0, Zapier, Uptime-Kuma/1.23.16
-    r"|^dalvik/"  # Android's default HTTP stack (apps calling an API), not a browser
-    r"|^(?:curl|wget|httpie|python|go |java|node|deno|bun/|php|ruby|perl|libwww|lwp|powershell)"
-    r"|scan|monitor|audit|research|webhook|synthetic|selenium|playwright|puppeteer|webdriver|phantomjs"
-    r"|lighthouse|http.?client|check|verif|\bdcv\b|lookup|preview|screenshot|thumbnail|detect|google-"
-    r"|\(compatible\)"
-)
-# A "Mozilla/" User-Agent that names no platform (or only "compatible; Agent") and no rendering
-# engine is a client borrowing the prefix; old and TV browsers name their platform and pass.
-_PRETEND: Final = re.compile(r"mozilla/[\d.]+\s*(?:\(compatible[;)]|[^(]*$)")
-_ENGINE: Final = re.compile(r"applewebkit|gecko|trident|msie|presto|khtml|netfront|webkit|opera|chrome|firefox|safari")
-
-# Class of an automated agent, first match wins, tried on the agent's name, then on the whole string.
-_CLASS_RULES: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
-    ("headless", re.compile(r"headless|phantomjs|puppeteer|playwright|selenium|webdriver|lighthouse|slimerjs")),
-    (
-        "scanner",
-        re.compile(
-            r"scan|sqlmap|nikto|nmap|zgrab|nuclei|acunetix|netsparker|openvas|qualys|nessus|burp|security|censys"
-            r"|shodan|expanse|jndi|detectify|fuzz|probe|exploit|vuln|\$\{|<\?"
-        ),
-    ),
-    (
-        "monitor",
-        re.compile(
-            r"uptime|monitor|pingdom|statuscake|site24x7|newrelic|datadog|health|check|zabbix|nagios|synthetic"
-            r"|blackbox|catchpoint|status|alert"
-        ),
-    ),
-    (
-        "preview",
-        re.compile(
-            r"externalhit|facebookcatalog|twitterbot|slackbot|discordbot|telegrambot|whatsapp|linkedinbot|skypeuri"
-            r"|embedly|iframely|preview|unfurl|pinterest|redditbot|vkshare|bitlybot|mastodon|link ?expand"
-            r"|screenshot|thumbnail|bluesky|snapchat|viber|kakaotalk|outbrain|quora"
-        ),
-    ),
-    (
-        "crawler",
-        re.compile(
-            r"bot|crawl|spider|slurp|archiv|heritrix|scrap|ahrefs|semrush|gpt|claude|anthropic|perplexity|nutch"
-            r"|httrack"
-        ),
-    ),
-    (
-        "http-client",
-        re.compile(
-            r"curl|wget|python|httpx|aiohttp|okhttp|go-http|^go |java|http.?client|axios|node|undici|got/|libwww"
-            r"|lwp|powershell|httpie|guzzle|php|ruby|perl|dart|reqwest|ureq|postman|insomnia|restsharp|dalvik"
-            r"|urllib|requests|faraday|hackney|deno|winhttp|cfnetwork|http"
-        ),
-    ),
-    ("crawler", re.compile(r"index|search|seo|feed|rss|fetch|reader|yandex|baidu|sogou|google|bing")),
-)
-_CLIENT_NAMES: Final = re.compile(r"curl|wget|python|okhttp|go-http|java/|http.?client|axios|libwww|guzzle|php/")
-_URL: Final = re.compile(r"https?:|www\.")
-_DOMAIN: Final = re.compile(r"[a-z0-9-]\.(?:com|org|net|io|ai|de|ru|fr|uk|jp|cn|info|html?)\b")
 
 _NAME_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.!")
 _FIRST_TOKEN: Final = re.compile(r"\s*([^\s/;()]+)")
@@ -141,23 +87,49 @@ def normalised(user_agent: str | None) -> str:
     return (user_agent or "")[:MAX_CLASSIFIED_LENGTH].strip()
 
 
+def _bounded(low: str, start: int, end: int) -> bool:
+    """Whether a match ends a word (allowing "bots", "crawler"): "bot" inside "botech" does not."""
+    return end >= len(low) or not low[end - 1].isalpha() or rules.WORD_TAIL.match(low, end) is not None
+
+
+def _device_model(comment: str, text: str) -> bool:
+    """Whether ``text`` stands in a browser's platform comment as a device model ("Spider 8",
+    "VR BOT 552", "M_bot_tab_1150 Build/N9F27F"): a part with a space or a digit and no version."""
+    for part in comment.split(";"):
+        if text in part:
+            name = part.replace("build/", "").strip(" )")
+            return "/" not in name and (" " in name or any(c.isdigit() for c in name))
+    return False
+
+
 def _upstream_match(low: str, tables: _Tables | None = None) -> str | None:
-    """The text of the first upstream pattern that matches ``low`` once browser tokens are cut out."""
+    """The text of the first upstream pattern that matches ``low`` at a word's end, once browser
+    tokens are cut out, and not inside a browser's platform comment (a device model)."""
     tables = tables or _TABLES
     rest = tables.exclusions.sub("", low)
     if not rest:
         return None
     if rest.startswith(tables.prefixes):
         return next(p for p in tables.prefixes if rest.startswith(p))
+    device = rules.PLATFORM_COMMENT.match(low)
+    comment = device.group(0) if device and rules.ENGINE.search(low, device.end()) else ""
+
+    def accepted(text: str, i: int, bounded: bool) -> bool:
+        if bounded and text in rules.GENERIC_WORDS and not _bounded(rest, i, i + len(text)):
+            return False
+        return not comment or not _device_model(comment, text) or low.find(text, len(comment)) >= 0
+
     gram, literals = tables.gram, tables.literals
     for i in range(len(rest) - gram + 1):
         candidates = literals.get(rest[i : i + gram])
         if candidates:
             for text in candidates:
-                if rest.startswith(text, i):
+                if rest.startswith(text, i) and accepted(text, i, bounded=False):
                     return text
-    found = tables.patterns.search(rest)
-    return found.group(0) if found else None
+    for found in tables.patterns.finditer(rest):
+        if accepted(found.group(0), found.start(), bounded=True):
+            return found.group(0)
+    return None
 
 
 def _name_around(ua: str, start: int, end: int) -> str:
@@ -200,22 +172,24 @@ def _in_url(low: str, at: int) -> bool:
     """Whether position ``at`` is inside a URL or domain ("+http://www.google.com/bot.html")."""
     left = max(low.rfind(" ", 0, at), low.rfind("(", 0, at), low.rfind(";", 0, at)) + 1
     chunk = low[left : at + 1]
-    return "://" in chunk or "www." in chunk or _DOMAIN.search(chunk) is not None
+    return "://" in chunk or "www." in chunk or rules.DOMAIN.search(chunk) is not None
 
 
 def _class_of(agent: str, low: str, reason: str) -> str:
+    if _TABLES.ai.search(low) or rules.AI_TOOLS.search(low):
+        return AI_CLASS
     agent_low = agent.lower()
-    for name, rule in _CLASS_RULES:
+    for name, rule in rules.CLASS_RULES:
         if rule.search(agent_low):
             return name
-    for name, rule in _CLASS_RULES:
+    for name, rule in rules.CLASS_RULES:
         if name == "http-client":  # the whole string: libraries by name only ("http" there is a URL)
-            rule = _CLIENT_NAMES
+            rule = rules.CLIENT_NAMES
         if rule.search(low):
             return name
     if reason == "token" and "/" in low:
         return "http-client"
-    return "crawler" if _URL.search(low) else "other"
+    return "crawler" if rules.URL.search(low) else "other"
 
 
 @lru_cache(maxsize=4096)
@@ -226,27 +200,29 @@ def _detect(ua: str) -> tuple[str, str] | None:
     low = ua.lower()
     if len(low) != len(ua):  # a few non-ASCII letters change length when lowered: name from the lowered text
         ua = low
-    text = _upstream_match(low)
+    self_identified = rules.SELF_IDENTIFIED.search(low)
+    if self_identified is None and rules.OLD_BROWSER.search(low):
+        return None
+    text = None if rules.ELECTRON.search(low) else _upstream_match(low)
     reason = "upstream"
     span: tuple[int, int] | None = None
     if text is not None:
         at = low.find(text)
         span = (at, at + len(text)) if at >= 0 else None
-    else:
-        policy = _POLICY.search(low)
-        if policy is not None:
-            matched = policy.group(0)
-            if matched.startswith(("http", "[at]")) or "@" in matched:
-                reason = "url"
-            elif policy.start() == 0 and policy.end() == len(low):
-                reason = "token"
-            else:
-                reason = "policy"
-                span = policy.span()
-        elif _PRETEND.match(low) and not _ENGINE.search(low):
-            reason = "engine"
+    elif (ai := _TABLES.ai.search(low)) is not None:
+        span = ai.span()
+    elif self_identified is not None:
+        reason = "url"
+    elif (policy := rules.POLICY.search(low)) is not None:
+        if policy.start() == 0 and policy.end() == len(low):
+            reason = "token"
         else:
-            return None
+            reason = "policy"
+            span = policy.span()
+    elif rules.PRETEND.match(low) and not rules.ENGINE.search(low):
+        reason = "engine"
+    else:
+        return None
     name = _name_around(ua, *span) if span and not _in_url(low, span[0]) else ""
     if len(name) < 2:
         name = _fallback_name(ua)
