@@ -27,51 +27,63 @@ OLD_BROWSER: Final = re.compile(
 # An Electron desktop app (Slack, Mattermost, VS Code): a browser, whose name crawlerdetect may list.
 ELECTRON: Final = re.compile(r"\belectron/\d")
 
-# Words and names no browser sends, each at a token boundary.
+# Words and names no browser sends. Matched per token (a dict or set look-up each), not as one big
+# alternation: a regex of hundreds of "\\b..." alternatives costs ~0.5 ms per browser User-Agent.
+TOKEN: Final = re.compile(r"[a-z][a-z0-9._+-]*(?:/\d)?")
+# Products sent as "name/<digit>": HTTP clients, SDKs and runtimes wherever they stand (the product
+# token need not be first), package managers, load tools, AI coding tools.
+PRODUCTS: Final = frozenset(
+    "java python python-urllib go-http-client okhttp node node.js ruby php perl dart rust jdk openjdk botocore boto3"
+    " aws-cli jakarta libcurl urllib urllib3 aiohttp httpx requests axios undici got reqwest hyper faraday guzzle"
+    " restsharp refit retrofit ktor ktor-client dio alamofire unirest sdk apt apt-http yum dnf bits pip npm yarn"
+    " pnpm cargo conda composer k6 siege wrk ab cursor lavf vlc aider cline apache-maven maven gradle sparkle bundler"
+    " squid".split()
+)
+# Whole words (a token equal to one of these, a "/version" allowed).
+WORDS: Final = frozenset(
+    "rss feed feeds podcast podcasts downloader monitor monitors monitoring check checks checker synthetic proxy"
+    " gateway scan scans scanner scanning scraper scraping scrapy splash jina devin manus openai anthropic codex"
+    " copilot mcp audit research webhook webhooks lookup preview screenshot screenshots thumbnail thumbnails detect"
+    " detector detection verify verifier verification dcv httpclient http-client sdk".split()
+)
+# Tokens starting with one of these: tool, service and library names.
+PREFIXES: Final = tuple(
+    "uptime newsboat newsbeuter akregator newsblur feeddler readkit feedly inoreader freshrss miniflux netnewswire"
+    " castget podgrab overcast pocketcasts applecoremedia gstreamer libsoup stagefright mplayer ffmpeg playapod"
+    " pingdom site24x7 checkly datadog newrelic dynatrace catchpoint thousandeyes gatus nodeping freshping hetrix"
+    " zabbix nagios prometheus blackbox jmeter gatling locust artillery vegeta apachebench varnish cloudflare akamai"
+    " fastly transcoder googleweblight sqlmap nikto nuclei zgrab masscan nmap wpscan acunetix burp scrapingbee"
+    " scraperapi zenrows brightdata apify diffbot browserless urlbox prerender rendertron firecrawl crawlbase"
+    " oxylabs claude-code claude-cli claude-user langchain llamaindex llama-index windsurf gemini-cli browser-use"
+    " stagehand chatgpt perplexity selenium playwright puppeteer webdriver phantomjs lighthouse matomotrackersdk"
+    " zypper homebrew winget windows-update-agent microsoft-cryptoapi microsoft-delivery-optimization"
+    " softwareupdate chocolatey rubygems nuget statuscake google- aws-sdk- azsdk- azure- google-api- dalvik"
+    " loader.io".split()
+)
+# What tokens cannot say: a lone product token, a client's name first, phrases, payloads of probes.
 POLICY: Final = re.compile(
     r"^[^\s(;]*$"  # one product token and nothing else: okhttp/3.5.0, Zapier, Uptime-Kuma/1.23.16
-    r"|^dalvik/"  # Android's default HTTP stack (apps calling an API), not a browser
     r"|^(?:curl|wget|httpie|python|go |java|node|deno|bun/|php|ruby|perl|libwww|lwp|powershell)"
-    # HTTP clients, SDKs and runtimes wherever they stand (the product token need not be first)
-    r"|\b(?:java|python|python-urllib|go-http-client|okhttp|node(?:\.js)?|ruby|php|perl|dart|rust|jdk|openjdk"
-    r"|botocore|boto3|aws-sdk-[\w-]+|aws-cli|azsdk-[\w-]+|azure-[\w-]+|google-api-[\w-]+|gcloud|gl-python"
-    r"|apache-httpclient|jakarta|libcurl|urllib3?|aiohttp|httpx|requests|axios|undici|got"
-    r"|reqwest|hyper|faraday|guzzle|restsharp|refit|retrofit|ktor(?:-client)?|dio|alamofire|unirest)/\d"
-    r"|\b(?:sdk|api)[ -]?client\b|\bsdk/\d|\bmatomotrackersdk\b"
-    # package managers and updaters
-    r"|\b(?:debian )?apt(?:-http)?/\d|\byum/\d|\bdnf/\d|\bzypper|\bmicrosoft bits\b|\bbits/\d|\bapache-maven|\bmaven/"
-    r"|\bgradle/|\bpip/\d|\bnpm/\d|\byarn/\d|\bpnpm/\d|\bnuget|\bcargo/\d|\bhomebrew|\bconda/\d|\bwinget"
-    r"|\bwindows-update-agent|\bmicrosoft-cryptoapi|\bmicrosoft-delivery-optimization|\bsoftwareupdate"
-    r"|\bsparkle/|\bchocolatey|\bcomposer/\d|\bbundler/|\brubygems"
-    # feed readers, podcast and media fetchers
-    r"|\brss\b|\bfeeds?\b|\bfeed ?(?:reader|fetcher|parser)|\bpodcasts?\b|\bnewsboat|\bnewsbeuter|\bakregator"
-    r"|\bnewsblur|\bfeeddler|\breadkit|\bfeedly|\binoreader|\bfreshrss|\bminiflux|\bnetnewswire|\bcastget"
-    r"|\bpodgrab|\bovercast|\bpocket ?casts|\bapplecoremedia|\bgstreamer|\blibsoup|\bdownloader\b"
-    r"|\bstagefright|\blavf/|\bvlc/|\bmplayer|\bffmpeg|\bkaios downloader|\bradio downloader|\bplayapod"
-    # monitoring, synthetic testing and load tools
-    r"|\bmonitor(?:s|ing)?\b|\buptime|\bsynthetic|\bchecks?\b|\bchecker\b|\bhealth ?check|\bstatus ?cake"
-    r"|\bpingdom|\bsite24x7|\bcheckly|\bdatadog|\bnewrelic|\bdynatrace|\bcatchpoint|\bthousandeyes|\bgatus"
-    r"|\bnodeping|\bfreshping|\bhetrix|\bzabbix|\bnagios|\bprometheus|\bblackbox|\bk6/|\bjmeter|\bgatling"
-    r"|\blocust|\bartillery|\bsiege/|\bwrk/|\bvegeta|\bapachebench|\bab/\d|\bloader\.io"
-    # proxies, CDNs, transcoders, gateways
-    r"|\bproxy\b|\bsquid/|\bvarnish|\bamazon cloudfront|\bcloudflare|\bakamai|\bfastly|\btranscoder"
-    r"|\bgoogleweblight|\bgateway\b|\bcache ?warm"
-    # security probes: a tool name, or a payload instead of a name
-    r"|\bscan(?:ner|ning|s)?\b|\bsqlmap|\bnikto|\bnuclei|\bzgrab|\bmasscan|\bnmap|\bwpscan|\bacunetix|\bburp"
-    r"|<\s*script|<\?|\$\{|\.\./|%00|\bunion\s+select|<!entity|<!doctype|javascript:|onerror\s*=|alert\("
-    r"|/etc/passwd|\bphpinfo|\beval\(|base64_decode|\bsleep\(|waitfor delay|\(\)\s*\{|'\s*or\s*'|\bor 1=1"
-    # scraping and rendering services
-    r"|\bscrap(?:er|ing|y)\b|\bscrapingbee|\bscraperapi|\bzenrows|\bbrightdata|\bapify|\bdiffbot|\bbrowserless"
-    r"|\burlbox|\bprerender|\brendertron|\bsplash\b|\bfirecrawl|\bjina\b|\bcrawlbase|\boxylabs"
-    # AI agents and coding tools
-    r"|\bclaude-(?:code|cli|user)|\bcursor/\d|\bdevin\b|\bmanus\b|\bopenai\b|\banthropic\b|\blangchain"
-    r"|\bllama-?index|\baider/|\bcodex\b|\bcopilot\b|\bwindsurf|\bcline/|\bgemini-cli|\bbrowser-use|\bstagehand"
-    r"|\bmcp\b|\bchatgpt|\bperplexity"
-    # the rest of the policy of issue 10, now at word boundaries
-    r"|\baudit\b|\bresearch\b|\bwebhooks?\b|\bselenium|\bplaywright|\bpuppeteer|\bwebdriver|\bphantomjs"
-    r"|\blighthouse|\bhttp.?client|\bverif(?:y|ier|ication)\b|\bdcv\b|\blookup\b|\bpreview\b|\bscreenshots?\b"
-    r"|\bthumbnails?\b|\bdetect(?:or|ion)?\b|\bgoogle-|\(compatible\)"
+    r"|microsoft bits|amazon cloudfront|union\s+select|health ?check|pocket ?casts|debian apt|feed ?(?:reader|fetcher)"
+    r"|cache ?warm|status ?cake|kaios downloader|radio downloader|(?:sdk|api) client|http.?client|\(compatible\)"
+    r"|<\s*script|<\?|\$\{|\.\./|%00|<!entity|<!doctype|javascript:|onerror\s*=|alert\(|/etc/passwd|phpinfo"
+    r"|eval\(|base64_decode|sleep\(|waitfor delay|\(\)\s*\{|'\s*or\s*'|or 1=1"
 )
+
+
+def policy_span(low: str) -> tuple[int, int] | None:
+    """Where the project's policy finds an automated client in ``low``, or None."""
+    found = POLICY.search(low)
+    if found is not None:
+        return found.span()
+    for token in TOKEN.finditer(low):
+        text = token.group(0)
+        name = text[:-2] if text.endswith(("/0", "/1", "/2", "/3", "/4", "/5", "/6", "/7", "/8", "/9")) else text
+        if (name != text and name in PRODUCTS) or name in WORDS or name.startswith(PREFIXES):
+            return token.start(), token.start() + len(name)
+    return None
+
+
 # A "Mozilla/" User-Agent that names no platform (or only "compatible; Agent") and no rendering
 # engine is a client borrowing the prefix; old and TV browsers name their platform and pass.
 PRETEND: Final = re.compile(r"mozilla/[\d.]+\s*(?:\(compatible[;)]|[^(]*$)")

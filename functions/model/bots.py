@@ -201,7 +201,8 @@ def _detect(ua: str) -> tuple[str, str] | None:
     if len(low) != len(ua):  # a few non-ASCII letters change length when lowered: name from the lowered text
         ua = low
     self_identified = rules.SELF_IDENTIFIED.search(low)
-    if self_identified is None and rules.OLD_BROWSER.search(low):
+    modern = "applewebkit" in low or "gecko" in low or "trident" in low
+    if self_identified is None and not modern and rules.OLD_BROWSER.search(low):
         return None
     text = None if rules.ELECTRON.search(low) else _upstream_match(low)
     reason = "upstream"
@@ -213,12 +214,12 @@ def _detect(ua: str) -> tuple[str, str] | None:
         span = ai.span()
     elif self_identified is not None:
         reason = "url"
-    elif (policy := rules.POLICY.search(low)) is not None:
-        if policy.start() == 0 and policy.end() == len(low):
+    elif (policy := rules.policy_span(low)) is not None:
+        if policy == (0, len(low)):
             reason = "token"
         else:
             reason = "policy"
-            span = policy.span()
+            span = policy
     elif rules.PRETEND.match(low) and not rules.ENGINE.search(low):
         reason = "engine"
     else:
