@@ -90,7 +90,7 @@ def compile_patterns(crawlers: list[str], exclusions: list[str], source: str) ->
     literals: list[str] = []
     patterns: list[str] = []
     for raw in crawlers:
-        pattern = raw[len(_GREEDY_PREFIX):] if raw.startswith(_GREEDY_PREFIX) else raw
+        pattern = raw[len(_GREEDY_PREFIX) :] if raw.startswith(_GREEDY_PREFIX) else raw
         text = literal(pattern[1:]) if pattern.startswith("^") else None
         if text is not None:
             prefixes.append(text.lower())

@@ -34,6 +34,7 @@ class Settings:
     exclude_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     exclude_paths: tuple[str, ...] = ()
     respect_dnt: bool = False
+    count_datacenters: bool = False
 
     def allows_origin(self, origin: str | None) -> str | None:
         """The value for Access-Control-Allow-Origin, or None when the origin is not allowed."""
@@ -109,6 +110,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         exclude_networks=_networks(env),
         exclude_paths=_paths(env),
         respect_dnt=_bool(env, d.ENV_RESPECT_DNT, False),
+        count_datacenters=_bool(env, d.ENV_COUNT_DATACENTERS, False),
     )
 
 

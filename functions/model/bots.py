@@ -30,13 +30,22 @@ from pathlib import Path
 from typing import Final
 
 from functions.model import bot_rules as rules
+from functions.model import layout
 
 MAX_CLASSIFIED_LENGTH: Final = 1024
 MAX_AGENT_LENGTH: Final = 40
 CLASSES: Final[tuple[str, ...]] = (
-    "ai-crawler", "crawler", "monitor", "preview", "http-client", "headless", "scanner", "datacenter", "other"
+    "ai-crawler",
+    "crawler",
+    "monitor",
+    "preview",
+    "http-client",
+    "headless",
+    "scanner",
+    "datacenter",
+    "other",
 )
-AI_CLASS: Final = "ai-crawler"
+AI_CLASS: Final = layout.AI_CLASS
 DATACENTER_CLASS: Final = "datacenter"  # set by capture from the network (CloudFront-Viewer-ASN), never here
 EMPTY_AGENT: Final = "(empty)"
 DATA_FILE: Final = Path(__file__).with_name("bots_data.json")
