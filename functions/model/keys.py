@@ -11,6 +11,7 @@ Items (``pk`` / ``sk``):
 - unique visitors: ``AGG#N#<day>``        / ``u#<shard>``        HyperLogLog sketch of visitor hashes
 - daily salt:      ``SALT``               / ``<day>``            random secret for hashed visitors
 - failure reason:  ``FAILURE``            / ``<sqs message id>`` attribute ``reason`` (S), for the CLI
+- imported logs:   ``IMPORT``             / ``<sha256>#<group>`` a chunk of access log already tallied (import-logs)
 
 Log items are spread over ``LOG_BUCKETS`` partitions a day so that logging is not capped by one
 partition's write limit; a bucket is chosen from the visit id, so a redelivered visit always maps to
@@ -42,6 +43,7 @@ def key_tuple(key: Mapping[str, Any]) -> ItemKey:
 
 def key_dict(key: ItemKey) -> Key:
     return {PK: {"S": key[0]}, SK: {"S": key[1]}}
+
 
 # Partition-key patterns of each item family, as IAM's ``dynamodb:LeadingKeys`` condition takes them
 # (``*`` matches any characters): the stack grants each function only the families it touches.
@@ -126,3 +128,8 @@ def salt_key(day: str) -> Key:
 def failure_key(message_id: str) -> Key:
     """Why the writer gave up on an SQS message (attribute ``reason``), read by ``visitor-tracker dlq list``."""
     return _key("FAILURE", message_id)
+
+
+def import_key(digest: str, group: int) -> Key:
+    """The marker of one imported chunk of access log (one transaction group of its updates)."""
+    return _key("IMPORT", f"{digest}#{group}")
