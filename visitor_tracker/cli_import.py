@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from visitor_tracker import cli_base as base
@@ -53,7 +53,7 @@ def import_logs_command(
             size = path.stat().st_size
             task = progress.add_task(f"importing {path.name}", total=size, lines=0)
 
-            def advance(done: int, task: int = task) -> None:
+            def advance(done: int, task: TaskID = task) -> None:
                 progress.update(task, completed=done, lines=report.lines)
 
             importer.import_file(path, report, on_bytes=advance)

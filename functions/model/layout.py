@@ -6,7 +6,8 @@ for what it touches and never for what the day already holds:
 - day ``AGG#DAY/<day>``: ``visits`` (human visits), ``bots``, ``h00``..``h23`` (human visits per
   hour) and ``c:<class>`` (automated visits per class: crawler, monitor, ...). Under 1 KB.
 - hour ``AGG#HOUR/<day>T<hh>``: ``visits``, ``bots``, ``m00``..``m59`` (human visits per minute).
-- name tallies ``AGG#N#<day>/<dim>#<k>`` (AI crawlers' reads per page: ``i``, "<page>\t<agent>"): packed tally items of one dimension, each holding at most
+- name tallies ``AGG#N#<day>/<dim>#<k>``: packed tally items of one dimension (``i``: AI crawlers'
+  reads per page, names "<page>\t<agent>"), each holding at most
   about ``PACK_NAMES`` names as attributes ``n:<name>`` (visits that day). A name stays in the pack it
   first landed in (the writer remembers where), so an item never outgrows about 1 KB: a batch pays
   2 WRU per pack it touches. Two writers may put the same new name in two packs: readers sum a name

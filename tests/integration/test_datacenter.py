@@ -14,10 +14,9 @@ import pytest
 
 from functions.status.handler import handler as status_handler
 from tests.integration.conftest import Ingest
+from tests.support.accesslogs import CHROME, GPTBOT
 from tests.support.events import http_v2_event, rest_event
 
-CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
-GPTBOT = "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)"
 AMAZON = "16509"  # AWS: a cloud network of functions/model/asn_data.json
 COMCAST = "7922"  # a residential network: not in the list
 
