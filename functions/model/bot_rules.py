@@ -8,6 +8,7 @@ not turbotabbee. Each alternative was checked against the browser corpora of ben
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Final
 
 # A self-identifying agent: a URL or an e-mail address in the User-Agent.
@@ -101,11 +102,12 @@ WORD_TAIL: Final = re.compile(r"(?:s|er|ers|ing|ler)?(?![a-z])")
 GENERIC_WORDS: Final = frozenset(("bot", "cron", "crawl", "spider"))
 
 # Class of an automated agent, first match wins, tried on the agent's name, then on the whole string.
-CLASS_RULES: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
-    ("headless", re.compile(r"headless|phantomjs|puppeteer|playwright|selenium|webdriver|lighthouse|slimerjs")),
+# Compiled on the first automated visit, not at import: a browser's visit (and the cold start) never needs them.
+_CLASS_RULES: Final[tuple[tuple[str, str], ...]] = (
+    ("headless", (r"headless|phantomjs|puppeteer|playwright|selenium|webdriver|lighthouse|slimerjs")),
     (
         "scanner",
-        re.compile(
+        (
             r"scan|sqlmap|nikto|nmap|zgrab|nuclei|acunetix|netsparker|openvas|qualys|nessus|burp|security|censys"
             r"|shodan|expanse|jndi|detectify|fuzz|probe|exploit|vuln|\$\{|<\?|<\s*script|\.\./|/etc/passwd|<!entity"
             r"|onerror|alert\(|\(\)\s*\{"
@@ -113,14 +115,14 @@ CLASS_RULES: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
     ),
     (
         "monitor",
-        re.compile(
+        (
             r"uptime|monitor|pingdom|statuscake|site24x7|newrelic|datadog|health|check|zabbix|nagios|synthetic"
             r"|blackbox|catchpoint|status|alert|checkly|k6/|jmeter|gatling|locust"
         ),
     ),
     (
         "preview",
-        re.compile(
+        (
             r"externalhit|facebookcatalog|twitterbot|slackbot|discordbot|telegrambot|whatsapp|linkedinbot|skypeuri"
             r"|embedly|iframely|preview|unfurl|pinterest|redditbot|vkshare|bitlybot|mastodon|link ?expand"
             r"|screenshot|thumbnail|bluesky|snapchat|viber|kakaotalk|outbrain|quora"
@@ -128,26 +130,37 @@ CLASS_RULES: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
     ),
     (
         "crawler",
-        re.compile(
-            r"bot(?!o)|crawl|spider|slurp|archiv|heritrix|scrap|ahrefs|semrush|nutch|httrack|rss|feed|podcast|reader"
-        ),
+        (r"bot(?!o)|crawl|spider|slurp|archiv|heritrix|scrap|ahrefs|semrush|nutch|httrack|rss|feed|podcast|reader"),
     ),
     (
         "http-client",
-        re.compile(
+        (
             r"curl|wget|python|httpx|aiohttp|okhttp|go-http|^go |java|http.?client|axios|node|undici|got/|libwww"
             r"|lwp|powershell|httpie|guzzle|php|ruby|perl|dart|reqwest|ureq|postman|insomnia|restsharp|dalvik"
             r"|urllib|requests|faraday|hackney|deno|winhttp|cfnetwork|http|sdk|apt|yum|bits|maven|npm|pip|darwin"
         ),
     ),
-    ("crawler", re.compile(r"index|search|seo|fetch|yandex|baidu|sogou|google|bing")),
+    ("crawler", (r"index|search|seo|fetch|yandex|baidu|sogou|google|bing")),
 )
-# AI agents and coding tools that are no crawler list's entries: the AI class too.
-AI_TOOLS: Final = re.compile(
-    r"\bclaude-(?:code|cli|user)|\bcursor/\d|\bdevin\b|\bmanus\b|\bopenai\b|\banthropic|\blangchain|\bllama-?index"
-    r"|\baider/|\bcodex\b|\bcopilot\b|\bwindsurf|\bcline/|\bgemini-cli|\bbrowser-use|\bstagehand|\bchatgpt"
-    r"|\bperplexity|\bgptbot|\bclaudebot|\bmcp\b"
+
+
+@cache
+def class_rules() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((name, re.compile(pattern)) for name, pattern in _CLASS_RULES)
+
+
+# AI agents and coding tools that are no crawler list's entries: the AI class too (token prefixes).
+AI_TOOLS: Final = tuple(
+    "claude-code claude-cli claude-user cursor/ devin manus openai anthropic langchain llamaindex llama-index aider/"
+    " codex copilot windsurf cline/ gemini-cli browser-use stagehand chatgpt perplexity gptbot claudebot mcp".split()
 )
+
+
+def is_ai_tool(low: str) -> bool:
+    """Whether a token of ``low`` names an AI agent or coding tool."""
+    return any(t.group(0).startswith(AI_TOOLS) for t in TOKEN.finditer(low))
+
+
 CLIENT_NAMES: Final = re.compile(r"curl|wget|python|okhttp|go-http|java/|http.?client|axios|libwww|guzzle|php/")
 URL: Final = re.compile(r"https?:|www\.")
 DOMAIN: Final = re.compile(r"[a-z0-9-]\.(?:com|org|net|io|ai|de|ru|fr|uk|jp|cn|info|html?)\b")
