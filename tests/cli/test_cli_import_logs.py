@@ -114,3 +114,15 @@ def test_another_site_is_refused(env: Env, tmp_path: Path) -> None:
 def test_a_missing_file_is_refused(env: Env, tmp_path: Path) -> None:
     result = env.cli("import-logs", str(tmp_path / "nope.log"))
     assert result.exit_code == 2 and "no such file" in result.stderr
+
+
+def test_the_status_table_lists_ai_crawlers_by_page() -> None:
+    from rich.console import Console
+
+    from visitor_tracker.cli_status import render_status
+
+    data = {"ai_pages": [{"page": "/pricing", "agent": "GPTBot", "visits": 2}], "bots_by_class": {"ai-crawler": 2}}
+    console = Console(width=100, record=True)
+    console.print(render_status(data, "local", 100))
+    text = console.export_text()
+    assert "AI crawlers by page" in text and "/pricing (GPTBot)" in text
