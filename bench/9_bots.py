@@ -13,7 +13,7 @@ MIT). It is scored on corpora it is NOT built from, all installed as ``dev`` dep
   this project's policy that is an HTTP client (device-detector files it under browsers);
 - fake-useragent (PyPI, Apache-2.0): ``browsers.jsonl``, real browsers' strings — browsers.
 
-Versions: the ``dev`` pins of pyproject.toml (crawler-user-agents 1.67.0, device-detector, fake-useragent);
+Versions: the ``dev`` pins of pyproject.toml (crawler-user-agents 1.67.0, device-detector 6.5.1, fake-useragent 2.2.0);
 each run prints the installed versions. crawler-user-agents also supplies the AI crawler names the
 detector classes as ``ai-crawler`` (76 of its 1,504 patterns): that corpus is reported, but flagged.
 
