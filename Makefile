@@ -63,10 +63,13 @@ bootstrap: install
 	deploy/node_modules/.bin/cdk bootstrap --app "$(PY) app.py" $(CDK_ARGS)
 
 ## data: regenerate the maintained data the functions ship (functions/model/bots_data.json from the
-## installed crawlerdetect patterns, functions/model/os_data.json from uap-core's); bots-data is its old name
+## installed crawlerdetect patterns and crawler-user-agents' AI names, functions/model/os_data.json from
+## uap-core's, functions/model/asn_data.json from tools/asn-data + iporigin); bots-data is its old name
 data bots-data: install
 	$(PY) -m visitor_tracker.refresh_bots
 	$(PY) -m visitor_tracker.refresh_devices
+	npm ci --prefix tools/asn-data --no-audit --no-fund --loglevel=error
+	$(PY) -m visitor_tracker.refresh_asns
 
 ## bench: every performance figure, each against its baseline measured in the same run
 bench: install

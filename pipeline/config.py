@@ -53,6 +53,7 @@ class TrackerConfig:
     allowed_origins: tuple[str, ...] = (d.DEFAULT_ALLOWED_ORIGINS,)
     ip_mode: str = d.DEFAULT_IP_MODE
     count_bots: bool = False
+    count_datacenters: bool = False
     exclude_ips: tuple[str, ...] = ()
     exclude_paths: tuple[str, ...] = ()
     respect_dnt: bool = False
@@ -177,6 +178,7 @@ class TrackerConfig:
             d.ENV_ALLOWED_ORIGINS: ",".join(self.allowed_origins),
             d.ENV_IP_MODE: self.ip_mode,
             d.ENV_COUNT_BOTS: "true" if self.count_bots else "false",
+            d.ENV_COUNT_DATACENTERS: "true" if self.count_datacenters else "false",
             d.ENV_EXCLUDE_IPS: ",".join(self.exclude_ips),
             d.ENV_EXCLUDE_PATHS: ",".join(self.exclude_paths),
             d.ENV_RESPECT_DNT: "true" if self.respect_dnt else "false",
@@ -275,6 +277,7 @@ _PARSERS: Final[dict[str, Any]] = {
     "allowed_origins": _origins,
     "ip_mode": _str,
     "count_bots": _bool,
+    "count_datacenters": _bool,
     "exclude_ips": _origins,
     "exclude_paths": _origins,
     "respect_dnt": _bool,

@@ -38,10 +38,11 @@ from pipeline.nag import acknowledge
 from pipeline.waf import rate_limited_web_acl
 
 # Headers the origin receives: what the functions read (User-Agent, Referer, Origin for CORS,
-# x-api-key when keyed) and what only CloudFront can tell (country, viewer address).
+# x-api-key when keyed) and what only CloudFront can tell (country, viewer address, its network: ASN).
 FORWARDED_HEADERS: tuple[str, ...] = (
     "CloudFront-Viewer-Country",
     "CloudFront-Viewer-Address",
+    "CloudFront-Viewer-ASN",
     "User-Agent",
     "Referer",
     "Origin",

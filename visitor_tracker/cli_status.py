@@ -108,13 +108,18 @@ def _top_table(title: str, rows: Any, label: str) -> Table:
 
 
 def _automated_tables(data: Mapping[str, Any]) -> list[Table]:
-    """Today's automated visits by class and the top automated agents (a false positive shows here)."""
+    """Today's automated visits by class, top automated agents (a false positive shows here), AI crawlers by page."""
     classes = data.get("bots_by_class")
     by_class = [{"class": c, "visits": v} for c, v in classes.items()] if isinstance(classes, Mapping) else []
-    return [
+    tables = [
         _top_table("by class", by_class, "class"),
         _top_table("top agents", data.get("top_bots"), "agent"),
     ]
+    ai_pages = data.get("ai_pages")
+    if isinstance(ai_pages, list) and ai_pages:  # imported access logs (import-logs) or AI agents running JS
+        reads = [{"page": f"{r.get('page')} ({r.get('agent')})", "visits": r.get("visits")} for r in ai_pages[:10]]
+        tables.append(_top_table("AI crawlers by page", reads, "page (crawler)"))
+    return tables
 
 
 def _side_by_side(tables: list[Table], width: int) -> list[RenderableType]:

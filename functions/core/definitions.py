@@ -18,6 +18,8 @@ ENV_LOG_TTL_DAYS: Final = "LOG_TTL_DAYS"
 ENV_ALLOWED_ORIGINS: Final = "ALLOWED_ORIGINS"
 ENV_IP_MODE: Final = "IP_MODE"
 ENV_COUNT_BOTS: Final = "COUNT_BOTS"
+# true: browser-looking visits from hosting/cloud networks (CloudFront-Viewer-ASN, front door only) count
+ENV_COUNT_DATACENTERS: Final = "COUNT_DATACENTERS"
 ENV_COUNTER_SHARDS: Final = "COUNTER_SHARDS"
 ENV_STATUS_CACHE_SECONDS: Final = "STATUS_CACHE_SECONDS"
 ENV_EXCLUDE_IPS: Final = "EXCLUDE_IPS"  # comma-separated CIDRs whose visits are neither counted nor logged

@@ -38,6 +38,7 @@ class Settings:
     # Page patterns whose /count and /badge.svg answer anyone (fnmatch); () = none, ("*",) = all.
     public_counters: tuple[str, ...] = ("*",)
     front_door_secret: str = field(default="", repr=False)
+    count_datacenters: bool = False
 
     def allows_origin(self, origin: str | None) -> str | None:
         """The value for Access-Control-Allow-Origin, or None when the origin is not allowed."""
@@ -131,6 +132,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         public_dashboard=_bool(env, d.ENV_PUBLIC_DASHBOARD, False),
         public_counters=_counter_patterns(env),
         front_door_secret=env.get(d.ENV_FRONT_DOOR_SECRET, "").strip(),
+        count_datacenters=_bool(env, d.ENV_COUNT_DATACENTERS, False),
     )
 
 

@@ -30,7 +30,7 @@ from functions.core.http import Request
 from functions.core.observability import count, logger
 from functions.core.settings import Settings
 from functions.ingest import queue
-from functions.model import bots, capture, keys
+from functions.model import bots, capture, keys, networks
 from functions.model.privacy import DailySalt
 from functions.model.visit import Visit, utc_now
 from functions.tables import counter, salt, store, visitlog
@@ -128,6 +128,12 @@ def record_visit(request: Request, settings: Settings) -> Recorded:
     the count and neither queued nor logged.
     """
     bot_class = bots.classify(request.user_agent)
+    if (
+        bot_class is None
+        and not settings.count_datacenters
+        and networks.is_datacenter(request.header(networks.ASN_HEADER))
+    ):
+        bot_class = bots.DATACENTER_CLASS
     counted = settings.count_bots or bot_class is None
     page = capture.page_of(request)
     exclusion = capture.excluded(request, settings, page)

@@ -14,6 +14,7 @@ from functions.model import keys, layout
 from functions.model.keys import ItemKey, key_tuple
 from functions.model.layout import (
     AGENT,
+    AI_PAGE,
     BOTS,
     BROWSER,
     CAMPAIGN,
@@ -61,7 +62,11 @@ def names_of(visit: Visit, namers: Namers) -> list[tuple[str, str]]:
     """The (dimension, name) tallies one visit adds to: its agent for a bot; for a human its page,
     referrer host, browser, country, device, OS and campaign parameters (where known)."""
     if visit.is_bot:
-        return [(AGENT, label(namers.agent_of(visit.user_agent)))]
+        ua = visit.user_agent  # a browser's User-Agent from a data centre: named after its browser
+        agent = label(namers.agent_of(ua) or f"{namers.browser_of(ua)} (datacenter)")
+        if visit.bot_class == layout.AI_CLASS:
+            return [(AGENT, agent), (AI_PAGE, f"{page_name(visit.path)}{layout.AI_SEPARATOR}{agent}")]
+        return [(AGENT, agent)]
     names = [(PAGE, page_name(visit.path)), (BROWSER, label(namers.browser_of(visit.user_agent)))]
     ref = referrer_name(visit.referrer)
     if ref:

@@ -12,6 +12,7 @@ Items (``pk`` / ``sk``):
 - daily salt:      ``SALT``               / ``<day>``            random secret for hashed visitors
 - failure reason:  ``FAILURE``            / ``<sqs message id>`` attribute ``reason`` (S), for the CLI
 - access token:    ``ACCESS``             / ``<token id>``       ``owner`` or a shared link's id (secret, label)
+- imported logs:   ``IMPORT``             / ``<sha256>#<group>`` a chunk of access log already tallied (import-logs)
 
 Log items are spread over ``LOG_BUCKETS`` partitions a day so that logging is not capped by one
 partition's write limit; a bucket is chosen from the visit id, so a redelivered visit always maps to
@@ -137,3 +138,8 @@ def access_key(token_id: str) -> Key:
 
 def access_pk() -> str:
     return "ACCESS"
+
+
+def import_key(digest: str, group: int) -> Key:
+    """The marker of one imported chunk of access log (one transaction group of its updates)."""
+    return _key("IMPORT", f"{digest}#{group}")

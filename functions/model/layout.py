@@ -6,7 +6,8 @@ for what it touches and never for what the day already holds:
 - day ``AGG#DAY/<day>``: ``visits`` (human visits), ``bots``, ``h00``..``h23`` (human visits per
   hour) and ``c:<class>`` (automated visits per class: crawler, monitor, ...). Under 1 KB.
 - hour ``AGG#HOUR/<day>T<hh>``: ``visits``, ``bots``, ``m00``..``m59`` (human visits per minute).
-- name tallies ``AGG#N#<day>/<dim>#<k>``: packed tally items of one dimension, each holding at most
+- name tallies ``AGG#N#<day>/<dim>#<k>``: packed tally items of one dimension (``i``: AI crawlers'
+  reads per page, names "<page>\t<agent>"), each holding at most
   about ``PACK_NAMES`` names as attributes ``n:<name>`` (visits that day). A name stays in the pack it
   first landed in (the writer remembers where), so an item never outgrows about 1 KB: a batch pays
   2 WRU per pack it touches. Two writers may put the same new name in two packs: readers sum a name
@@ -41,8 +42,9 @@ OS = "o"
 SOURCE = "s"
 MEDIUM = "m"
 CAMPAIGN = "k"
+AI_PAGE = "i"  # pages read by AI crawlers: names "<page>\t<agent>" (AI_SEPARATOR)
 UNIQUES = "u"  # the sort-key prefix of the sketches in a day's name partition
-DIMENSIONS = (PAGE, REFERRER, BROWSER, AGENT, COUNTRY, DEVICE, OS, SOURCE, MEDIUM, CAMPAIGN)
+DIMENSIONS = (PAGE, REFERRER, BROWSER, AGENT, COUNTRY, DEVICE, OS, SOURCE, MEDIUM, CAMPAIGN, AI_PAGE)
 CAPS: Mapping[str, int] = {
     PAGE: 1000,
     REFERRER: 500,
@@ -54,6 +56,7 @@ CAPS: Mapping[str, int] = {
     SOURCE: 200,
     MEDIUM: 50,
     CAMPAIGN: 200,
+    AI_PAGE: 500,
 }
 UNKNOWN_COUNTRY = "unknown"
 # Periods of the name partitions: a day (YYYY-MM-DD) and, for pages only, all time.
@@ -63,6 +66,8 @@ ROLLUP_NAMES = 200  # names per dimension a month's rollup keeps (its top ones)
 ALL_TIME_EXPIRES_AT = 253402300799  # 9999-12-31: never (DynamoDB's TTL ignores far-future values)
 OTHER = "(other)"
 CLASS_PREFIX = "c:"
+AI_CLASS = "ai-crawler"  # the automated class whose pages are tallied (AI_PAGE)
+AI_SEPARATOR = "\t"  # between page and agent in an AI_PAGE name (neither can hold a tab)
 NAME_ATTR = "n:"  # attribute prefix of a name inside a pack (never clashes with pk, sk, expires_at)
 PACK_NAMES = 20  # names per pack: about 1 KB at typical path lengths, one write unit per KB
 ROLLUP_NAME_ATTR = "t:"  # a rolled-up tally: "t:<dim>:<name>"

@@ -12,6 +12,7 @@ from functions.model.keys import AttrValue, Item, ItemKey, key_tuple
 from functions.model.layout import AGENT, BOTS, BROWSER, CLASS_PREFIX, PAGE, REFERRER, VISITS
 
 # Lists of the dimensions beyond pages, referrers, browsers and agents: (JSON key, dimension, label).
+AI_PAGES_N = 50  # rows of "AI crawlers by page"
 DIMENSION_LISTS = (
     ("countries", layout.COUNTRY, "country"),
     ("devices", layout.DEVICE, "device"),
@@ -26,6 +27,15 @@ def _top(name_items: Sequence[Mapping[str, AttrValue]], dim: str, field_name: st
     return [{field_name: name, "visits": count} for name, count in top_names(name_items, dim)]
 
 
+def _ai_pages(name_items: Sequence[Mapping[str, AttrValue]]) -> list[dict[str, Any]]:
+    """AI crawlers by page: their reads of each page, per crawler, most first."""
+    rows = []
+    for name, count in top_names(name_items, layout.AI_PAGE, AI_PAGES_N):
+        page, _, agent = name.partition(layout.AI_SEPARATOR)
+        rows.append({"page": page, "agent": agent or "(other)", "visits": count})
+    return rows
+
+
 def top_lists(name_items: Sequence[Mapping[str, AttrValue]]) -> dict[str, list[dict[str, Any]]]:
     """Every top list of the status JSON, from the name items of one or more periods."""
     lists = {
@@ -33,6 +43,7 @@ def top_lists(name_items: Sequence[Mapping[str, AttrValue]]) -> dict[str, list[d
         "top_referrers": _top(name_items, REFERRER, "referrer"),
         "browsers": _top(name_items, BROWSER, "browser"),
         "top_bots": _top(name_items, AGENT, "agent"),
+        "ai_pages": _ai_pages(name_items),
     }
     lists.update({key: _top(name_items, dim, field_name) for key, dim, field_name in DIMENSION_LISTS})
     return lists

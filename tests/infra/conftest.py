@@ -63,6 +63,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "log_retention_days": 90,
         "ip_mode": "hashed",
         "count_bots": True,
+        "count_datacenters": True,
         "counter_shards": 4,
         "throttle_rate_limit": 20,
         "throttle_burst_limit": 40,

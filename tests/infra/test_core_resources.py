@@ -180,6 +180,7 @@ def test_environment_variables_default(rest: Synth, name: str) -> None:
         "ALLOWED_ORIGINS": "*",
         "IP_MODE": "full",
         "COUNT_BOTS": "false",
+        "COUNT_DATACENTERS": "false",
         "EXCLUDE_IPS": "",
         "EXCLUDE_PATHS": "",
         "RESPECT_DNT": "false",
@@ -197,6 +198,7 @@ def test_environment_variables_follow_context(rest_all: Synth) -> None:
     assert env["ALLOWED_ORIGINS"] == "https://www.example.com,https://blog.example.com"
     assert env["IP_MODE"] == "hashed"
     assert env["COUNT_BOTS"] == "true"
+    assert env["COUNT_DATACENTERS"] == "true"
     assert env["COUNTER_SHARDS"] == "4"
 
 

@@ -172,3 +172,64 @@ def test_the_compiler_sorts_patterns_and_drops_the_useless() -> None:
     assert compiled.exclusions == ("safari.[\\d\\.]*",)
     with pytest.raises(ValueError, match="shorter"):
         refresh_bots.compile_patterns(["ab"], [], "test")
+
+
+def _modern() -> list[tuple[str, str, str]]:
+    rows = []
+    for line in (DATA / "modern_automated.tsv").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            kind, expected, ua = line.split("\t", 2)
+            rows.append((kind, expected, ua))
+    return rows
+
+
+@pytest.mark.parametrize(("kind", "expected", "ua"), _modern())
+def test_kinds_issue_23_found_counted_are_automated_with_their_class(kind: str, expected: str, ua: str) -> None:
+    assert classify(ua) == expected, (kind, agent_of(ua))
+
+
+def test_the_held_out_browsers_stay_browsers() -> None:
+    lines = (DATA / "heldout_browsers.txt").read_text(encoding="utf-8").splitlines()
+    held_out = [line for line in lines if line and not line.startswith("#")]
+    assert len(held_out) > 900
+    flagged = [(ua, classify(ua)) for ua in held_out if is_bot(ua)]
+    assert len(flagged) <= FALSE_POSITIVE_GOAL * len(held_out), flagged
+
+
+@pytest.mark.parametrize(
+    "ua",
+    [
+        "Mozilla/5.0 (Linux; Android 13; SM-A536B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile "
+        "Safari/537.36 CamScanner/6.52.0",  # "scan" inside a word
+        "Mozilla/5.0 (Linux; Android 8.1.0; XBot Junior) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/87.0 "
+        "Mobile Safari/537.36",  # a device model named like a bot
+        "Mozilla/5.0 (Linux; Android 9) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/77.0 Safari/537.36 "
+        "HbbTV/1.5.1 (+DRM;BOTECH;ATV R1;)",  # "bot" starting a brand
+    ],
+)
+def test_words_that_only_contain_bot_words_are_browsers(ua: str) -> None:
+    assert classify(ua) is None
+
+
+def test_a_bot_name_in_the_platform_comment_with_a_version_is_still_a_bot() -> None:
+    ua = (
+        "Mozilla/5.0 (X11; Linux x86_64; Storebot-Google/1.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/79.0 "
+        "Safari/537.36"
+    )
+    assert classify(ua) == "crawler"
+
+
+def test_the_ai_class_is_the_one_the_fold_tallies_by_page() -> None:
+    from functions.model import layout
+
+    assert bots.AI_CLASS == layout.AI_CLASS and bots.AI_CLASS in CLASSES
+    assert bots.DATACENTER_CLASS in CLASSES
+
+
+def test_refresh_takes_ai_names_from_crawler_user_agents_tags() -> None:
+    entries = [
+        {"pattern": "GPTBot", "tags": ["ai-crawler"]},
+        {"pattern": "Googlebot\\/", "tags": ["search-engine"]},
+        {"pattern": "[cC]laude[bB]ot", "tags": ["ai-crawler", "x"]},
+    ]
+    assert refresh_bots.ai_patterns(entries) == ("[cc]laude[bb]ot", "gptbot")
