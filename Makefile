@@ -50,11 +50,14 @@ unit: install
 synth: install
 	CDK_OUTDIR=$(CDK_OUTDIR) $(PY) app.py
 
-## deploy: cdk deploy through the locked CLI (deploy/package-lock.json), refused on a toolchain mismatch
+## deploy: cdk deploy through the locked CLI (deploy/package-lock.json), refused on a toolchain mismatch;
+## prints what is kept per visit and who sees it first, and your dashboard link and token after
 deploy: install
 	npm ci --prefix deploy --no-audit --no-fund --silent
 	$(PY) deploy/check_toolchain.py
+	$(PY) deploy/summary.py $(CDK_ARGS)
 	deploy/node_modules/.bin/cdk deploy --app "$(PY) app.py" $(CDK_ARGS)
+	$(VENV)/bin/visitor-tracker --stack "$$($(PY) deploy/summary.py --stack-name $(CDK_ARGS))" token ensure
 
 ## bootstrap: once per account and region, with the same locked CLI
 bootstrap: install
