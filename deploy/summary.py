@@ -37,12 +37,13 @@ def context_overrides(args: list[str]) -> dict[str, str]:
 
 def summary(config: TrackerConfig) -> list[str]:
     counters = ", ".join(config.public_counters)
+    door = ", CloudFront front door" if config.front_door != "none" else ""
+    readers = "PUBLIC (public_dashboard=true)" if config.public_dashboard else "private: your access token or a shared link"
     lines = [
-        f"Stack {config.stack_name} ({config.ingress}{', CloudFront front door' if config.front_door != 'none' else ''}):",
+        f"Stack {config.stack_name} ({config.ingress}{door}):",
         f"  per visit, kept {config.log_ttl_days} days (log_ttl_days): {IP_MODES[config.ip_mode]} "
         f"(ip_mode={config.ip_mode}), User-Agent, page, referrer, country; aggregates keep no address",
-        "  dashboard and /status: "
-        + ("PUBLIC (public_dashboard=true)" if config.public_dashboard else "private: your access token or a shared link"),
+        f"  dashboard and /status: {readers}",
         f"  /count and /badge.svg public for: {counters}",
     ]
     if config.alarm_email is None:
@@ -60,9 +61,9 @@ def main(argv: list[str]) -> int:
     try:
         config = TrackerConfig.from_context({**cdk_json_context(), **context_overrides(args)})
     except ContextError as exc:
-        print(f"error: bad cdk context: {exc}", file=sys.stderr)
+        sys.stderr.write(f"error: bad cdk context: {exc}\n")
         return 2
-    print(config.stack_name if name_only else "\n".join(summary(config)))
+    sys.stdout.write((config.stack_name if name_only else "\n".join(summary(config))) + "\n")
     return 0
 
 
