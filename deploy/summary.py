@@ -38,7 +38,9 @@ def context_overrides(args: list[str]) -> dict[str, str]:
 def summary(config: TrackerConfig) -> list[str]:
     counters = ", ".join(config.public_counters)
     door = ", CloudFront front door" if config.front_door != "none" else ""
-    readers = "PUBLIC (public_dashboard=true)" if config.public_dashboard else "private: your access token or a shared link"
+    readers = "private: your access token or a shared link"
+    if config.public_dashboard:
+        readers = "PUBLIC (public_dashboard=true)"
     lines = [
         f"Stack {config.stack_name} ({config.ingress}{door}):",
         f"  per visit, kept {config.log_ttl_days} days (log_ttl_days): {IP_MODES[config.ip_mode]} "
