@@ -55,7 +55,7 @@ QUEUE_ATTRIBUTES = (
 def read_keys(settings: Settings, now: datetime) -> list[keys.Key]:
     """Every item one summary reads: fixed by the clock and COUNTER_SHARDS, not by the data."""
     shards = [keys.counter_key(n) for n in range(settings.counter_shards)]
-    return shards + layout.status_keys(now).item_keys()
+    return shards + layout.status_keys(now).item_keys(settings.aggregate_shards)
 
 
 def queue_numbers(url: str) -> dict[str, int]:
@@ -129,9 +129,10 @@ def range_summary(settings: Settings, requested: ranges.Range) -> dict[str, Any]
     if requested.granularity == "month":
         totals, names = months.months_view(settings, periods, requested.end)
     else:
-        items = store.get_items(settings.table_name, [keys.day_agg_key(p) for p in periods])
+        shards = settings.aggregate_shards
+        items = aggstore.read_aggregates(settings.table_name, [keys.day_agg_key(p) for p in periods], shards)
         totals = {p: items.get(key_tuple(keys.day_agg_key(p))) for p in periods}
-        names = [item for p in periods for item in aggstore.read_names(settings.table_name, p)]
+        names = [item for p in periods for item in aggstore.read_names(settings.table_name, p, shards=shards)]
     return {
         "name": requested.name,
         "from": requested.start.isoformat(),
@@ -146,8 +147,9 @@ def page_count(settings: Settings, page: str, now: datetime | None = None) -> di
     Queries of bounded partitions, whatever the traffic."""
     now = now or utc_now()
     name = names.page_name(page)
-    today = attrs.tallies(aggstore.read_names(settings.table_name, keys.day_of(now)), layout.PAGE)
-    total = attrs.tallies(aggstore.read_names(settings.table_name, layout.ALL_TIME), layout.PAGE)
+    shards = settings.aggregate_shards
+    today = attrs.tallies(aggstore.read_names(settings.table_name, keys.day_of(now), shards=shards), layout.PAGE)
+    total = attrs.tallies(aggstore.read_names(settings.table_name, layout.ALL_TIME, shards=shards), layout.PAGE)
     return {"page": name, "today": today.get(name, 0), "total": total.get(name, 0)}
 
 
@@ -157,8 +159,8 @@ def build_status(
     """The /status body (with ``range`` when one is asked for). AWS errors propagate (the handler
     answers 503)."""
     now = now or utc_now()
-    items = store.get_items(settings.table_name, read_keys(settings, now))
-    names = aggstore.read_names(settings.table_name, keys.day_of(now))
+    items = layout.merge_shards(store.get_items(settings.table_name, read_keys(settings, now)))
+    names = aggstore.read_names(settings.table_name, keys.day_of(now), shards=settings.aggregate_shards)
     visitor_count = sum(
         int(items.get(key_tuple(keys.counter_key(n)), {}).get(VISITS_ATTRIBUTE, {}).get("N", "0"))
         for n in range(settings.counter_shards)
