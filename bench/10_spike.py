@@ -195,8 +195,11 @@ def simulate(design: Design, seed: int = 10, rate: float = RATE, batch_s: float 
         if t % 10 == 0:
             window_added = 0
         needed = math.ceil(arrivals * INGEST_SECONDS)
-        add = min(max(0, needed - ingest_envs), LAMBDA_NEW_ENVIRONMENTS_PER_10S - window_added,
-                  ACCOUNT_CONCURRENCY - ingest_envs - len(writers.shards))
+        add = min(
+            max(0, needed - ingest_envs),
+            LAMBDA_NEW_ENVIRONMENTS_PER_10S - window_added,
+            ACCOUNT_CONCURRENCY - ingest_envs - len(writers.shards),
+        )
         ingest_envs, window_added = ingest_envs + max(0, add), window_added + max(0, add)
         served = min(arrivals, int(ingest_envs / INGEST_SECONDS))
         out.ingest_throttled += arrivals - served
@@ -281,8 +284,13 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
     rows = []
     for x, y in zip(a.timeline, b.timeline, strict=False):
         rows.append([x[0], x[1], x[2], x[3], y[1], y[2], y[3]])
-    emit(table("Queue over the spike (every 5 minutes)", ["time", "today depth", "today oldest (s)", "today writers",
-                                                          "new depth", "new oldest (s)", "new writers"], rows))
+    emit(
+        table(
+            "Queue over the spike (every 5 minutes)",
+            ["time", "today depth", "today oldest (s)", "today writers", "new depth", "new oldest (s)", "new writers"],
+            rows,
+        )
+    )
 
     def drained(o: Outcome) -> object:
         return o.drained_after if o.drained_after is not None else f"> {AFTER_SECONDS}"
@@ -304,10 +312,22 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
     emit(f"Cost per million visits: today ${a.cost / a.visits * 1e6:.2f}, new ${b.cost / b.visits * 1e6:.2f}.\n")
     drain_ok = b.drained_after is not None and b.drained_after <= 300
     return [
-        Result("10 spike", "counter reads throttled @20k/s for an hour", b.counter_reads_throttled,
-               a.counter_reads_throttled, "0", b.counter_reads_throttled == 0),
-        Result("10 spike", "% counting transactions conflicting", round(b.conflict_pct, 3), round(a.conflict_pct, 1),
-               "< 1 %", b.conflict_pct < 1.0),
+        Result(
+            "10 spike",
+            "counter reads throttled @20k/s for an hour",
+            b.counter_reads_throttled,
+            a.counter_reads_throttled,
+            "0",
+            b.counter_reads_throttled == 0,
+        ),
+        Result(
+            "10 spike",
+            "% counting transactions conflicting",
+            round(b.conflict_pct, 3),
+            round(a.conflict_pct, 1),
+            "< 1 %",
+            b.conflict_pct < 1.0,
+        ),
         Result("10 spike", "s to drain the queue after the spike", drained(b), drained(a), "<= 300", drain_ok),  # type: ignore[arg-type]
         Result("10 spike", "$ for the hour (72M visits)", round(b.cost, 2), round(a.cost, 2), "reported", None),
     ]

@@ -178,4 +178,3 @@ def record_visit(request: Request, settings: Settings) -> Recorded:
     )
     delivery = deliver(settings, visit)
     return Recorded(LAST_COUNT.answer(stored, counted), visit, delivery)
-
