@@ -254,3 +254,4 @@ def cors_headers(settings: OriginPolicy, request: Request | None) -> dict[str, s
     if allowed != "*":
         headers["Vary"] = "Origin"
     return headers
+

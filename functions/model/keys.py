@@ -43,7 +43,6 @@ def key_tuple(key: Mapping[str, Any]) -> ItemKey:
 def key_dict(key: ItemKey) -> Key:
     return {PK: {"S": key[0]}, SK: {"S": key[1]}}
 
-
 # Partition-key patterns of each item family, as IAM's ``dynamodb:LeadingKeys`` condition takes them
 # (``*`` matches any characters): the stack grants each function only the families it touches.
 FAMILY_LEADING_KEYS: dict[str, tuple[str, ...]] = {
