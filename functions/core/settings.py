@@ -106,7 +106,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         allowed_origins=origins or (d.DEFAULT_ALLOWED_ORIGINS,),
         ip_mode=ip_mode,
         count_bots=_bool(env, d.ENV_COUNT_BOTS, False),
-        counter_shards=_int(env, d.ENV_COUNTER_SHARDS, d.DEFAULT_COUNTER_SHARDS, 1, 100),
+        counter_shards=_int(env, d.ENV_COUNTER_SHARDS, d.DEFAULT_COUNTER_SHARDS, 1, 128),
         status_cache_seconds=_int(env, d.ENV_STATUS_CACHE_SECONDS, d.DEFAULT_STATUS_CACHE_SECONDS, 0, 3600),
         count_cache_seconds=_int(env, d.ENV_COUNT_CACHE_SECONDS, d.DEFAULT_COUNT_CACHE_SECONDS, 0, 60),
         aggregate_shards=_int(env, d.ENV_AGGREGATE_SHARDS, d.DEFAULT_AGGREGATE_SHARDS, 1, 128),

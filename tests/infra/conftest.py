@@ -74,6 +74,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "front_door_web_acl_arn": EDGE_ACL_ARN,
     },
     "http": {"ingress": "http"},
+    "peak": {"peak_visits_per_second": 20000},
     "http_front_door": {"ingress": "http", "front_door": "cloudfront"},
     "function_url": {"ingress": "function-url"},
     "function_url_reserved": {"ingress": "function-url", "ingest_reserved_concurrency": 5, "front_door": "cloudfront"},
@@ -135,6 +136,11 @@ def rest_keyed(variant: Callable[[str], Synth]) -> Synth:
 @pytest.fixture(scope="session")
 def rest_all(variant: Callable[[str], Synth]) -> Synth:
     return variant("rest_all")
+
+
+@pytest.fixture(scope="session")
+def peak(variant: Callable[[str], Synth]) -> Synth:
+    return variant("peak")
 
 
 @pytest.fixture(scope="session")

@@ -173,6 +173,8 @@ def test_environment_variables_default(rest: Synth, name: str) -> None:
         "RESPECT_DNT": "false",
         "COUNTER_SHARDS": "1",
         "STATUS_CACHE_SECONDS": "5",
+        "COUNT_CACHE_SECONDS": "1",
+        "AGGREGATE_SHARDS": "1",
         "POWERTOOLS_SERVICE_NAME": "visitor-tracker",
         "POWERTOOLS_METRICS_NAMESPACE": "VisitorTracker",
     }
