@@ -149,19 +149,23 @@ class Writers:
         cap = min(self.design.writers, ESM_MAX_CONCURRENCY)
         if backlog == 0:
             self.limit = 0
+        elif self.limit == 0:
+            self.limit = min(cap, ESM_START_CONCURRENCY)
         else:
-            self.limit = min(cap, max(self.limit, ESM_START_CONCURRENCY) + round(ESM_ADD_PER_MINUTE * minute_fraction))
+            self.limit = min(cap, self.limit + round(ESM_ADD_PER_MINUTE * minute_fraction))
         wanted = min(self.limit, math.ceil(backlog / BATCH))
         while len(self.shards) < wanted:
             self.shards.append(self.rng.randrange(self.design.shards))
         del self.shards[wanted:]
 
-    def second(self, batch_s: float, out: Outcome) -> float:
-        """One second of every writer: visits they count, conflicts drawn, shards moved."""
+    def second(self, batch_s: float) -> tuple[float, float, int]:
+        """One second of every writer busy: (visits they can count, transaction attempts, conflicts
+        drawn); a writer that saw a conflict moves to another shard."""
         groups: dict[int, int] = {}
         for s in self.shards:
             groups[s] = groups.get(s, 0) + 1
-        visits = 0.0
+        visits = attempts_total = 0.0
+        conflicts_total = 0
         for i, shard in enumerate(self.shards):
             tx_rate = TRANSACTIONS_PER_BATCH / batch_s
             p = min(conflict_probability(groups[shard] - 1, tx_rate), 0.99)
@@ -170,12 +174,12 @@ class Writers:
             per_batch = batch_s + TRANSACTIONS_PER_BATCH * retry_s
             attempts = TRANSACTIONS_PER_BATCH / per_batch / (1 - p)
             conflicts = poisson(self.rng, attempts * p)
-            out.transactions += round(attempts)
-            out.conflicts += conflicts
+            attempts_total += attempts
+            conflicts_total += conflicts
             visits += BATCH / per_batch
             if conflicts and self.design.shards > 1:
                 self.shards[i] = self.rng.randrange(self.design.shards)
-        return visits
+        return visits, attempts_total, conflicts_total
 
 
 def simulate(design: Design, seed: int = 10, rate: float = RATE, batch_s: float | None = None) -> Outcome:
@@ -217,8 +221,7 @@ def simulate(design: Design, seed: int = 10, rate: float = RATE, batch_s: float 
             depth += served
         # Writers: the mapping scales while there is a backlog, then count what they can.
         writers.scale(depth, 1 / 60)
-        capacity_visits = writers.second(batch_s, out) if writers.shards else 0.0
-        out.writer_seconds += len(writers.shards)
+        capacity_visits, attempts, conflicts = writers.second(batch_s) if writers.shards else (0.0, 0.0, 0)
         tx = capacity_visits / BATCH * TRANSACTIONS_PER_BATCH
         demand = tx / max(1, min(design.shards, len(writers.shards) or 1)) * AGGREGATE_ITEMS_PER_TRANSACTION
         throttled = write_bucket.take(demand * WRU_PER_ITEM, 1.0)
@@ -226,6 +229,11 @@ def simulate(design: Design, seed: int = 10, rate: float = RATE, batch_s: float 
         if demand:
             capacity_visits *= 1 - throttled / (demand * WRU_PER_ITEM)
         done = min(depth, int(capacity_visits))
+        # Writers work (and bill) only for the batches there are: scale this second by their use.
+        used = done / capacity_visits if capacity_visits else 0.0
+        out.writer_seconds += len(writers.shards) * used
+        out.transactions += round(attempts * used)
+        out.conflicts += round(conflicts * used)
         depth -= done
         while done and queue:
             take = min(done, queue[0][1])
