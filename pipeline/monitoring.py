@@ -22,7 +22,8 @@ RUNBOOK: dict[str, str] = {
     "DlqNotEmpty": "Visits failed processing 5 times and wait in the DLQ: `visitor-tracker dlq list`, fix the "
     "cause, then `visitor-tracker dlq redrive`.",
     "QueueBacklog": "The writer is not keeping up: the oldest queued visit is getting old. Check WriterErrors/"
-    "WriterThrottles and DynamoDB throttling; raise peak_visits_per_second (or writer_max_concurrency) if the queue only grows.",
+    "WriterThrottles and DynamoDB throttling; raise peak_visits_per_second (or writer_max_concurrency) if the "
+    "queue only grows.",
     "QueueDepth": "More visits are queued than the writers sized for peak_visits_per_second clear in 5 minutes: "
     "traffic is above the peak the stack was sized for. Raise peak_visits_per_second and redeploy.",
     "WriterErrors": "The writer function failed whole invocations: read its log group; records are retried "
