@@ -262,7 +262,7 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
         "one write per transaction).\n"
         f"Reads are the limit: each visit reads every shard, so {max_read_rate():,.0f} visits/s saturate a shard's "
         "partition whatever COUNTER_SHARDS is;\n"
-        f"{TARGET_RATE:,.0f}/s needs the reads cached or served elsewhere (e.g. DAX), not more shards.\n"
+        f"{TARGET_RATE:,.0f}/s needs the reads cached, not more shards: COUNT_CACHE_SECONDS, figure 10.\n"
         "An answered count misses at most the visits still in the pipeline: about rate x "
         f"{PIPELINE_DELAY_SECONDS:.0f} s = {staleness_bound(TARGET_RATE):,.0f} at {TARGET_RATE:,.0f}/s; "
         "it never overcounts.\n"

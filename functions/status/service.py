@@ -3,7 +3,9 @@
 One ``BatchGetItem`` of a known list of keys (counter shards, 8 day items, 2 hour items), one Query
 of today's name partition (its tallies, bounded by the caps, and its uniques sketches) and one
 ``GetQueueAttributes`` per queue: 4 calls, and items bounded by COUNTER_SHARDS and the caps, at 10
-visits or 10 million. Log items are never read.
+visits or 10 million. Log items are never read. With ``AGGREGATE_SHARDS`` = N the day and hour keys
+are read in every shard (summed by ``layout.merge_shards``) and there is one Query per shard's name
+partition: bounded by N, still not by the traffic.
 
 The body (flat, read by the dashboard and ``visitor-tracker status``): ``visitor_count`` (sum of
 the counter shards), ``visits_last_hour`` / ``visits_last_24h`` / ``visits_last_7d`` /
