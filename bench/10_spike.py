@@ -26,6 +26,10 @@ Limits used (documented by AWS):
 - Transaction conflicts: a TransactWriteItems is cancelled when an item it writes is part of
   another transaction in progress.
   https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html#transaction-conflict-handling
+- API Gateway: 10,000 requests/s per account and region (REST and HTTP APIs together) unless AWS
+  raises the quota, and the stage's own throttle (``throttle_rate_limit``, 100/s by default): 20,000
+  visits/s need ``ingress=function-url`` (only Lambda's concurrency limits it), which is what both
+  columns are priced on. https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
 - SQS standard queues: nearly unlimited throughput.
   https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/standard-queues.html
 
@@ -92,6 +96,7 @@ LOCK_MS = TRANSACTION_MS
 INVOKE_OVERHEAD_MS = 10.0
 BACKOFF_MEAN_MS = 25.0  # store.DEFAULT_BACKOFF: full jitter over 50 ms, then 100 ms, ...
 BATCH = 100
+INGRESS = "function URL"  # API Gateway's default account quota (10,000 requests/s) is below the spike
 
 
 @dataclass(frozen=True)
@@ -260,7 +265,7 @@ def hour_cost(out: Outcome, batch_s: float) -> float:
         ours_counter_rru=out.counter_reads / max(1, out.visits) * RCU_PER_READ,
         writer_ms_per_batch=out.writer_seconds * 1000 / max(1.0, out.visits / BATCH),
     )
-    per_visit = sum(_cost.ours_per_visit(w).values())
+    per_visit = sum(_cost.ours_per_visit(w, ingress=INGRESS).values())
     conflicted_wru = out.conflicts * (WRU_PER_BATCH / TRANSACTIONS_PER_BATCH)
     return out.visits * per_visit + conflicted_wru * _cost.PRICES.wru_per_m / 1e6
 
@@ -317,6 +322,7 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
         ["cost of the hour ($)", a.cost, b.cost],
     ]
     emit("\n" + table("The hour, side by side", ["", "today", "new"], summary))
+    emit(f"Priced on {INGRESS} ingress (a REST API would add $3.50 per million visits, and needs a quota raise).")
     emit(f"Cost per million visits: today ${a.cost / a.visits * 1e6:.2f}, new ${b.cost / b.visits * 1e6:.2f}.\n")
     drain_ok = b.drained_after is not None and b.drained_after <= 300
     return [

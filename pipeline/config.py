@@ -135,6 +135,16 @@ class TrackerConfig:
                 "waf_rate_limit needs ingress=rest: AWS WAF attaches to REST API stages, "
                 "not to HTTP APIs or Lambda function URLs"
             )
+        if (
+            self.peak_visits_per_second is not None
+            and self.ingress != "function-url"
+            and self.throttle_rate_limit < self.peak_visits_per_second
+        ):
+            raise ContextError(
+                f"peak_visits_per_second={self.peak_visits_per_second} but the API refuses requests above "
+                f"throttle_rate_limit={self.throttle_rate_limit}/s: raise throttle_rate_limit (API Gateway allows "
+                "10,000 requests/s per account and region unless AWS raises the quota) or use ingress=function-url"
+            )
         try:  # the functions' own parser: a value they would refuse fails the synth, not a cold start
             load_settings(self.function_environment())
         except ConfigError as exc:

@@ -74,7 +74,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "front_door_web_acl_arn": EDGE_ACL_ARN,
     },
     "http": {"ingress": "http"},
-    "peak": {"peak_visits_per_second": 20000},
+    "peak": {"peak_visits_per_second": 20000, "ingress": "function-url"},
     "http_front_door": {"ingress": "http", "front_door": "cloudfront"},
     "function_url": {"ingress": "function-url"},
     "function_url_reserved": {"ingress": "function-url", "ingest_reserved_concurrency": 5, "front_door": "cloudfront"},

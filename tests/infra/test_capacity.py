@@ -13,7 +13,7 @@ pytestmark = pytest.mark.xdist_group("infra")
 
 
 def test_the_peak_derives_the_writers_shards_and_alarm_threshold() -> None:
-    config = TrackerConfig(peak_visits_per_second=20_000)
+    config = TrackerConfig(peak_visits_per_second=20_000, ingress="function-url")
     # 20,000 x 1.3 headroom / 450 visits/s per writer; two shards per writer, a power of two
     assert config.writer_concurrency == 58
     assert config.shards == 128
@@ -23,11 +23,19 @@ def test_the_peak_derives_the_writers_shards_and_alarm_threshold() -> None:
 
 
 def test_explicit_settings_override_what_the_peak_derives() -> None:
-    config = TrackerConfig(peak_visits_per_second=20_000, writer_max_concurrency=10, aggregate_shards=16)
+    config = TrackerConfig(
+        peak_visits_per_second=2_000, throttle_rate_limit=2_000, writer_max_concurrency=10, aggregate_shards=16
+    )
     assert (config.writer_concurrency, config.shards) == (10, 16)
     assert config.queue_depth_alarm == capacity.queue_depth_alarm(10)
     # counter shards never below the aggregate shards: a writer adds to its own shard's counter
     assert TrackerConfig(aggregate_shards=8, counter_shards=2).function_environment()["COUNTER_SHARDS"] == "8"
+
+
+def test_a_peak_the_api_throttle_would_refuse_stops_the_synth() -> None:
+    with pytest.raises(ContextError, match="raise throttle_rate_limit .* or use ingress=function-url"):
+        TrackerConfig(peak_visits_per_second=20_000)  # REST, 100 requests/s: 99.5 % of the peak refused
+    assert TrackerConfig(peak_visits_per_second=5_000, throttle_rate_limit=5_000).writer_concurrency == 15
 
 
 def test_without_a_peak_the_stack_is_as_before() -> None:
