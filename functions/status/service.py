@@ -144,14 +144,49 @@ def range_summary(settings: Settings, requested: ranges.Range) -> dict[str, Any]
     }
 
 
+def clock() -> float:
+    """Seconds for the page tallies' age (a module function, so tests can move time on)."""
+    return time.monotonic()
+
+
+class PageTallies:
+    """Per environment: today's and all time's page tallies with when they were read, so that a badge
+    on a busy site costs its Queries (two per aggregate shard) once per ``STATUS_CACHE_SECONDS``,
+    not once per request."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.periods: dict[str, tuple[float, dict[str, int]]] = {}
+
+    def get(self, settings: Settings, period: str) -> dict[str, int]:
+        with self.lock:
+            cached = self.periods.get(period)
+        if cached and clock() - cached[0] < settings.status_cache_seconds:
+            return cached[1]
+        items = aggstore.read_names(settings.table_name, period, shards=settings.aggregate_shards)
+        tallies = attrs.tallies(items, layout.PAGE)
+        with self.lock:
+            if period != layout.ALL_TIME:  # all time, and one day: yesterday's tallies go at midnight
+                self.periods = {p: c for p, c in self.periods.items() if p == layout.ALL_TIME}
+            self.periods[period] = (clock(), tallies)
+        return tallies
+
+    def clear(self) -> None:
+        with self.lock:
+            self.periods.clear()
+
+
+PAGE_TALLIES = ENVIRONMENT.keep(PageTallies())
+
+
 def page_count(settings: Settings, page: str, now: datetime | None = None) -> dict[str, Any]:
     """A page's visits today and of all time, from the tallies (seconds behind the visits): two
-    Queries of bounded partitions, whatever the traffic."""
+    Queries of bounded partitions per aggregate shard, whatever the traffic, at most once per
+    ``STATUS_CACHE_SECONDS`` per environment."""
     now = now or utc_now()
     name = names.page_name(page)
-    shards = settings.aggregate_shards
-    today = attrs.tallies(aggstore.read_names(settings.table_name, keys.day_of(now), shards=shards), layout.PAGE)
-    total = attrs.tallies(aggstore.read_names(settings.table_name, layout.ALL_TIME, shards=shards), layout.PAGE)
+    today = PAGE_TALLIES.get(settings, keys.day_of(now))
+    total = PAGE_TALLIES.get(settings, layout.ALL_TIME)
     return {"page": name, "today": today.get(name, 0), "total": total.get(name, 0)}
 
 
