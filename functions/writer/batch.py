@@ -12,7 +12,9 @@ Order of work for a batch (the handler adapts the SQS event, this module does th
    one ADD per aggregate item the chunk touches, one ADD to a counter shard. The cancellation
    reasons say which actions failed, by index: a log Put whose condition failed is a visit
    logged and counted by an earlier delivery (dropped, the rest retried at once); conflicts and
-   throttling are retried after a backoff pause; anything else fails the chunk's records;
+   throttling are retried after a backoff pause; anything else fails the chunk's records. With
+   ``AGGREGATE_SHARDS`` > 1 the aggregate and counter ADDs go to this environment's shard
+   (``functions.writer.shard``), and a conflict moves it to another before the retry;
 5. merge the visitors into this environment's uniques sketch shard (``functions.writer.uniques``),
    outside the counting transaction, so losing a race on a sketch never fails or delays a count.
 
