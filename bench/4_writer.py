@@ -437,6 +437,7 @@ def _calls_figure(m: dict[str, Any], count: int, where: str, measured: dict[str,
     )
     if measured is not None:
         measured["writer_calls_per_100"] = ours_calls
+        measured["writer_records_per_cpu_s"] = ours_cpu
     return [
         Result(
             "4 writer",

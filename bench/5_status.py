@@ -44,10 +44,11 @@ RANGES = ("30d", "12mo")  # one request each, after the plain ones
 CPU_FLAT = 1.25  # "flat": the bigger dataset's median CPU within a quarter of the smaller one's (run-to-run noise)
 
 
-def populate(table_name: str, visits: int, *, log_items: bool) -> tuple[float, int]:
+def populate(table_name: str, visits: int, *, log_items: bool, shards: int = 1) -> tuple[float, int, int]:
     """Record ``visits`` visits over the last 24 hours (aggregates + sketches + counter, and with
     ``log_items`` their log items, straight into moto's backend); returns the seconds it took and
-    today's true number of distinct (human) visitors."""
+    today's true numbers of distinct (human) visitors and of human visits. ``shards``: the aggregates spread over that
+    many aggregate shards, as that many writers would leave them."""
     import boto3
 
     from functions.model import keys
@@ -74,10 +75,15 @@ def populate(table_name: str, visits: int, *, log_items: bool) -> tuple[float, i
             backend.put_item(table_name, to_log_item(visit, 30))
     # One fold of every visit: one ADD per aggregate item, as a single huge writer batch would do.
     client = boto3.client("dynamodb")
-    deltas = fold.fold(batch, fold.Namers(browser_of, agent_of)).values()
-    packs: dict[tuple[str, str], int] = {}
-    for delta in fold.pack(deltas, lambda day, dim, name: packs.setdefault((dim, name), len(packs) // 20)):
-        client.update_item(**aggstore.update_action(table_name, delta)["Update"])
+    for shard in range(shards):
+        deltas = fold.fold(batch[shard::shards], fold.Namers(browser_of, agent_of)).values()
+        packs: dict[tuple[str, str], int] = {}
+
+        def slot(day: str, dim: str, name: str, packs: dict[tuple[str, str], int] = packs) -> int:
+            return packs.setdefault((dim, name), len(packs) // 20)
+
+        for delta in fold.pack(deltas, slot):
+            client.update_item(**aggstore.update_action(table_name, delta, shard)["Update"])
     for day, members in fold.visitors_by_day(batch).items():
         ordered = sorted(members)
         for shard in range(layout.UNIQUES_SHARDS):  # as many writer environments would spread them
@@ -93,7 +99,8 @@ def populate(table_name: str, visits: int, *, log_items: bool) -> tuple[float, i
     )
     today = keys.day_of(datetime.now(UTC))
     distinct = len({v.visitor for v in batch if not v.is_bot and v.visitor and keys.day_of(v.when) == today})
-    return time.perf_counter() - start, distinct
+    humans = sum(1 for v in batch if not v.is_bot and keys.day_of(v.when) == today)
+    return time.perf_counter() - start, distinct, humans
 
 
 def aggregate_sizes(table_name: str) -> dict[str, float]:
@@ -125,19 +132,21 @@ def aggregate_sizes(table_name: str) -> dict[str, float]:
     return found
 
 
-def measure(visits: int, dynamodb_url: str | None) -> dict[str, Any]:
+def measure(visits: int, dynamodb_url: str | None, shards: int = 1) -> dict[str, Any]:
     from tests.support.events import rest_event
 
+    env = {"AGGREGATE_SHARDS": str(shards)}
     pipeline = (
-        harness.local_pipeline(dynamodb_url, prefix=f"status{visits}")
+        harness.local_pipeline(dynamodb_url, prefix=f"status{visits}", extra_env=env)
         if dynamodb_url
-        else harness.moto_pipeline(prefix=f"status{visits}")
+        else harness.moto_pipeline(prefix=f"status{visits}", extra_env=env)
     )
     with pipeline:
         from functions.core import aws
         from functions.status import handler as status
 
-        seconds, distinct = populate(os.environ["TABLE_NAME"], visits, log_items=dynamodb_url is None)
+        table_name = os.environ["TABLE_NAME"]
+        seconds, distinct, humans = populate(table_name, visits, log_items=dynamodb_url is None, shards=shards)
         harness.reset_function_caches()
         clients = [aws.dynamodb(), aws.sqs()] + ([aws.cloudwatch()] if hasattr(aws, "cloudwatch") else [])
         counter = CallCounter().attach(*clients)
@@ -167,12 +176,14 @@ def measure(visits: int, dynamodb_url: str | None) -> dict[str, Any]:
         "ranges": ranges,
         "sizes": sizes,
         "distinct_visitors": distinct,
+        "human_visits_today": humans,
         "populate_s": seconds,
         "calls": counter.total() / REQUESTS,
         "breakdown": counter.breakdown(),
         "items": counter.items_read / REQUESTS,
         "cpu_ms": median(cpu),
         "visitor_count": body.get("visitor_count"),
+        "visits_today": body.get("visits_today"),
     }
 
 
@@ -181,21 +192,27 @@ def items_bound(counter_shards: int = 1) -> int:
     return counter_shards + layout.DAYS_READ + 2 + layout.NAMES_READ_MAX
 
 
-def measure_all(sizes: tuple[int, ...]) -> tuple[dict[int, dict[str, Any]], str]:
-    """Every size on DynamoDB Local (one server), or on moto in process without Java."""
+SHARDED = 8  # AGGREGATE_SHARDS of the sharded rows (a stack sized for a few thousand visits/s)
+
+
+def measure_all(sizes: tuple[int, ...]) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]], str]:
+    """Every size on DynamoDB Local (one server), or on moto in process without Java; then the
+    smallest and the largest with the aggregates over ``SHARDED`` shards."""
     from visitor_tracker.dynamodb_local import DynamoDBLocalError
 
+    ends = (sizes[0], sizes[-1])
     try:
         with harness.dynamodb_local() as url:
-            return {n: measure(n, url) for n in sizes}, "DynamoDB Local"
+            plain = {n: measure(n, url) for n in sizes}
+            return plain, {n: measure(n, url, SHARDED) for n in ends}, "DynamoDB Local"
     except DynamoDBLocalError as exc:
         emit(f"(DynamoDB Local unavailable: {exc}; figure 5 runs on moto in process, its CPU included)")
-        return {n: measure(n, None) for n in sizes}, "moto"
+        return {n: measure(n, None) for n in sizes}, {n: measure(n, None, SHARDED) for n in ends}, "moto"
 
 
 def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[Result]:
     sizes = (1_000, 5_000, 20_000) if quick else SIZES
-    results, engine = measure_all(sizes)
+    results, sharded, engine = measure_all(sizes)
     rows = [
         [f"{n:,} visits", r["calls"], r["items"], r["cpu_ms"], r["visitor_count"], r["populate_s"], r["breakdown"]]
         for n, r in results.items()
@@ -278,6 +295,18 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
         )
         + f"\nGoal: the same calls and items at {sizes[0]:,} and {sizes[-1]:,} visits: {'met' if flat else 'MISSED'}.\n"
     )
+    s_small, s_big = sharded[sizes[0]], sharded[sizes[-1]]
+    s_bound = SHARDED * (layout.DAYS_READ + 2 + layout.NAMES_READ_MAX) + 1
+    s_exact = all(r["visits_today"] == r["human_visits_today"] for r in sharded.values())
+    s_flat = s_small["calls"] == s_big["calls"] and max(s_small["items"], s_big["items"]) <= s_bound and s_exact
+    emit(
+        f"Figure 5c — GET /status with AGGREGATE_SHARDS={SHARDED}: "
+        f"{s_small['calls']:.1f} / {s_big['calls']:.1f} calls, "
+        f"{s_small['items']:.0f} / {s_big['items']:.0f} items at {sizes[0]:,} / {sizes[-1]:,} visits "
+        f"(visits_today summed over the shards: {s_big['visits_today']:,}, loaded "
+        f"{s_big['human_visits_today']:,}); goal: equal calls, items at most {s_bound:,}, the same "
+        f"visits_today: {'met' if s_flat else 'MISSED'}.\n"
+    )
     if measured is not None:
         measured.update(
             day_item_kb=big["sizes"]["day_kb"],
@@ -307,6 +336,14 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
             small["calls"],
             "equal",
             big["calls"] == small["calls"],
+        ),
+        Result(
+            "5 status",
+            f"AWS calls, items per /status with {SHARDED} aggregate shards, {sizes[-1]:,} vs {sizes[0]:,} visits",
+            f"{s_big['calls']:.1f}, {s_big['items']:.0f}",
+            f"{s_small['calls']:.1f}, {s_small['items']:.0f}",
+            f"equal calls, items <= {s_bound:,}, exact",
+            s_flat,
         ),
         Result(
             "5 status",

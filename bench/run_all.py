@@ -36,6 +36,7 @@ FIGURES = (
     "7_sharding_sim",
     "8_cost",
     "9_bots",
+    "10_spike",
 )
 
 

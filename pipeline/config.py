@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from functions.core import definitions as d
 from functions.core.settings import ConfigError, load_settings
+from pipeline import capacity
 
 INGRESS_OPTIONS: Final = ("rest", "http", "function-url")
 API_KEY_MODES: Final = ("none", "status", "all")
@@ -62,10 +63,13 @@ class TrackerConfig:
     public_counters: tuple[str, ...] = (d.PUBLIC_COUNTERS_ALL,)
     counter_shards: int = d.DEFAULT_COUNTER_SHARDS
     status_cache_seconds: int = d.DEFAULT_STATUS_CACHE_SECONDS
+    count_cache_seconds: int = 1
+    aggregate_shards: int | None = None  # None: derived from peak_visits_per_second (1 without it)
     ingest_reserved_concurrency: int | None = None
     # Queueing
     max_receive_count: int = d.QUEUE.max_receive_count
-    writer_max_concurrency: int = d.QUEUE.max_concurrency
+    peak_visits_per_second: int | None = None  # sizes the writers, the shards and the queue alarm
+    writer_max_concurrency: int | None = None  # None: derived from peak_visits_per_second (5 without it)
     # API
     throttle_rate_limit: int = 100
     throttle_burst_limit: int = 200
@@ -141,10 +145,45 @@ class TrackerConfig:
                 "waf_rate_limit needs ingress=rest: AWS WAF attaches to REST API stages, "
                 "not to HTTP APIs or Lambda function URLs"
             )
+        if (
+            self.peak_visits_per_second is not None
+            and self.ingress != "function-url"
+            and self.throttle_rate_limit < self.peak_visits_per_second
+        ):
+            raise ContextError(
+                f"peak_visits_per_second={self.peak_visits_per_second} but the API refuses requests above "
+                f"throttle_rate_limit={self.throttle_rate_limit}/s: raise throttle_rate_limit (API Gateway allows "
+                "10,000 requests/s per account and region unless AWS raises the quota) or use ingress=function-url"
+            )
         try:  # the functions' own parser: a value they would refuse fails the synth, not a cold start
             load_settings(self.function_environment())
         except ConfigError as exc:
             raise ContextError(f"context value refused by the functions: {exc}") from exc
+
+    @property
+    def writer_concurrency(self) -> int:
+        """The event source's maximum concurrency: explicit, else sized for the peak (pipeline/capacity.py)."""
+        if self.writer_max_concurrency is not None:
+            return self.writer_max_concurrency
+        if self.peak_visits_per_second is not None:
+            return capacity.writer_concurrency(self.peak_visits_per_second)
+        return d.QUEUE.max_concurrency
+
+    @property
+    def shards(self) -> int:
+        """Aggregate shards: explicit, else enough for the peak's writers to meet rarely (1 without a peak)."""
+        if self.aggregate_shards is not None:
+            return self.aggregate_shards
+        if self.peak_visits_per_second is not None:
+            return capacity.aggregate_shards(self.writer_concurrency)
+        return 1
+
+    @property
+    def queue_depth_alarm(self) -> int | None:
+        """Queued visits above which the sized writers cannot catch up within 5 minutes (with a peak only)."""
+        if self.peak_visits_per_second is None:
+            return None
+        return capacity.queue_depth_alarm(self.writer_concurrency)
 
     @property
     def destroy_on_delete(self) -> bool:
@@ -182,10 +221,13 @@ class TrackerConfig:
             d.ENV_EXCLUDE_IPS: ",".join(self.exclude_ips),
             d.ENV_EXCLUDE_PATHS: ",".join(self.exclude_paths),
             d.ENV_RESPECT_DNT: "true" if self.respect_dnt else "false",
-            d.ENV_COUNTER_SHARDS: str(self.counter_shards),
+            # A writer adds to the counter shard of its aggregate shard: at least as many counter shards.
+            d.ENV_COUNTER_SHARDS: str(max(self.counter_shards, self.shards)),
             d.ENV_STATUS_CACHE_SECONDS: str(self.status_cache_seconds),
             d.ENV_PUBLIC_DASHBOARD: "true" if self.public_dashboard else "false",
             d.ENV_PUBLIC_COUNTERS: ",".join(self.public_counters),
+            d.ENV_COUNT_CACHE_SECONDS: str(self.count_cache_seconds),
+            d.ENV_AGGREGATE_SHARDS: str(self.shards),
             "POWERTOOLS_SERVICE_NAME": self.service_name,
             "POWERTOOLS_METRICS_NAMESPACE": self.metrics_namespace,
         }
@@ -283,11 +325,14 @@ _PARSERS: Final[dict[str, Any]] = {
     "respect_dnt": _bool,
     "public_dashboard": _bool,
     "public_counters": _origins,
-    "counter_shards": _int(1, 100),
+    "counter_shards": _int(1, 128),
     "status_cache_seconds": _int(0, 3600),
+    "count_cache_seconds": _int(0, 60),
+    "aggregate_shards": _optional_int(1, 128),
     "ingest_reserved_concurrency": _optional_int(1, 1000),
     "max_receive_count": _int(1, 1000),
-    "writer_max_concurrency": _int(2, 1000),
+    "peak_visits_per_second": _optional_int(1, 100_000),
+    "writer_max_concurrency": _optional_int(2, 1000),
     "throttle_rate_limit": _int(1, 10_000),
     "throttle_burst_limit": _int(1, 5_000),
     "api_key": _str,

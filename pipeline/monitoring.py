@@ -20,7 +20,10 @@ RUNBOOK: dict[str, str] = {
     "DlqNotEmpty": "Visits failed processing 5 times and wait in the DLQ: `visitor-tracker dlq list`, fix the "
     "cause, then `visitor-tracker dlq redrive`.",
     "QueueBacklog": "The writer is not keeping up: the oldest queued visit is getting old. Check WriterErrors/"
-    "WriterThrottles and DynamoDB throttling; raise writer_max_concurrency if the queue only grows.",
+    "WriterThrottles and DynamoDB throttling; raise peak_visits_per_second (or writer_max_concurrency) if the "
+    "queue only grows.",
+    "QueueDepth": "More visits are queued than the writers sized for peak_visits_per_second clear in 5 minutes: "
+    "traffic is above the peak the stack was sized for. Raise peak_visits_per_second and redeploy.",
     "WriterErrors": "The writer function failed whole invocations: read its log group; records are retried "
     "by SQS and reach the DLQ after max_receive_count receives.",
     "WriterThrottles": "The writer was throttled: account concurrency is exhausted. Lower other functions' use "
@@ -68,6 +71,7 @@ class Monitoring(Construct):
         metrics_namespace: str,
         service_name: str,
         retain_key: bool,
+        queue_depth_alarm: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.stack_name = Stack.of(self).stack_name
@@ -97,6 +101,13 @@ class Monitoring(Construct):
             threshold=oldest_message_alarm_seconds,
             description=RUNBOOK["QueueBacklog"],
         )
+        if queue_depth_alarm is not None:  # sized for a peak (pipeline/capacity.py): a backlog beyond it
+            self._alarm(
+                "QueueDepth",
+                queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(1), statistic="Maximum"),
+                threshold=queue_depth_alarm,
+                description=RUNBOOK["QueueDepth"],
+            )
         self._alarm(
             "WriterErrors",
             writer.metric_errors(period=PERIOD, statistic="Sum"),

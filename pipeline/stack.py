@@ -96,7 +96,7 @@ class VisitorTrackerStack(cdk.Stack):
                 batch_size=d.QUEUE.batch_size,
                 max_batching_window=Duration.seconds(d.QUEUE.max_batching_window_seconds),
                 report_batch_item_failures=True,
-                max_concurrency=config.writer_max_concurrency,
+                max_concurrency=config.writer_concurrency,
             )
         )
 
@@ -133,6 +133,7 @@ class VisitorTrackerStack(cdk.Stack):
             dead_letter_queue=dlq,
             api_server_errors=self.ingress.server_errors,
             oldest_message_alarm_seconds=config.oldest_message_alarm_seconds,
+            queue_depth_alarm=config.queue_depth_alarm,
             alarm_email=config.alarm_email,
             metrics_namespace=config.metrics_namespace,
             service_name=config.service_name,

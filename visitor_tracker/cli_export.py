@@ -28,6 +28,16 @@ def export_command(
     daily: Annotated[
         bool, typer.Option("--daily", help="One row per day: visits, bots, unique visitors, top page.")
     ] = False,
+    shards: Annotated[
+        int,
+        typer.Option(
+            "--aggregate-shards",
+            envvar="AGGREGATE_SHARDS",
+            min=1,
+            max=128,
+            help="The stack's aggregate_shards (--daily sums every shard).",
+        ),
+    ] = 1,
 ) -> None:
     """Stream the visit log of a range of days (or one row per day) as CSV or JSON lines."""
     import os
@@ -74,7 +84,9 @@ def export_command(
     def run(stream: Any) -> int:
         writer = ex.make_writer(fmt, stream, daily=daily)
         with progress:
-            return ex.export(client, pipeline.table_name, days, writer, daily=daily, on_day=on_day, on_row=on_row)
+            return ex.export(
+                client, pipeline.table_name, days, writer, daily=daily, on_day=on_day, on_row=on_row, shards=shards
+            )
 
     span = f"{days[0]}..{days[-1]}"
 

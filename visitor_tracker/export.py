@@ -29,7 +29,7 @@ from typing import IO, Any, Protocol
 
 from functions.model import keys
 from functions.model.attrs import number, read_uniques, top_names
-from functions.model.layout import BOTS, NAMES_READ_MAX, OTHER, PAGE, UNIQUES, VISITS
+from functions.model.layout import BOTS, NAMES_READ_MAX, OTHER, PAGE, UNIQUES, VISITS, merge_shards, sharded
 from functions.model.sketches import Sketch
 from functions.tables import store
 from functions.tables.visitlog import Item, from_log_item
@@ -215,30 +215,33 @@ def log_rows(client: Any, table_name: str, day: str, *, page_items: int | None =
 # --- daily rows -------------------------------------------------------------------------------
 
 
-def _day_items(client: Any, table_name: str, days: Sequence[str], sleep: Callable[[float], None]) -> dict[str, Item]:
-    """The day aggregate items of ``days``, by day; a missing day is absent."""
+def _day_items(
+    client: Any, table_name: str, days: Sequence[str], sleep: Callable[[float], None], shards: int = 1
+) -> dict[str, Item]:
+    """The day aggregate items of ``days`` (every shard's, summed), by day; a missing day is absent."""
     try:
         items = store.get_items(
             table_name,
-            [keys.day_agg_key(day) for day in days],
+            [keys.key_dict(sharded(keys.key_tuple(keys.day_agg_key(day)), n)) for n in range(shards) for day in days],
             store.Backoff(attempts=UNPROCESSED_ATTEMPTS, sleep=sleep),
             projection=[keys.PK, keys.SK, VISITS, BOTS],
             client=client,
         )
     except RuntimeError as exc:
         raise ExportError(f"{exc} (day aggregates)") from exc
-    return {item[keys.SK]["S"]: item for item in items.values()}
+    return {item[keys.SK]["S"]: item for item in merge_shards(items).values()}
 
 
-def _names_summary(client: Any, table_name: str, day: str) -> tuple[int, str | None, int]:
-    """(unique visitors estimate, top page, its visits) from the day's name partition.
+def _names_summary(client: Any, table_name: str, day: str, shards: int = 1) -> tuple[int, str | None, int]:
+    """(unique visitors estimate, top page, its visits) from the day's name partitions (one per shard).
 
     The partition is bounded by the caps (``aggregates.NAMES_READ_MAX`` items), so it is read whole;
     ``aggregates.top_names`` reads the page tallies whatever their layout.
     """
     items: list[Item] = []
-    for page in _query_pages(client, table_name, keys.names_pk(day), NAMES_READ_MAX):
-        items.extend(page)
+    for n in range(shards):
+        for page in _query_pages(client, table_name, sharded((keys.names_pk(day), ""), n)[0], NAMES_READ_MAX):
+            items.extend(page)
     sketch = Sketch()
     for item in items:
         if item.get(keys.SK, {}).get("S", "").startswith(UNIQUES + "#"):
@@ -249,14 +252,20 @@ def _names_summary(client: Any, table_name: str, day: str) -> tuple[int, str | N
 
 
 def daily_rows(
-    client: Any, table_name: str, days: Sequence[str], *, sleep: Callable[[float], None] = time.sleep
+    client: Any,
+    table_name: str,
+    days: Sequence[str],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    shards: int = 1,
 ) -> Iterator[Row]:
-    """One row per day of ``days``, in order: human visits, bots, unique visitors, top page."""
+    """One row per day of ``days``, in order: human visits, bots, unique visitors, top page
+    (``shards``: the stack's ``AGGREGATE_SHARDS``, summed)."""
     for start in range(0, len(days), BATCH_GET_MAX):
         chunk = days[start : start + BATCH_GET_MAX]
-        items = _day_items(client, table_name, chunk, sleep)
+        items = _day_items(client, table_name, chunk, sleep, shards)
         for day in chunk:
-            uniques, top_page, top_visits = _names_summary(client, table_name, day)
+            uniques, top_page, top_visits = _names_summary(client, table_name, day, shards)
             yield {
                 "day": day,
                 "visits": number(items.get(day), VISITS),
@@ -280,6 +289,7 @@ def export(
     on_day: Callable[[str, int], None] | None = None,
     on_row: OnRow | None = None,
     page_items: int | None = None,
+    shards: int = 1,
 ) -> int:
     """Write the log rows (or, ``daily``, one row per day) of ``days``; returns the rows written.
 
@@ -287,7 +297,7 @@ def export(
     """
     total = 0
     if daily:
-        for row in daily_rows(client, table_name, days):
+        for row in daily_rows(client, table_name, days, shards=shards):
             writer.write(row)
             total += 1
             if on_row:

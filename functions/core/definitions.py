@@ -22,6 +22,8 @@ ENV_COUNT_BOTS: Final = "COUNT_BOTS"
 ENV_COUNT_DATACENTERS: Final = "COUNT_DATACENTERS"
 ENV_COUNTER_SHARDS: Final = "COUNTER_SHARDS"
 ENV_STATUS_CACHE_SECONDS: Final = "STATUS_CACHE_SECONDS"
+ENV_COUNT_CACHE_SECONDS: Final = "COUNT_CACHE_SECONDS"  # ingest reads the counter at most this often
+ENV_AGGREGATE_SHARDS: Final = "AGGREGATE_SHARDS"  # writers spread the hot aggregate items over this many
 ENV_EXCLUDE_IPS: Final = "EXCLUDE_IPS"  # comma-separated CIDRs whose visits are neither counted nor logged
 ENV_EXCLUDE_PATHS: Final = "EXCLUDE_PATHS"  # comma-separated page patterns (fnmatch: /admin/*, /preview)
 ENV_RESPECT_DNT: Final = "RESPECT_DNT"  # true: a request with DNT: 1 or Sec-GPC: 1 is neither counted nor logged
@@ -46,9 +48,11 @@ DEFAULT_COUNTER_SHARDS: Final = 1
 DEFAULT_STATUS_CACHE_SECONDS: Final = 5
 PUBLIC_COUNTERS_ALL: Final = "all"
 PUBLIC_COUNTERS_NONE: Final = "none"
-# With COUNTER_SHARDS > 1, ingest re-reads the other shards at most this often: the count it returns
-# may miss other functions' visits of the last second or so (never overcounts); exact once traffic stops.
-COUNTER_CACHE_SECONDS: Final = 1.0
+# Ingest's count cache: an execution environment reads the counter at most once per this many seconds
+# and answers in between from its last answer + 1 per visit (never above the true count). 0: a read
+# per visit (local mode and the tests' default); the stack sets 1.
+DEFAULT_COUNT_CACHE_SECONDS: Final = 0
+DEFAULT_AGGREGATE_SHARDS: Final = 1
 # The daily salt item (hashed IPs, visitor hashes) is deleted by TTL this long after its day starts.
 SALT_TTL_DAYS: Final = 2
 # CORS preflights (OPTIONS) are answered by the API itself (the REST API's mock integration), not by

@@ -31,6 +31,8 @@ class Settings:
     count_bots: bool
     counter_shards: int
     status_cache_seconds: int
+    count_cache_seconds: int = d.DEFAULT_COUNT_CACHE_SECONDS
+    aggregate_shards: int = d.DEFAULT_AGGREGATE_SHARDS
     exclude_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     exclude_paths: tuple[str, ...] = ()
     respect_dnt: bool = False
@@ -124,8 +126,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         allowed_origins=origins or (d.DEFAULT_ALLOWED_ORIGINS,),
         ip_mode=ip_mode,
         count_bots=_bool(env, d.ENV_COUNT_BOTS, False),
-        counter_shards=_int(env, d.ENV_COUNTER_SHARDS, d.DEFAULT_COUNTER_SHARDS, 1, 100),
+        counter_shards=_int(env, d.ENV_COUNTER_SHARDS, d.DEFAULT_COUNTER_SHARDS, 1, 128),
         status_cache_seconds=_int(env, d.ENV_STATUS_CACHE_SECONDS, d.DEFAULT_STATUS_CACHE_SECONDS, 0, 3600),
+        count_cache_seconds=_int(env, d.ENV_COUNT_CACHE_SECONDS, d.DEFAULT_COUNT_CACHE_SECONDS, 0, 60),
+        aggregate_shards=_int(env, d.ENV_AGGREGATE_SHARDS, d.DEFAULT_AGGREGATE_SHARDS, 1, 128),
         exclude_networks=_networks(env),
         exclude_paths=_paths(env),
         respect_dnt=_bool(env, d.ENV_RESPECT_DNT, False),

@@ -17,6 +17,14 @@ for what it touches and never for what the day already holds:
   outside the counting transaction. They live in the day's name partition, so the one Query that
   reads the tallies reads them too.
 
+Aggregate shards (``AGGREGATE_SHARDS``, 1 by default): at a high rate every counting transaction
+would write the same day, hour and popular-name items, and DynamoDB cancels a transaction that writes
+an item another transaction is changing. So each writer environment adds to one shard of them: shard
+0 is the keys above (data written before shards existed stays read), shard ``n`` the same keys with
+``~n`` after the partition key (its own partitions: write capacity adds up). Readers sum a day or
+hour item's shards and read every shard's name partition; a shard's packs and caps are its own.
+``AGGREGATE_SHARDS`` may be raised, never lowered (higher shards would drop out of the totals).
+
 Caps: at most ``CAPS[dim]`` distinct names per day and dimension; visits to names beyond it are
 tallied under ``(other)``. They bound what ``/status`` reads (one Query page, ``NAMES_READ_MAX``)
 and what a flood of made-up paths can cost. Several writers racing past a cap overshoot it by at
@@ -29,6 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from functions.core.definitions import TABLE
 from functions.model import keys
 from functions.model.keys import ItemKey, key_tuple
 
@@ -79,6 +88,8 @@ NAMES_TTL_DAYS = 400
 UNIQUES_TTL_DAYS = 35
 UNIQUES_SHARDS = 8
 
+TTL_ATTRIBUTE = TABLE.ttl_attribute
+
 VISITS = "visits"
 BOTS = "bots"
 REGISTERS = "registers"
@@ -92,6 +103,37 @@ DAYS_READ = 8  # today and the 7 days before it: enough for a rolling 7 x 24 hou
 # with room for packs written by racing writers, and the sketches): under a Query page's 1 MB.
 NAMES_READ_MAX = 2 * (sum(CAPS.values()) // PACK_NAMES + len(CAPS)) + UNIQUES_SHARDS
 ALL_TIME_READ_MAX = 2 * (ALL_TIME_PAGE_CAP // PACK_NAMES + 1)
+
+
+SHARD_MARK = "~"  # between an aggregate item's partition key and its shard number (shard 0: no mark)
+
+
+def sharded(key: ItemKey, shard: int) -> ItemKey:
+    """The key of an aggregate item in shard ``shard`` (shard 0: the key itself)."""
+    return key if shard == 0 else (f"{key[0]}{SHARD_MARK}{shard}", key[1])
+
+
+def unsharded(key: ItemKey) -> ItemKey:
+    """The shard-0 key of any shard's item (the key itself when it has no shard)."""
+    base, mark, shard = key[0].rpartition(SHARD_MARK)
+    return (base, key[1]) if mark and shard.isdigit() else key
+
+
+def merge_shards(items: Mapping[ItemKey, Mapping[str, dict[str, str]]]) -> dict[ItemKey, dict[str, dict[str, str]]]:
+    """Items of every shard summed onto their shard-0 key: number attributes added (``expires_at``,
+    the same in every shard, kept once); items without shards unchanged."""
+    merged: dict[ItemKey, dict[str, dict[str, str]]] = {}
+    for key, item in items.items():
+        base = unsharded(key)
+        into = merged.setdefault(base, {})
+        for attr, value in item.items():
+            if attr in (keys.PK, keys.SK):
+                into[attr] = {"S": base[0] if attr == keys.PK else base[1]}
+            elif "N" in value and attr != TTL_ATTRIBUTE and attr in into:
+                into[attr] = {"N": str(int(float(into[attr]["N"])) + int(float(value["N"])))}
+            else:
+                into[attr] = dict(value)
+    return merged
 
 
 def cap(period: str, dim: str) -> int:
@@ -115,7 +157,7 @@ def split_name_key(key: ItemKey) -> tuple[str, str, str] | None:
     dim, name = key[1].split("#", 1)
     if dim not in DIMENSIONS:
         return None
-    return key[0][len(prefix) :], dim, name
+    return unsharded(key)[0][len(prefix) :], dim, name
 
 
 def pack_key(day: str, dim: str, pack: int) -> ItemKey:
@@ -138,8 +180,10 @@ class StatusKeys:
     days: tuple[str, ...]  # today first
     hours: tuple[str, ...]  # current hour first, then the previous one
 
-    def item_keys(self) -> list[keys.Key]:
-        return [keys.day_agg_key(d) for d in self.days] + [keys.hour_agg_key(h) for h in self.hours]
+    def item_keys(self, shards: int = 1) -> list[keys.Key]:
+        """Every shard's day and hour items (``merge_shards`` sums them back)."""
+        base = [keys.day_agg_key(d) for d in self.days] + [keys.hour_agg_key(h) for h in self.hours]
+        return [keys.key_dict(sharded(key_tuple(k), n)) for n in range(shards) for k in base]
 
 
 def status_keys(now: datetime) -> StatusKeys:

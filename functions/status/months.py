@@ -15,9 +15,10 @@ from functions.tables import aggstore, store
 
 
 def _from_days(settings: Settings, days: Sequence[str]) -> tuple[dict[str, Item | None], list[Item]]:
-    items = store.get_items(settings.table_name, [keys.day_agg_key(d) for d in days])
+    shards = settings.aggregate_shards
+    items = aggstore.read_aggregates(settings.table_name, [keys.day_agg_key(d) for d in days], shards)
     totals = {d: items.get(key_tuple(keys.day_agg_key(d))) for d in days}
-    names = [item for d in days if totals[d] for item in aggstore.read_names(settings.table_name, d)]
+    names = [item for d in days if totals[d] for item in aggstore.read_names(settings.table_name, d, shards=shards)]
     return totals, names
 
 

@@ -3,7 +3,9 @@
 One ``BatchGetItem`` of a known list of keys (counter shards, 8 day items, 2 hour items), one Query
 of today's name partition (its tallies, bounded by the caps, and its uniques sketches) and one
 ``GetQueueAttributes`` per queue: 4 calls, and items bounded by COUNTER_SHARDS and the caps, at 10
-visits or 10 million. Log items are never read.
+visits or 10 million. Log items are never read. With ``AGGREGATE_SHARDS`` = N the day and hour keys
+are read in every shard (summed by ``layout.merge_shards``) and there is one Query per shard's name
+partition: bounded by N, still not by the traffic.
 
 The body (flat, read by the dashboard and ``visitor-tracker status``): ``visitor_count`` (sum of
 the counter shards), ``visits_last_hour`` / ``visits_last_24h`` / ``visits_last_7d`` /
@@ -55,7 +57,7 @@ QUEUE_ATTRIBUTES = (
 def read_keys(settings: Settings, now: datetime) -> list[keys.Key]:
     """Every item one summary reads: fixed by the clock and COUNTER_SHARDS, not by the data."""
     shards = [keys.counter_key(n) for n in range(settings.counter_shards)]
-    return shards + layout.status_keys(now).item_keys()
+    return shards + layout.status_keys(now).item_keys(settings.aggregate_shards)
 
 
 def queue_numbers(url: str) -> dict[str, int]:
@@ -129,9 +131,10 @@ def range_summary(settings: Settings, requested: ranges.Range) -> dict[str, Any]
     if requested.granularity == "month":
         totals, names = months.months_view(settings, periods, requested.end)
     else:
-        items = store.get_items(settings.table_name, [keys.day_agg_key(p) for p in periods])
+        shards = settings.aggregate_shards
+        items = aggstore.read_aggregates(settings.table_name, [keys.day_agg_key(p) for p in periods], shards)
         totals = {p: items.get(key_tuple(keys.day_agg_key(p))) for p in periods}
-        names = [item for p in periods for item in aggstore.read_names(settings.table_name, p)]
+        names = [item for p in periods for item in aggstore.read_names(settings.table_name, p, shards=shards)]
     return {
         "name": requested.name,
         "from": requested.start.isoformat(),
@@ -141,13 +144,49 @@ def range_summary(settings: Settings, requested: ranges.Range) -> dict[str, Any]
     }
 
 
+def clock() -> float:
+    """Seconds for the page tallies' age (a module function, so tests can move time on)."""
+    return time.monotonic()
+
+
+class PageTallies:
+    """Per environment: today's and all time's page tallies with when they were read, so that a badge
+    on a busy site costs its Queries (two per aggregate shard) once per ``STATUS_CACHE_SECONDS``,
+    not once per request."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.periods: dict[str, tuple[float, dict[str, int]]] = {}
+
+    def get(self, settings: Settings, period: str) -> dict[str, int]:
+        with self.lock:
+            cached = self.periods.get(period)
+        if cached and clock() - cached[0] < settings.status_cache_seconds:
+            return cached[1]
+        items = aggstore.read_names(settings.table_name, period, shards=settings.aggregate_shards)
+        tallies = attrs.tallies(items, layout.PAGE)
+        with self.lock:
+            if period != layout.ALL_TIME:  # all time, and one day: yesterday's tallies go at midnight
+                self.periods = {p: c for p, c in self.periods.items() if p == layout.ALL_TIME}
+            self.periods[period] = (clock(), tallies)
+        return tallies
+
+    def clear(self) -> None:
+        with self.lock:
+            self.periods.clear()
+
+
+PAGE_TALLIES = ENVIRONMENT.keep(PageTallies())
+
+
 def page_count(settings: Settings, page: str, now: datetime | None = None) -> dict[str, Any]:
     """A page's visits today and of all time, from the tallies (seconds behind the visits): two
-    Queries of bounded partitions, whatever the traffic."""
+    Queries of bounded partitions per aggregate shard, whatever the traffic, at most once per
+    ``STATUS_CACHE_SECONDS`` per environment."""
     now = now or utc_now()
     name = names.page_name(page)
-    today = attrs.tallies(aggstore.read_names(settings.table_name, keys.day_of(now)), layout.PAGE)
-    total = attrs.tallies(aggstore.read_names(settings.table_name, layout.ALL_TIME), layout.PAGE)
+    today = PAGE_TALLIES.get(settings, keys.day_of(now))
+    total = PAGE_TALLIES.get(settings, layout.ALL_TIME)
     return {"page": name, "today": today.get(name, 0), "total": total.get(name, 0)}
 
 
@@ -157,8 +196,8 @@ def build_status(
     """The /status body (with ``range`` when one is asked for). AWS errors propagate (the handler
     answers 503)."""
     now = now or utc_now()
-    items = store.get_items(settings.table_name, read_keys(settings, now))
-    names = aggstore.read_names(settings.table_name, keys.day_of(now))
+    items = layout.merge_shards(store.get_items(settings.table_name, read_keys(settings, now)))
+    names = aggstore.read_names(settings.table_name, keys.day_of(now), shards=settings.aggregate_shards)
     visitor_count = sum(
         int(items.get(key_tuple(keys.counter_key(n)), {}).get(VISITS_ATTRIBUTE, {}).get("N", "0"))
         for n in range(settings.counter_shards)

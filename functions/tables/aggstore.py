@@ -14,13 +14,22 @@ from functions.core.definitions import TABLE
 from functions.model import keys
 from functions.model.attrs import Uniques, read_uniques
 from functions.model.fold import Delta
-from functions.model.keys import Item, ItemKey, key_dict
-from functions.model.layout import ALL_TIME, ALL_TIME_READ_MAX, NAMES_READ_MAX, REGISTERS, UNIQUES_SHARDS, VERSION
+from functions.model.keys import Item, ItemKey, key_dict, key_tuple
+from functions.model.layout import (
+    ALL_TIME,
+    ALL_TIME_READ_MAX,
+    NAMES_READ_MAX,
+    REGISTERS,
+    UNIQUES_SHARDS,
+    VERSION,
+    merge_shards,
+    sharded,
+)
 from functions.tables import store
 
 
-def update_action(table_name: str, delta: Delta) -> dict[str, Any]:
-    """Transaction action adding ``delta`` to its aggregate item (one expression, names substituted)."""
+def update_action(table_name: str, delta: Delta, shard: int = 0) -> dict[str, Any]:
+    """Transaction action adding ``delta`` to its aggregate item in ``shard`` (one expression, names substituted)."""
     names: dict[str, str] = {"#ttl": TABLE.ttl_attribute}
     values: dict[str, Any] = {":ttl": {"N": str(delta.expires_at)}}
     adds: list[str] = []
@@ -32,7 +41,7 @@ def update_action(table_name: str, delta: Delta) -> dict[str, Any]:
     return {
         "Update": {
             "TableName": table_name,
-            "Key": key_dict(delta.key),
+            "Key": key_dict(sharded(delta.key, shard)),
             "UpdateExpression": expression,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
@@ -81,9 +90,30 @@ def put_rollup(table_name: str, item: Item) -> None:
 
 
 def read_names(
-    table_name: str, day: str, *, names_only: bool = False, profile: aws.Profile = aws.REQUEST_PATH
+    table_name: str,
+    day: str,
+    *,
+    names_only: bool = False,
+    shards: int = 1,
+    only_shard: int | None = None,
+    profile: aws.Profile = aws.REQUEST_PATH,
 ) -> list[Item]:
-    """Every name tally of a period's partition: a day, a month or all time (bounded by the caps)."""
+    """Every name tally of a period's partitions: a day, a month or all time (each bounded by the caps),
+    one Query per aggregate shard (``only_shard``: that shard's partition alone, for its writer)."""
     projection = [keys.SK] if names_only else None
     limit = ALL_TIME_READ_MAX if day == ALL_TIME else NAMES_READ_MAX
-    return store.query_partition(table_name, keys.names_pk(day), limit=limit, projection=projection, profile=profile)
+    wanted = range(shards) if only_shard is None else (only_shard,)
+    pk = keys.names_pk(day)
+    return [
+        item
+        for n in wanted
+        for item in store.query_partition(
+            table_name, sharded((pk, ""), n)[0], limit=limit, projection=projection, profile=profile
+        )
+    ]
+
+
+def read_aggregates(table_name: str, item_keys: list[keys.Key], shards: int = 1) -> dict[ItemKey, Item]:
+    """Day or hour items (any mix), every shard of each in one batch read, summed onto their shard-0 keys."""
+    wanted = [key_dict(sharded(key_tuple(k), n)) for n in range(shards) for k in item_keys]
+    return merge_shards(store.get_items(table_name, wanted))

@@ -28,6 +28,7 @@ BATCH_WRITE_MAX = 25  # DynamoDB's BatchWriteItem limit
 BATCH_GET_MAX = 100  # BatchGetItem's limit
 TRANSACT_MAX = 100  # TransactWriteItems' limit (actions per transaction)
 CONDITION_FAILED = "ConditionalCheckFailed"
+CONFLICT = "TransactionConflict"  # another transaction is changing one of the items
 # Cancellation reasons worth another try of the same transaction: nothing in it was wrong.
 RETRYABLE_CANCELLATIONS = frozenset(
     {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}

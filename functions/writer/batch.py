@@ -12,7 +12,9 @@ Order of work for a batch (the handler adapts the SQS event, this module does th
    one ADD per aggregate item the chunk touches, one ADD to a counter shard. The cancellation
    reasons say which actions failed, by index: a log Put whose condition failed is a visit
    logged and counted by an earlier delivery (dropped, the rest retried at once); conflicts and
-   throttling are retried after a backoff pause; anything else fails the chunk's records;
+   throttling are retried after a backoff pause; anything else fails the chunk's records. With
+   ``AGGREGATE_SHARDS`` > 1 the aggregate and counter ADDs go to this environment's shard
+   (``functions.writer.shard``), and a conflict moves it to another before the retry;
 5. merge the visitors into this environment's uniques sketch shard (``functions.writer.uniques``),
    outside the counting transaction, so losing a race on a sketch never fails or delays a count.
 
@@ -43,6 +45,7 @@ from functions.model.visit import InvalidVisit, Visit
 from functions.tables import aggstore, counter, failures, store, visitlog
 from functions.tables.visitlog import to_log_item
 from functions.writer.names import KNOWN, KnownNames, Loaded
+from functions.writer.shard import SHARD, AggregateShard
 from functions.writer.uniques import SKETCHES, SketchShards
 
 MAX_TRANSACT_ACTIONS = store.TRANSACT_MAX
@@ -80,6 +83,8 @@ class BatchWriter:
     namers: Namers
     _: KW_ONLY
     counter_shards: int = 1
+    aggregate_shards: int = 1
+    shard: AggregateShard = SHARD
     known: KnownNames = KNOWN
     sketches: SketchShards = SKETCHES
     backoff: store.Backoff = store.DEFAULT_BACKOFF
@@ -138,13 +143,14 @@ class BatchWriter:
 
     def _load_names(self, day: str) -> Loaded | None:
         """The day's name partition: where each name is packed, and its sketches' versions for step 5."""
+        shard = self.shard.current(self.aggregate_shards)
         try:
-            items = aggstore.read_names(self.table_name, day, profile=aws.WRITER)
+            items = aggstore.read_names(self.table_name, day, only_shard=shard, profile=aws.WRITER)
         except store.AWS_ERRORS as exc:
             logger.warning("Could not read the day's names", extra={"error": store.error_code(exc), "day": day})
             return None
         placed: Loaded = {}
-        if keys.is_day(day):
+        if keys.is_day(day) and shard == 0:  # the sketches live in shard 0's partition
             mine = layout.uniques_shard_key(day, self.sketches.shard)
             self.sketches.known[mine] = Uniques()  # absent from the partition: not written yet (version 0)
         for item in items:
@@ -192,11 +198,13 @@ class BatchWriter:
         actions: list[dict[str, object]] = [
             visitlog.put_new_action(self.table_name, to_log_item(v, self.log_ttl_days)) for v in visits
         ]
-        actions += [aggstore.update_action(self.table_name, d) for d in deltas]
+        shard = self.shard.current(self.aggregate_shards)
+        actions += [aggstore.update_action(self.table_name, d, shard) for d in deltas]
         in_total = sum(1 for v in visits if v.counted)
         if in_total:
-            shard = random.randrange(self.counter_shards)
-            actions.append(counter.increment_action(self.table_name, shard, in_total))
+            # With aggregate shards, the counter shard follows this writer's shard (one writer per item).
+            spread = shard if self.aggregate_shards > 1 else random.randrange(self.counter_shards)
+            actions.append(counter.increment_action(self.table_name, spread % self.counter_shards, in_total))
         return actions
 
     def _count_chunk(
@@ -229,6 +237,12 @@ class BatchWriter:
             if attempt >= self.backoff.attempts:
                 logger.error("Counting transaction kept failing", extra={"reasons": causes, "attempts": attempt})
                 return [], already, f"counting transaction retries exhausted: {', '.join(causes)}"
+            if store.CONFLICT in causes and self.aggregate_shards > 1:
+                # Another writer is on this shard: move (its packs are another partition's, so the
+                # names are learnt again from there).
+                self.shard.move(self.aggregate_shards)
+                self.known.clear()
+                deltas = self._deltas(pending)
             logger.info("Counting transaction retried", extra={"reasons": causes, "attempt": attempt})
             self.backoff.pause(attempt - 1)
         return [], already, None

@@ -42,7 +42,13 @@ def _correlation_attribute(record: Mapping[str, Any]) -> str | None:
 
 def write_batch(records: Records, settings: Settings) -> dict[str, Any]:
     """Write the batch, log each failed record with its reason, answer the failed message ids."""
-    writer = BatchWriter(settings.table_name, settings.log_ttl_days, NAMERS, counter_shards=settings.counter_shards)
+    writer = BatchWriter(
+        settings.table_name,
+        settings.log_ttl_days,
+        NAMERS,
+        counter_shards=settings.counter_shards,
+        aggregate_shards=settings.aggregate_shards,
+    )
     outcome = writer.write([_message(record) for record in records])
     failures = []
     for record in records:

@@ -80,6 +80,16 @@ def test_status_figure_makes_the_same_calls_whatever_the_volume(dynamodb_local_u
     assert small["sizes"]["day_kb"] < 1 and small["sizes"]["name_kb"] < 1  # a pack of 20 names: under 1 KB
 
 
+def test_status_figure_sums_sharded_aggregates_with_reads_bounded_by_the_shards(dynamodb_local_url: str) -> None:
+    fig = _figure("5_status")
+    small, bigger = fig.measure(50, dynamodb_local_url, 4), fig.measure(500, dynamodb_local_url, 4)
+    assert bigger["visits_today"] == bigger["human_visits_today"] > 0  # the shards summed: exact
+    assert small["visits_today"] == small["human_visits_today"]
+    assert small["calls"] == bigger["calls"]
+    assert "Query 20" in bigger["breakdown"]  # 5 requests, one Query per shard's name partition
+    assert max(small["items"], bigger["items"]) <= 4 * fig.items_bound()
+
+
 def test_run_all_rejects_unknown_figures(capsys: pytest.CaptureFixture[str]) -> None:
     run_all = _figure("run_all")
     with pytest.raises(SystemExit) as exc:

@@ -99,3 +99,14 @@ def test_staleness_read_limit_and_shard_count_arithmetic() -> None:
     assert sim.max_read_rate(32, "shared") == pytest.approx(187.5)
     assert sim.bank_lasts(2000.0) == pytest.approx(300.0)
     assert math.isinf(sim.bank_lasts(900.0))
+
+
+def test_the_count_cache_makes_the_reads_one_per_environment_and_interval() -> None:
+    # 20,000 visits/s keep about 500 ingest environments busy: 500 reads a second, not 20,000
+    assert sim.max_read_rate(count_cache_seconds=1.0) == pytest.approx(240_000.0)
+    base = {"seconds": 20.0, "burst_seconds": 1.0, "burst_starts_full": False, "shards": 8}
+    per_visit = sim.simulate(sim.SimConfig(rate=20_000.0, **base))
+    cached = sim.simulate(sim.SimConfig(rate=20_000.0, count_cache_seconds=1.0, **base))
+    assert per_visit.read_throttle_pct > 60.0
+    assert cached.read_throttle_pct == 0.0
+    assert cached.read_units == pytest.approx(per_visit.read_units * 0.025, rel=0.05)

@@ -6,6 +6,7 @@ import csv
 import gc
 import io
 import json
+import random
 import socket
 import subprocess
 import sys
@@ -337,3 +338,26 @@ def test_csv_cells_never_start_a_spreadsheet_formula(env: Env, monkeypatch: pyte
     # AND the JSON lines keep every value verbatim
     records = {r["path"]: r for r in map(json.loads, as_jsonl.stdout.splitlines())}
     assert all(records[f"/f{i}"]["referrer"] == formula for i, formula in enumerate(FORMULAS))
+
+
+def test_daily_rows_sum_every_aggregate_shard(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a stack with 4 aggregate shards: each writer environment (a fresh one per visit here)
+    # adds its visit to its own shard
+    monkeypatch.setenv("AGGREGATE_SHARDS", "4")
+    monkeypatch.setenv("COUNTER_SHARDS", "4")
+    random.seed(24)
+    visits = [make_visit(timestamp=at(2, 9, i), path="/a" if i % 3 else "/b", visitor=f"v{i}") for i in range(6)]
+    for visit in visits:
+        env.sqs.send_message(QueueUrl=env.resources.queue_url, MessageBody=visit.to_json())
+        assert env.run_writer(monkeypatch) == 1
+    shards = {item["pk"]["S"] for item in clients(env.endpoint)[0].scan(TableName=env.resources.table_name)["Items"]}
+    assert {"AGG#DAY~1", "AGG#DAY~2", "AGG#DAY~3"} & shards  # some visits are outside shard 0
+
+    # WHEN the daily export reads the stack's shards (the option, or AGGREGATE_SHARDS as the stack sets it)
+    result = env.cli("export", "--daily", "--since", day(2), "--until", day(2), "--format", "jsonl")
+
+    # THEN it is every visit, exactly
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [
+        {"day": day(2), "visits": 6, "bots": 0, "unique_visitors": 6, "top_page": "/a", "top_page_visits": 4}
+    ]

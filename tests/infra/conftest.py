@@ -74,6 +74,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "alarm_email": "team@example.com",
     },
     "http": {"ingress": "http"},
+    "peak": {"peak_visits_per_second": 20000, "ingress": "function-url"},
     # The front door with its own edge WAF, which sees the visitor's own address.
     "http_front_door": {"ingress": "http", "front_door": "cloudfront", "front_door_waf_rate_limit": 1000},
     # A second tracker in the same account and region: another stack name.
@@ -137,6 +138,11 @@ def rest_keyed(variant: Callable[[str], Synth]) -> Synth:
 @pytest.fixture(scope="session")
 def rest_all(variant: Callable[[str], Synth]) -> Synth:
     return variant("rest_all")
+
+
+@pytest.fixture(scope="session")
+def peak(variant: Callable[[str], Synth]) -> Synth:
+    return variant("peak")
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ def test_cdk_json_context_spells_out_exactly_the_defaults() -> None:
 def test_defaults_come_from_the_shared_definitions() -> None:
     config = TrackerConfig()
     assert config.max_receive_count == 5
-    assert config.writer_max_concurrency == 5
+    assert config.writer_max_concurrency is None and config.writer_concurrency == 5
     assert config.log_ttl_days == 30
     assert config.counter_shards == 1
     assert config.allowed_origins == ("*",)
@@ -90,7 +90,7 @@ def test_front_door_and_logging_role_combinations_are_checked(context: dict[str,
         ({"waf_rate_limit": 5}, "waf_rate_limit must be between 10 and"),
         ({"log_retention_days": 31}, "log_retention_days must be one of 1, 3, 5"),
         ({"counter_shards": "many"}, "counter_shards must be an integer, got 'many'"),
-        ({"counter_shards": 0}, "counter_shards must be between 1 and 100, got 0"),
+        ({"counter_shards": 0}, "counter_shards must be between 1 and 128, got 0"),
         ({"count_bots": "perhaps"}, "count_bots must be true or false"),
         ({"ip_mode": "partial"}, "ip_mode must be one of full, truncated, hashed, none"),
         ({"exclude_ips": "nope"}, "EXCLUDE_IPS must be a comma-separated list of CIDRs"),

@@ -188,6 +188,8 @@ def test_environment_variables_default(rest: Synth, name: str) -> None:
         "STATUS_CACHE_SECONDS": "5",
         "PUBLIC_DASHBOARD": "false",  # private by default: /status and /dashboard need a token
         "PUBLIC_COUNTERS": "all",
+        "COUNT_CACHE_SECONDS": "1",
+        "AGGREGATE_SHARDS": "1",
         "POWERTOOLS_SERVICE_NAME": "VisitorTracker",  # per stack: the stack's name ...
         "POWERTOOLS_METRICS_NAMESPACE": "VisitorTracker/VisitorTracker",  # ... in the namespace too
     }

@@ -138,7 +138,8 @@ def captured(
     ingest.configure(monkeypatch, IP_MODE="hashed", COUNTER_SHARDS="4")
     assert ingest(rest_event(request_id="human-1")).status == 200
     assert ingest(rest_event(request_id="bot-1", headers={"User-Agent": BOT_UA})).status == 200
-    ingest.configure(monkeypatch, IP_MODE="hashed", COUNTER_SHARDS="1")
+    # (from here on 4 aggregate shards: the writer adds to one, status reads all four, shard 0 included)
+    ingest.configure(monkeypatch, IP_MODE="hashed", COUNTER_SHARDS="1", AGGREGATE_SHARDS="4")
     assert ingest(rest_event(request_id="human-2")).status == 200
     assert ingest(rest_event(request_id="bot-2", headers={"User-Agent": BOT_UA})).status == 200
     # ... and the recovery path: the queue refuses the visit, ingest writes it to the table itself

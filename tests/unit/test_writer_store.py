@@ -21,6 +21,7 @@ from functions.model.visit import Visit
 from functions.tables import aggstore, counter, store, visitlog
 from functions.writer.batch import BatchWriter, Message
 from functions.writer.names import KnownNames
+from functions.writer.shard import AggregateShard
 from functions.writer.uniques import SketchShards
 from tests.support.pipeline import make_visit
 
@@ -402,3 +403,80 @@ def test_a_batch_too_big_for_one_transaction_is_split_under_100_actions(use: Any
     assert outcome.counted == 100 and len(calls) == 2
     assert all(len(actions_of(c)) <= store.TRANSACT_MAX for c in calls)
     assert sum(len([a for a in actions_of(c) if "Put" in a]) for c in calls) == 100
+
+
+# --- aggregate shards (AGGREGATE_SHARDS) ----------------------------------------------------------
+
+
+def _hot_keys(call: dict[str, Any]) -> set[str]:
+    """Partition keys of the aggregate and counter items a transaction adds to."""
+    return {a["Update"]["Key"]["pk"]["S"] for a in actions_of(call) if "Update" in a}
+
+
+def test_a_sharded_writer_adds_every_hot_item_to_its_own_shard_and_keeps_it(use: Any) -> None:
+    client = use(Scripted())
+    shard = AggregateShard()
+    w = writer(counter_shards=8, aggregate_shards=8, shard=shard)
+    mine = shard.current(8)
+    for _ in range(3):
+        assert w.write(messages([make_visit(when=NOW, path="/hot")])).failed == {}
+    calls = client.of("transact_write_items")
+    suffix = "" if mine == 0 else f"~{mine}"
+    day = keys.day_of(NOW)
+    for call in calls:
+        assert _hot_keys(call) == {
+            f"AGG#DAY{suffix}",
+            f"AGG#HOUR{suffix}",
+            f"AGG#N#{day}{suffix}",
+            f"AGG#N#all{suffix}",
+            f"COUNTER#{mine}",
+        }
+
+
+def test_a_conflict_moves_the_writer_to_another_shard_before_the_retry(use: Any) -> None:
+    visits = [make_visit(when=NOW, path="/hot")]
+    client = use(Scripted(transact_write_items=[cancel_at({1: "TransactionConflict"})]))
+    shard = AggregateShard()
+    w = writer(counter_shards=4, aggregate_shards=4, shard=shard)
+    before = shard.current(4)
+
+    assert w.write(messages(visits)).failed == {}
+
+    first, second = client.of("transact_write_items")
+    after = shard.current(4)
+    assert after != before
+    assert f"COUNTER#{before}" in _hot_keys(first) and f"COUNTER#{after}" in _hot_keys(second)
+    day_keys = [k for k in _hot_keys(second) if k.startswith("AGG#DAY")]
+    assert day_keys == [layout.sharded(("AGG#DAY", ""), after)[0]]
+
+
+def test_one_shard_writes_todays_keys() -> None:
+    key = keys.key_tuple(keys.day_agg_key("2026-12-04"))
+    assert layout.sharded(key, 0) == key
+    assert layout.sharded(key, 5) == ("AGG#DAY~5", "2026-12-04")
+    assert layout.unsharded(("AGG#DAY~5", "2026-12-04")) == key
+    assert layout.split_name_key(("AGG#N#2026-12-04~3", "p#0")) == ("2026-12-04", "p", "0")
+
+
+def test_merged_shards_add_their_numbers_onto_the_shard_0_key() -> None:
+    day = ("AGG#DAY", "2026-12-04")
+    items = {
+        day: {"pk": {"S": day[0]}, "sk": {"S": day[1]}, "visits": {"N": "3"}, "expires_at": {"N": "99"}},
+        ("AGG#DAY~2", day[1]): {
+            "pk": {"S": "AGG#DAY~2"},
+            "sk": {"S": day[1]},
+            "visits": {"N": "4"},
+            "h01": {"N": "4"},
+            "expires_at": {"N": "99"},
+        },
+        ("COUNTER#1", "COUNTER"): {"pk": {"S": "COUNTER#1"}, "sk": {"S": "COUNTER"}, "visits": {"N": "7"}},
+    }
+    merged = layout.merge_shards(items)
+    assert merged[day] == {
+        "pk": {"S": day[0]},
+        "sk": {"S": day[1]},
+        "visits": {"N": "7"},
+        "h01": {"N": "4"},
+        "expires_at": {"N": "99"},
+    }
+    assert merged[("COUNTER#1", "COUNTER")]["visits"] == {"N": "7"}
