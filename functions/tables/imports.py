@@ -27,14 +27,7 @@ def marker_action(table_name: str, digest: str, group: int, lines: int, expires_
         "lines": {"N": str(lines)},
         TABLE.ttl_attribute: {"N": str(expires_at)},
     }
-    return {
-        "Put": {
-            "TableName": table_name,
-            "Item": item,
-            "ConditionExpression": "attribute_not_exists(#pk)",
-            "ExpressionAttributeNames": {"#pk": keys.PK},
-        }
-    }
+    return store.put_new_action(table_name, item)
 
 
 def transaction(

@@ -66,6 +66,18 @@ def error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def put_new_action(table_name: str, item: Item) -> dict[str, Any]:
+    """Transaction action: Put ``item`` only if no item has its key yet (a repeat fails its condition)."""
+    return {
+        "Put": {
+            "TableName": table_name,
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(#pk)",
+            "ExpressionAttributeNames": {"#pk": PK},
+        }
+    }
+
+
 def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

@@ -15,6 +15,7 @@ from functions.core import aws
 from functions.core.definitions import TABLE
 from functions.model import keys
 from functions.model.visit import Visit, utc_now
+from functions.tables import store
 
 Item = dict[str, dict[str, Any]]
 
@@ -79,15 +80,8 @@ def from_log_item(item: Item) -> Visit:
 
 
 def put_new_action(table_name: str, item: Item) -> dict[str, Any]:
-    """Transaction action: the log item, only if no item has its key yet."""
-    return {
-        "Put": {
-            "TableName": table_name,
-            "Item": item,
-            "ConditionExpression": "attribute_not_exists(#pk)",
-            "ExpressionAttributeNames": {"#pk": keys.PK},
-        }
-    }
+    """Transaction action: the log item, only if no item has its key yet (the exactly-once guard)."""
+    return store.put_new_action(table_name, item)
 
 
 def recent_visits(
