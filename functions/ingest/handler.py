@@ -1,4 +1,5 @@
-"""GET / : count a visit and answer ``{"visitor_count": N}``. Other methods: 405; other paths: 404.
+"""GET / : count a visit and answer ``{"visitor_count": N}``; GET /script.js (function URLs): the site's
+script. Other methods: 405; other paths: 404.
 
 Thin: adapts the API Gateway / function URL request to ``functions.ingest.service`` and back. Imports
 stay light (no Powertools event handler, no resource layer) because every cold start pays for them.
@@ -7,7 +8,7 @@ CORS preflights never reach a function: the API answers them (``definitions.CORS
 
 from __future__ import annotations
 
-from functions.core import http
+from functions.core import http, script
 from functions.core.handler import http_handler
 from functions.core.observability import logger
 from functions.core.settings import Settings
@@ -15,11 +16,15 @@ from functions.ingest import service
 
 ALLOWED_METHODS = ("GET",)
 VISIT_PATHS = ("/", "")
+SCRIPT_PATH = "/script.js"
 
 
 def answer(request: http.Request, settings: Settings) -> http.Response:
     """Count the visit of a ``GET /`` and answer the count."""
     cors = http.cors_headers(settings, request)
+    if request.path == SCRIPT_PATH:
+        # Behind a function URL ingest is the only public function: it serves the site's script too.
+        return script.response(request)
     if request.path not in VISIT_PATHS:
         # A Lambda function URL sends every path here (no gateway routing): /favicon.ico, /robots.txt
         # and scanners' probes are not visits.

@@ -196,6 +196,7 @@ def _announce(local_aws: LocalAws, api_url: str) -> None:
     say(f"  API (count a visit)  {api_url}/")
     say(f"  status (JSON)        {api_url}/status")
     say(f"  dashboard            {api_url}/dashboard")
+    say(f"  site script          <script defer src=\"{api_url}/script.js\"></script>")
     say(f"  AWS endpoint         {where}")
     say(f"  data kept            {kept}")
     say(f"  state file           {state_path()}")

@@ -1,0 +1,97 @@
+"""Issue 21: the one script tag in a real single-page app, in headless Chromium, against local mode.
+
+The app routes with the History API (pushState links, a replaceState of the same URL as frameworks do on
+load, the back button) and loads ``/script.js`` from local mode on another origin; /status must then show
+exactly the pages it went through, once each time they were entered.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from tests.e2e import test_dashboard as dashboard
+from tests.e2e.localmode import LocalMode, wait_for
+from tests.support.static import serve_page
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("e2e-browser")]
+
+page = dashboard.page  # headless Chromium with a desktop User-Agent (headless ones are bots, not counted)
+UPDATE_TIMEOUT_MS = dashboard.UPDATE_TIMEOUT_MS
+WRITER_TIMEOUT_SECONDS = 30
+
+# A single-page app: every path serves this page, links are routed by pushState, the view is rendered
+# by the app itself. `vt` is called before the script has loaded (the documented queue stub).
+APP = """<!doctype html><html lang=en><head><title>Shop</title>
+<script>window.vt=window.vt||function(){{(vt.q=vt.q||[]).push(arguments)}};</script>
+<script defer src="{api}/script.js{query}" data-site="shop.example" data-count="visitor-count"></script>
+</head><body>
+<nav>{links}</nav>
+<main id=view></main>
+<p hidden>Visitors: <span id=visitor-count></span></p>
+<script>
+  function render() {{ document.getElementById("view").textContent = "page " + location.pathname; }}
+  document.addEventListener("click", function (e) {{
+    var a = e.target.closest("a[data-route]");
+    if (!a) {{ return; }}
+    e.preventDefault();
+    history.pushState({{}}, "", a.getAttribute("href"));
+    render();
+  }});
+  window.addEventListener("popstate", render);
+  history.replaceState({{}}, "", location.href);  // what routers do on start: not a new page
+  render();
+</script>
+</body></html>"""
+
+
+def _app(api: str, slug: str, query: str = "") -> str:
+    routes = [f"{slug}/{name}" for name in ("products", "cart", "checkout", "thanks")]
+    links = "".join(f'<a data-route href="{route}">{route}</a> ' for route in routes)
+    return APP.format(api=api, query=query, links=links)
+
+
+def _pageviews(requests: list[str], api: str) -> list[str]:
+    return [url for url in requests if url.startswith(f"{api}/?page=") and "&e=" not in url]
+
+
+def _top_pages(mode: LocalMode, slug: str) -> Counter[str]:
+    pages = mode.status()["top_pages"]
+    return Counter({p["path"]: p["visits"] for p in pages if p["path"].startswith(slug)})
+
+
+def test_a_single_page_app_records_each_route_it_enters_once(local_mode: LocalMode, page: Any) -> None:
+    api, slug = local_mode.url, "/spa"
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    with serve_page(_app(api, slug)) as site:
+        # GIVEN the app opened on its home route: one pageview, and the total shown in the page
+        before = local_mode.status()["visitor_count"]
+        page.goto(f"{site}{slug}/home")
+        page.locator("#visitor-count").wait_for(state="visible", timeout=UPDATE_TIMEOUT_MS)
+        assert int(page.text_content("#visitor-count").replace(",", "")) == before + 1
+
+        # WHEN the visitor follows four client-side links, clicks the current one again, and goes back twice
+        for name in ("products", "cart", "checkout", "thanks", "thanks"):
+            page.click(f"a[href='{slug}/{name}']")
+            page.wait_for_function(f"location.pathname === '{slug}/{name}'")
+        page.go_back()  # popstate to the same URL (the repeated click pushed one): no pageview
+        page.wait_for_function(f"location.pathname === '{slug}/thanks'")
+        page.go_back()  # popstate: back on /checkout, a new pageview
+        page.wait_for_function(f"location.pathname === '{slug}/checkout'")
+        page.wait_for_load_state("networkidle")
+
+    # THEN one pageview per route entered, none for the replaceState or the repeated click
+    sent = _pageviews(requests, api)
+    assert len(sent) == 6, sent
+    expected = Counter({f"{slug}/home": 1, f"{slug}/products": 1, f"{slug}/cart": 1, f"{slug}/checkout": 2})
+    expected[f"{slug}/thanks"] = 1
+    assert wait_for(lambda: _top_pages(local_mode, slug) == expected, timeout=WRITER_TIMEOUT_SECONDS), _top_pages(
+        local_mode, slug
+    )
+    assert local_mode.status()["visitor_count"] == before + 6
+    # AND each client-side pageview names the previous route as its referrer; the first one, the real one
+    assert "ref=&" in sent[0]
+    assert f"ref={site.replace(':', '%3A').replace('/', '%2F')}%2Fspa%2Fhome&" in sent[1]
