@@ -102,3 +102,19 @@ def test_cold_start_subjects_import_and_build_their_clients() -> None:
     for name in (fig.FLOOR, "ours: ingest"):
         sample = fig.sample(name)
         assert sample["import_ms"] > 0 and sample["clients_ms"] >= 0
+
+
+def test_script_size_figure_measures_the_served_builds_against_the_snippet() -> None:
+    fig = _figure("11_script_size")
+    sizes = fig.measure()
+    from functions.core import script
+
+    # the core as served, each extension on top of it, everything, and the inline snippet as baseline
+    assert sizes["core"][0] == len(script.assemble(()).text.encode())
+    assert set(sizes) == {"core", "core + all", "baseline: inline snippet"} | {
+        f"core + {e}" for e in script.EXTENSIONS
+    }
+    assert all(sizes[f"core + {e}"][2] > sizes["core"][2] for e in script.EXTENSIONS)
+    results = fig.run(quick=True, measured={})
+    assert [r.metric for r in results][0] == "core script, gzip bytes"
+    assert all(r.met for r in results)
