@@ -1,5 +1,6 @@
-"""GET / : count a visit and answer ``{"visitor_count": N}``; GET /script.js (function URLs): the site's
-script. Other methods: 405; other paths: 404.
+"""GET / : count a visit and answer ``{"visitor_count": N}``; with ``?e=`` record a custom event instead and
+answer ``{"event": name}`` (a 400 over the limits of ``functions.model.events``); GET /script.js (function
+URLs): the site's script. Other methods: 405; other paths: 404.
 
 Thin: adapts the API Gateway / function URL request to ``functions.ingest.service`` and back. Imports
 stay light (no Powertools event handler, no resource layer) because every cold start pays for them.
@@ -13,6 +14,7 @@ from functions.core.handler import http_handler
 from functions.core.observability import logger
 from functions.core.settings import Settings
 from functions.ingest import service
+from functions.model import events
 
 ALLOWED_METHODS = ("GET",)
 VISIT_PATHS = ("/", "")
@@ -32,6 +34,12 @@ def answer(request: http.Request, settings: Settings) -> http.Response:
     if request.method != "GET":
         return http.method_not_allowed(ALLOWED_METHODS, headers=cors)
     try:
+        event = events.event_of(request.query)
+    except events.BadEvent as exc:
+        return http.error_response(400, str(exc), headers=cors)
+    if event is not None:
+        return event_response(request, settings, event, cors)
+    try:
         recorded = service.record_visit(request, settings)
     except (service.CounterUnavailable, service.VisitNotRecorded):
         return http.error_response(503, "the visitor counter is unavailable, please retry", headers=cors)
@@ -40,6 +48,17 @@ def answer(request: http.Request, settings: Settings) -> http.Response:
         extra={"counted": recorded.visit.counted, "is_bot": recorded.visit.is_bot, "delivery": recorded.delivery},
     )
     return http.json_response(200, {"visitor_count": recorded.count}, headers=cors)
+
+
+def event_response(
+    request: http.Request, settings: Settings, event: tuple[str, dict[str, str]], cors: dict[str, str]
+) -> http.Response:
+    """A custom event: queued for the writer (counted once there, never as a visit); answers its name."""
+    try:
+        service.record_event(request, settings, *event)
+    except service.VisitNotRecorded:
+        return http.error_response(503, "the event could not be recorded, please retry", headers=cors)
+    return http.json_response(200, {"event": event[0]}, headers=cors)
 
 
 handler = http_handler(answer)

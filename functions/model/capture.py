@@ -149,9 +149,10 @@ def build_visit(
     salt: bytes | None,
     bot_class: str | None,
     counted: bool,
+    event: tuple[str, dict[str, str]] | None = None,
 ) -> Visit:
     """The visit record for a request (``page`` is its ``page_of``; ``salt`` is the day's salt, None in ``none``
-    mode or if unavailable)."""
+    mode or if unavailable; ``event`` its name and props when it is a custom event, not a pageview)."""
     user_agent = clean_text(request.user_agent, MAX_USER_AGENT_LENGTH)
     source, medium, campaign = campaign_of(request)
     return Visit(
@@ -169,4 +170,6 @@ def build_visit(
         utm_source=source,
         utm_medium=medium,
         utm_campaign=campaign,
+        event=event[0] if event else None,
+        props=(event[1] or None) if event else None,
     )

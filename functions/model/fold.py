@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from functions.model import keys, layout
+from functions.model import events, keys, layout
 from functions.model.keys import ItemKey, key_tuple
 from functions.model.layout import (
     AGENT,
@@ -20,11 +20,14 @@ from functions.model.layout import (
     CLASS_PREFIX,
     COUNTRY,
     DEVICE,
+    EVENT,
+    EVENTS,
     MEDIUM,
     NAME_ATTR,
     OS,
     OTHER,
     PAGE,
+    PROPERTY,
     REFERRER,
     SOURCE,
     VISITS,
@@ -59,7 +62,11 @@ class Namers:
 
 def names_of(visit: Visit, namers: Namers) -> list[tuple[str, str]]:
     """The (dimension, name) tallies one visit adds to: its agent for a bot; for a human its page,
-    referrer host, browser, country, device, OS and campaign parameters (where known)."""
+    referrer host, browser, country, device, OS and campaign parameters (where known); for a custom event
+    its name and property values only."""
+    if visit.event is not None:
+        props = events.property_names(visit.event, visit.props or {})
+        return [(EVENT, visit.event), *((PROPERTY, name) for name in props)]
     if visit.is_bot:
         return [(AGENT, label(namers.agent_of(visit.user_agent)))]
     names = [(PAGE, page_name(visit.path)), (BROWSER, label(namers.browser_of(visit.user_agent)))]
@@ -88,19 +95,24 @@ def fold(visits: Iterable[Visit], namers: Namers) -> dict[ItemKey, Delta]:
         return deltas[key]
 
     for visit in visits:
+        if visit.event is not None and visit.is_bot:
+            continue  # automated traffic's events are logged, never tallied
         when = visit.when
         day = keys.day_of(when)
         day_start = when.replace(hour=0, minute=0, second=0, microsecond=0)
         hour_start = day_start.replace(hour=when.hour)
         day_item = delta(key_tuple(keys.day_agg_key(day)), day_start + timedelta(days=layout.DAY_TTL_DAYS))
-        hour_item = delta(
-            key_tuple(keys.hour_agg_key(keys.hour_of(when))), hour_start + timedelta(days=layout.HOUR_TTL_DAYS)
-        )
         names_expire = day_start + timedelta(days=layout.NAMES_TTL_DAYS)
         for dim, name in names_of(visit, namers):
             delta(layout.name_item_key(day, dim, name), names_expire).add(VISITS)
             if dim == PAGE:
                 delta(layout.name_item_key(layout.ALL_TIME, dim, name), layout.ALL_TIME_EXPIRES_AT).add(VISITS)
+        if visit.event is not None:
+            day_item.add(EVENTS)  # not a pageview: no visit, hour or minute counts
+            continue
+        hour_item = delta(
+            key_tuple(keys.hour_agg_key(keys.hour_of(when))), hour_start + timedelta(days=layout.HOUR_TTL_DAYS)
+        )
         if visit.is_bot:
             for item in (day_item, hour_item):
                 item.add(BOTS)
@@ -152,9 +164,9 @@ def pack(deltas: Iterable[Delta], slot: Callable[[str, str, str], int]) -> list[
 
 
 def visitors_by_day(visits: Iterable[Visit]) -> dict[str, set[str]]:
-    """The visitor hashes of human visits, per day (for the uniques sketches)."""
+    """The visitor hashes of human visits (pageviews, not events), per day (for the uniques sketches)."""
     days: dict[str, set[str]] = {}
     for visit in visits:
-        if visit.visitor and not visit.is_bot:
+        if visit.visitor and not visit.is_bot and visit.event is None:
             days.setdefault(keys.day_of(visit.when), set()).add(visitor_member(visit.visitor))
     return days

@@ -3,8 +3,9 @@
 Aggregate items (key patterns in ``functions.model.keys``), each small, so that a batch pays write units
 for what it touches and never for what the day already holds:
 
-- day ``AGG#DAY/<day>``: ``visits`` (human visits), ``bots``, ``h00``..``h23`` (human visits per
-  hour) and ``c:<class>`` (automated visits per class: crawler, monitor, ...). Under 1 KB.
+- day ``AGG#DAY/<day>``: ``visits`` (human visits), ``events`` (custom events of browsers), ``bots``,
+  ``h00``..``h23`` (human visits per hour) and ``c:<class>`` (automated visits per class: crawler, monitor, ...).
+  Under 1 KB.
 - hour ``AGG#HOUR/<day>T<hh>``: ``visits``, ``bots``, ``m00``..``m59`` (human visits per minute).
 - name tallies ``AGG#N#<day>/<dim>#<k>``: packed tally items of one dimension, each holding at most
   about ``PACK_NAMES`` names as attributes ``n:<name>`` (visits that day). A name stays in the pack it
@@ -41,8 +42,10 @@ OS = "o"
 SOURCE = "s"
 MEDIUM = "m"
 CAMPAIGN = "k"
+EVENT = "e"  # custom events by name (functions.model.events): never pageviews
+PROPERTY = "v"  # their property values, "<event>|<key>=<value>"
 UNIQUES = "u"  # the sort-key prefix of the sketches in a day's name partition
-DIMENSIONS = (PAGE, REFERRER, BROWSER, AGENT, COUNTRY, DEVICE, OS, SOURCE, MEDIUM, CAMPAIGN)
+DIMENSIONS = (PAGE, REFERRER, BROWSER, AGENT, COUNTRY, DEVICE, OS, SOURCE, MEDIUM, CAMPAIGN, EVENT, PROPERTY)
 CAPS: Mapping[str, int] = {
     PAGE: 1000,
     REFERRER: 500,
@@ -54,6 +57,8 @@ CAPS: Mapping[str, int] = {
     SOURCE: 200,
     MEDIUM: 50,
     CAMPAIGN: 200,
+    EVENT: 100,
+    PROPERTY: 500,
 }
 UNKNOWN_COUNTRY = "unknown"
 # Periods of the name partitions: a day (YYYY-MM-DD) and, for pages only, all time.
@@ -76,10 +81,12 @@ UNIQUES_SHARDS = 8
 
 VISITS = "visits"
 BOTS = "bots"
+EVENTS = "events"  # custom events of the day (day item), beside its visits
 REGISTERS = "registers"
 VERSION = "version"
 
 TOP_N = 10
+TOP_PROPERTIES = 20  # top property values of custom events, over every event
 LIVE_MINUTES = 5  # "live visitors": human visits of the last 5 minutes, this one included
 HOURS_IN_SUMMARY = 24
 DAYS_READ = 8  # today and the 7 days before it: enough for a rolling 7 x 24 hours window

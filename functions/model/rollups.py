@@ -18,6 +18,7 @@ from functions.model.layout import (
     BOTS,
     CLASS_PREFIX,
     DIMENSIONS,
+    EVENTS,
     NAME_ATTR,
     OTHER,
     ROLLUP_DAYS,
@@ -42,7 +43,7 @@ def settled(month: str, today: date) -> bool:
 
 
 def _is_total(attr: str) -> bool:
-    return attr in (VISITS, BOTS) or attr.startswith(CLASS_PREFIX)
+    return attr in (VISITS, BOTS, EVENTS) or attr.startswith(CLASS_PREFIX)
 
 
 def rollup_item(

@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from functions.model import keys, layout
+from functions.model import events, keys, layout
 from functions.model.attrs import merged_sketch, number, top_names
 from functions.model.keys import AttrValue, Item, ItemKey, key_tuple
-from functions.model.layout import AGENT, BOTS, BROWSER, CLASS_PREFIX, PAGE, REFERRER, VISITS
+from functions.model.layout import AGENT, BOTS, BROWSER, CLASS_PREFIX, EVENT, EVENTS, PAGE, PROPERTY, REFERRER, VISITS
 
 # Lists of the dimensions beyond pages, referrers, browsers and agents: (JSON key, dimension, label).
 DIMENSION_LISTS = (
@@ -35,7 +35,19 @@ def top_lists(name_items: Sequence[Mapping[str, AttrValue]]) -> dict[str, list[d
         "top_bots": _top(name_items, AGENT, "agent"),
     }
     lists.update({key: _top(name_items, dim, field_name) for key, dim, field_name in DIMENSION_LISTS})
+    lists["top_events"] = [{"event": name, "count": n} for name, n in top_names(name_items, EVENT)]
+    lists["top_properties"] = _top_properties(name_items)
     return lists
+
+
+def _top_properties(name_items: Sequence[Mapping[str, AttrValue]]) -> list[dict[str, Any]]:
+    """The most frequent property values of custom events (``(other)``: values beyond the day's cap)."""
+    found = []
+    for name, count in top_names(name_items, PROPERTY, layout.TOP_PROPERTIES):
+        parts = events.split_property(name)
+        event, prop, value = parts if parts else (layout.OTHER, layout.OTHER, layout.OTHER)
+        found.append({"event": event, "property": prop, "value": value, "count": count})
+    return found
 
 
 def _classes(items: Sequence[Mapping[str, AttrValue] | None]) -> dict[str, int]:
@@ -92,6 +104,7 @@ def summarize(
         "visits_last_24h": sum(h["visits"] for h in hourly),
         "visits_last_7d": last_7d,
         "visits_today": humans_today,
+        "events_today": number(today, EVENTS),
         "unique_visitors_today": merged_sketch(name_items).estimate(),
         "bots_today": bots_today,
         "bot_share": round(bots_today / seen, 4) if seen else 0.0,
@@ -112,6 +125,7 @@ def summarize_range(
     return {
         "visits": sum(number(totals.get(p), VISITS) for p in periods),
         "bots": sum(number(totals.get(p), BOTS) for p in periods),
+        "events": sum(number(totals.get(p), EVENTS) for p in periods),
         # Sketches are kept 35 days, per day: a range of months has none.
         "unique_visitors": merged_sketch(names).estimate() if day_periods else None,
         "series": [{"period": p, "visits": number(totals.get(p), VISITS)} for p in periods],

@@ -31,7 +31,10 @@ _FIELD_LIMITS = {
     "utm_source": 64,
     "utm_medium": 64,
     "utm_campaign": 64,
+    "event": 64,
 }
+MAX_EVENT_PROPS = 10
+MAX_EVENT_PROP_CHARS = 256
 # Visits older than this cannot be in a queue (4 days) or a DLQ (14 days) any more; newer than
 # "now + a day" are clock garbage. Both would also overflow date arithmetic at the extremes.
 MAX_VISIT_AGE = timedelta(days=30)
@@ -58,6 +61,9 @@ class Visit:
     utm_source: str | None = None  # campaign parameters of the visited page's URL
     utm_medium: str | None = None
     utm_campaign: str | None = None
+    # A custom event (functions.model.events) instead of a pageview: never counted, never a page tally.
+    event: str | None = None
+    props: dict[str, str] | None = None
     schema_version: int = VISIT_SCHEMA_VERSION
 
     @property
@@ -83,7 +89,17 @@ class Visit:
         if type(version) is not int or version != VISIT_SCHEMA_VERSION:  # True == 1 in Python
             raise InvalidVisit(f"unknown schema_version {data.get('schema_version')!r}")
         required_str = ("visit_id", "timestamp", "user_agent", "path")
-        optional_str = ("ip", "referrer", "visitor", "bot_class", "country", "utm_source", "utm_medium", "utm_campaign")
+        optional_str = (
+            "ip",
+            "referrer",
+            "visitor",
+            "bot_class",
+            "country",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+            "event",
+        )
         for name in required_str:
             if not isinstance(data.get(name), str) or (name != "user_agent" and not data[name]):
                 raise InvalidVisit(f"field {name!r} must be a non-empty string")
@@ -97,6 +113,7 @@ class Visit:
             value = data.get(name)
             if isinstance(value, str) and len(value) > limit:
                 raise InvalidVisit(f"field {name!r} is longer than {limit} characters")
+        _check_props(data.get("props"))
         if "#" in data["visit_id"]:
             raise InvalidVisit("field 'visit_id' must not contain '#'")
         try:
@@ -110,6 +127,16 @@ class Visit:
         if unknown:
             raise InvalidVisit(f"unknown field(s): {', '.join(sorted(unknown))}")
         return cls(**data)
+
+
+def _check_props(props: Any) -> None:
+    if props is None:
+        return
+    if not isinstance(props, dict) or len(props) > MAX_EVENT_PROPS:
+        raise InvalidVisit(f"field 'props' must be an object of at most {MAX_EVENT_PROPS} entries")
+    for key, value in props.items():
+        if not isinstance(value, str) or len(key) > MAX_EVENT_PROP_CHARS or len(value) > MAX_EVENT_PROP_CHARS:
+            raise InvalidVisit("field 'props' must map short names to short strings")
 
 
 def utc_now() -> datetime:
