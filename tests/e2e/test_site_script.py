@@ -95,3 +95,54 @@ def test_a_single_page_app_records_each_route_it_enters_once(local_mode: LocalMo
     # AND each client-side pageview names the previous route as its referrer; the first one, the real one
     assert "ref=&" in sent[0]
     assert f"ref={site.replace(':', '%3A').replace('/', '%2F')}%2Fspa%2Fhome&" in sent[1]
+
+
+def test_custom_events_and_an_outbound_click_are_counted_once_and_never_as_visits(
+    local_mode: LocalMode, page: Any
+) -> None:
+    api, slug = local_mode.url, "/ev"
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    with serve_page("<!doctype html><title>Elsewhere</title><p>another site</p>") as elsewhere:
+        app = _app(api, slug, "?ext=outbound").replace(
+            "<main id=view></main>",
+            "<main id=view></main>"
+            f'<a id=out href="{elsewhere}/docs?ref=shop#top">docs</a>'
+            "<button id=buy onclick=\"vt('Add to cart', {sku: 'A1', qty: 2})\">buy</button>"
+            "<script>vt('Signup', {plan: 'pro'});</script>",  # called before the deferred script loads
+        )
+        with serve_page(app) as site:
+            # GIVEN the app with the outbound extension, a vt() call queued before the script loaded
+            before = local_mode.status()
+            page.goto(f"{site}{slug}/home")
+            page.wait_for_function("typeof vt === 'function' && !vt.q")
+            # WHEN the visitor navigates once, adds to cart, then leaves through an outbound link
+            page.click(f"a[href='{slug}/products']")
+            page.click("#buy")
+            page.click("#out")
+            page.wait_for_url(f"{elsewhere}/docs?ref=shop#top")
+            page.wait_for_load_state("networkidle")
+
+    # THEN three events reached the API (the outbound one without the link's query or fragment)
+    sent = [url for url in requests if url.startswith(f"{api}/?") and "&e=" in url]
+    assert len(sent) == 3, sent
+
+    def tallied() -> dict[str, int]:
+        return {e["event"]: e["count"] for e in local_mode.status()["top_events"]}
+
+    expected = {"Signup": 1, "Add to cart": 1, "Outbound Link: Click": 1}
+    assert wait_for(lambda: tallied() == expected, timeout=WRITER_TIMEOUT_SECONDS), tallied()
+    after = local_mode.status()
+    # AND they are events, not visits: the count grew by the two pageviews only
+    assert after["visitor_count"] == before["visitor_count"] + 2
+    assert after["events_today"] == before["events_today"] + 3
+    properties = {(p["event"], p["property"], p["value"]): p["count"] for p in after["top_properties"]}
+    assert properties == dict.fromkeys(
+        {
+            ("Signup", "plan", "pro"),
+            ("Add to cart", "sku", "A1"),
+            ("Add to cart", "qty", "2"),
+            ("Outbound Link: Click", "url", f"{elsewhere}/docs"),
+        },
+        1,
+    )
