@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from functions.model import events, keys, layout
+from functions.model import channels, events, keys, layout
 from functions.model.keys import ItemKey, key_tuple
 from functions.model.layout import (
     AGENT,
@@ -81,6 +81,15 @@ def names_of(visit: Visit, namers: Namers) -> list[tuple[str, str]]:
     for dim, value in ((SOURCE, visit.utm_source), (MEDIUM, visit.utm_medium), (CAMPAIGN, visit.utm_campaign)):
         if value:
             names.append((dim, label(value)))
+    return names + page_context(visit)
+
+
+def page_context(visit: Visit) -> list[tuple[str, str]]:
+    """A human pageview's host name and screen class (when known) and, for an entrance, its channel."""
+    names = [(dim, value) for dim, value in ((layout.HOST, visit.hostname), (layout.SCREEN, visit.screen)) if value]
+    referrer_host = channels.host_of(visit.referrer)
+    if channels.is_entrance(referrer_host, visit.hostname):
+        names.append((layout.CHANNEL, channels.channel(referrer_host, visit.utm_source, visit.utm_medium)))
     return names
 
 

@@ -44,8 +44,27 @@ MEDIUM = "m"
 CAMPAIGN = "k"
 EVENT = "e"  # custom events by name (functions.model.events): never pageviews
 PROPERTY = "v"  # their property values, "<event>|<key>=<value>"
+CHANNEL = "c"  # entrances by channel (functions.model.channels)
+SCREEN = "w"  # pageviews by screen class
+HOST = "h"  # pageviews by the page's host name
 UNIQUES = "u"  # the sort-key prefix of the sketches in a day's name partition
-DIMENSIONS = (PAGE, REFERRER, BROWSER, AGENT, COUNTRY, DEVICE, OS, SOURCE, MEDIUM, CAMPAIGN, EVENT, PROPERTY)
+DIMENSIONS = (
+    PAGE,
+    REFERRER,
+    BROWSER,
+    AGENT,
+    COUNTRY,
+    DEVICE,
+    OS,
+    SOURCE,
+    MEDIUM,
+    CAMPAIGN,
+    EVENT,
+    PROPERTY,
+    CHANNEL,
+    SCREEN,
+    HOST,
+)
 CAPS: Mapping[str, int] = {
     PAGE: 1000,
     REFERRER: 500,
@@ -59,6 +78,9 @@ CAPS: Mapping[str, int] = {
     CAMPAIGN: 200,
     EVENT: 100,
     PROPERTY: 500,
+    CHANNEL: 10,
+    SCREEN: 5,
+    HOST: 50,
 }
 UNKNOWN_COUNTRY = "unknown"
 # Periods of the name partitions: a day (YYYY-MM-DD) and, for pages only, all time.

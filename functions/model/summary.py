@@ -19,6 +19,9 @@ DIMENSION_LISTS = (
     ("sources", layout.SOURCE, "source"),
     ("mediums", layout.MEDIUM, "medium"),
     ("campaigns", layout.CAMPAIGN, "campaign"),
+    ("channels", layout.CHANNEL, "channel"),
+    ("screens", layout.SCREEN, "screen"),
+    ("hostnames", layout.HOST, "hostname"),
 )
 
 

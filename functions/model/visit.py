@@ -32,6 +32,8 @@ _FIELD_LIMITS = {
     "utm_medium": 64,
     "utm_campaign": 64,
     "event": 64,
+    "hostname": 100,
+    "screen": 16,
 }
 MAX_EVENT_PROPS = 10
 MAX_EVENT_PROP_CHARS = 256
@@ -64,6 +66,8 @@ class Visit:
     # A custom event (functions.model.events) instead of a pageview: never counted, never a page tally.
     event: str | None = None
     props: dict[str, str] | None = None
+    hostname: str | None = None  # the page's host (the script's h=, else the Origin or Referer header's)
+    screen: str | None = None  # functions.model.channels.screen_class of the viewport width the script sends
     schema_version: int = VISIT_SCHEMA_VERSION
 
     @property
@@ -99,6 +103,8 @@ class Visit:
             "utm_medium",
             "utm_campaign",
             "event",
+            "hostname",
+            "screen",
         )
         for name in required_str:
             if not isinstance(data.get(name), str) or (name != "user_agent" and not data[name]):

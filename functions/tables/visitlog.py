@@ -43,7 +43,7 @@ def to_log_item(visit: Visit, ttl_days: int, *, recovered: bool = False) -> Item
         item["referrer"] = {"S": visit.referrer}
     if visit.visitor:
         item["visitor"] = {"S": visit.visitor}
-    for name in ("bot_class", "country", "utm_source", "utm_medium", "utm_campaign", "event"):
+    for name in ("bot_class", "country", "utm_source", "utm_medium", "utm_campaign", "event", "hostname", "screen"):
         value = getattr(visit, name)
         if value:
             item[name] = {"S": value}
@@ -77,6 +77,8 @@ def from_log_item(item: Item) -> Visit:
         utm_medium=s("utm_medium"),
         utm_campaign=s("utm_campaign"),
         event=s("event"),
+        hostname=s("hostname"),
+        screen=s("screen"),
         props={k: v["S"] for k, v in item["props"]["M"].items()} if "props" in item else None,
         schema_version=int(item["schema_version"]["N"]),
     )

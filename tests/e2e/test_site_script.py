@@ -67,9 +67,10 @@ def test_a_single_page_app_records_each_route_it_enters_once(local_mode: LocalMo
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     with serve_page(_app(api, slug)) as site:
-        # GIVEN the app opened on its home route: one pageview, and the total shown in the page
+        # GIVEN the app opened on its home route from a Perplexity answer (a 1200 px wide window): one
+        # pageview, and the total shown in the page
         before = local_mode.status()["visitor_count"]
-        page.goto(f"{site}{slug}/home")
+        page.goto(f"{site}{slug}/home", referer="https://www.perplexity.ai/search/shop")
         page.locator("#visitor-count").wait_for(state="visible", timeout=UPDATE_TIMEOUT_MS)
         assert int(page.text_content("#visitor-count").replace(",", "")) == before + 1
 
@@ -93,8 +94,14 @@ def test_a_single_page_app_records_each_route_it_enters_once(local_mode: LocalMo
     )
     assert local_mode.status()["visitor_count"] == before + 6
     # AND each client-side pageview names the previous route as its referrer; the first one, the real one
-    assert "ref=&" in sent[0]
+    assert "ref=https%3A%2F%2Fwww.perplexity.ai%2F" in sent[0]
     assert f"ref={site.replace(':', '%3A').replace('/', '%2F')}%2Fspa%2Fhome&" in sent[1]
+    # AND the visit entered once, from an AI assistant; every pageview was on a laptop-sized screen of
+    # the app's host (the client-side navigations are no new entrances)
+    body = local_mode.status()
+    assert {c["channel"]: c["visits"] for c in body["channels"]} == {"AI Assistants": 1}
+    assert {c["screen"]: c["visits"] for c in body["screens"]} == {"laptop": 6}
+    assert {c["hostname"]: c["visits"] for c in body["hostnames"]} == {"127.0.0.1": 6}
 
 
 def test_custom_events_and_an_outbound_click_are_counted_once_and_never_as_visits(

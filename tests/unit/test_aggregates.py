@@ -63,6 +63,10 @@ def test_fold_touches_one_small_item_per_day_hour_and_name() -> None:
         (layout.BROWSER, "Firefox"),
         (layout.COUNTRY, layout.UNKNOWN_COUNTRY),
         (layout.AGENT, "Googlebot"),
+        # entrances by channel (issue 21): a referral, a direct visit, a search
+        (layout.CHANNEL, "Referral"),
+        (layout.CHANNEL, "Direct"),
+        (layout.CHANNEL, "Organic Search"),
     }
     assert set(deltas) == (
         {DAY, HOUR}
