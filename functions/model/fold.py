@@ -85,12 +85,18 @@ def names_of(visit: Visit, namers: Namers) -> list[tuple[str, str]]:
 
 
 def page_context(visit: Visit) -> list[tuple[str, str]]:
-    """A human pageview's host name and screen class (when known) and, for an entrance, its channel."""
-    names = [(dim, value) for dim, value in ((layout.HOST, visit.hostname), (layout.SCREEN, visit.screen)) if value]
+    """A human pageview's host name, when known (a capped name tally)."""
+    return [(layout.HOST, visit.hostname)] if visit.hostname else []
+
+
+def day_counters(visit: Visit) -> list[str]:
+    """The day item's counters of a human pageview: its screen class and, for an entrance, its channel."""
+    counters = [layout.SCREEN_PREFIX + visit.screen] if visit.screen else []
     referrer_host = channels.host_of(visit.referrer)
     if channels.is_entrance(referrer_host, visit.hostname):
-        names.append((layout.CHANNEL, channels.channel(referrer_host, visit.utm_source, visit.utm_medium)))
-    return names
+        channel = channels.channel(referrer_host, visit.utm_source, visit.utm_medium)
+        counters.append(layout.CHANNEL_PREFIX + channel)
+    return counters
 
 
 def fold(visits: Iterable[Visit], namers: Namers) -> dict[ItemKey, Delta]:
@@ -130,6 +136,8 @@ def fold(visits: Iterable[Visit], namers: Namers) -> dict[ItemKey, Delta]:
         for item in (day_item, hour_item):
             item.add(VISITS)
         day_item.add(f"h{when.hour:02d}")
+        for counter in day_counters(visit):
+            day_item.add(counter)
         hour_item.add(f"m{when.minute:02d}")
     return deltas
 
@@ -144,6 +152,27 @@ def capped(delta: Delta, admitted: Callable[[str, str, str], bool]) -> Delta:
         return delta
     day, dim, _ = parts
     return Delta(layout.name_item_key(day, dim, OTHER), delta.expires_at, dict(delta.counters))
+
+
+def hosts_to_day(deltas: Iterable[Delta], registered: Callable[[ItemKey], bool]) -> list[Delta]:
+    """Host name tallies moved into their day item's ``hn:`` counters. A host's own name item is kept only
+    to register it (the cap counts those); ``registered(key)`` says it already is, ``(other)`` never needs it."""
+    kept: list[Delta] = []
+    moved: list[tuple[str, str, int]] = []
+    for d in deltas:
+        parts = layout.split_name_key(d.key)
+        if parts is None or parts[1] != layout.HOST:
+            kept.append(d)
+            continue
+        day, _, name = parts
+        moved.append((day, name, d.counters.get(VISITS, 0)))
+        if name != OTHER and not registered(d.key):
+            kept.append(d)
+    for day, name, amount in moved:
+        target = next((d for d in kept if d.key == key_tuple(keys.day_agg_key(day))), None)
+        if target is not None:  # a host name comes with its pageview, so its day is in the batch
+            target.add(layout.HOST_PREFIX + name, amount)
+    return kept
 
 
 def merge_deltas(deltas: Iterable[Delta]) -> list[Delta]:

@@ -4,8 +4,9 @@ Aggregate items (key patterns in ``functions.model.keys``), each small, so that 
 for what it touches and never for what the day already holds:
 
 - day ``AGG#DAY/<day>``: ``visits`` (human visits), ``events`` (custom events of browsers), ``bots``,
-  ``h00``..``h23`` (human visits per hour) and ``c:<class>`` (automated visits per class: crawler, monitor, ...).
-  Under 1 KB.
+  ``h00``..``h23`` (human visits per hour), ``c:<class>`` (automated visits per class: crawler, monitor, ...),
+  ``ch:<channel>`` (entrances per channel), ``sc:<screen class>`` and ``hn:<host>`` (pageviews per screen
+  class and per host name, at most ``CAPS[HOST]`` hosts). Under 1 KB (2 KB if spammed hosts fill the cap).
 - hour ``AGG#HOUR/<day>T<hh>``: ``visits``, ``bots``, ``m00``..``m59`` (human visits per minute).
 - name tallies ``AGG#N#<day>/<dim>#<k>``: packed tally items of one dimension, each holding at most
   about ``PACK_NAMES`` names as attributes ``n:<name>`` (visits that day). A name stays in the pack it
@@ -44,9 +45,7 @@ MEDIUM = "m"
 CAMPAIGN = "k"
 EVENT = "e"  # custom events by name (functions.model.events): never pageviews
 PROPERTY = "v"  # their property values, "<event>|<key>=<value>"
-CHANNEL = "c"  # entrances by channel (functions.model.channels)
-SCREEN = "w"  # pageviews by screen class
-HOST = "h"  # pageviews by the page's host name
+HOST = "h"  # the day's host names, a registry for the cap (counts: HOST_PREFIX in the day item)
 UNIQUES = "u"  # the sort-key prefix of the sketches in a day's name partition
 DIMENSIONS = (
     PAGE,
@@ -61,8 +60,6 @@ DIMENSIONS = (
     CAMPAIGN,
     EVENT,
     PROPERTY,
-    CHANNEL,
-    SCREEN,
     HOST,
 )
 CAPS: Mapping[str, int] = {
@@ -78,9 +75,7 @@ CAPS: Mapping[str, int] = {
     CAMPAIGN: 200,
     EVENT: 100,
     PROPERTY: 500,
-    CHANNEL: 10,
-    SCREEN: 5,
-    HOST: 50,
+    HOST: 10,
 }
 UNKNOWN_COUNTRY = "unknown"
 # Periods of the name partitions: a day (YYYY-MM-DD) and, for pages only, all time.
@@ -90,6 +85,13 @@ ROLLUP_NAMES = 200  # names per dimension a month's rollup keeps (its top ones)
 ALL_TIME_EXPIRES_AT = 253402300799  # 9999-12-31: never (DynamoDB's TTL ignores far-future values)
 OTHER = "(other)"
 CLASS_PREFIX = "c:"
+# Fixed, tiny vocabularies (7 channels, 4 screen classes, computed by the writer): counted in the day
+# item itself, like the bot classes, so a batch touches no extra item for them.
+CHANNEL_PREFIX = "ch:"
+SCREEN_PREFIX = "sc:"
+# Host names are counted in the day item too ("hn:<host>"), but their vocabulary is open: a host gets
+# a name tally (the HOST packs) once, when first seen that day, which is what caps them at CAPS[HOST].
+HOST_PREFIX = "hn:"
 NAME_ATTR = "n:"  # attribute prefix of a name inside a pack (never clashes with pk, sk, expires_at)
 PACK_NAMES = 20  # names per pack: about 1 KB at typical path lengths, one write unit per KB
 ROLLUP_NAME_ATTR = "t:"  # a rolled-up tally: "t:<dim>:<name>"

@@ -19,9 +19,6 @@ DIMENSION_LISTS = (
     ("sources", layout.SOURCE, "source"),
     ("mediums", layout.MEDIUM, "medium"),
     ("campaigns", layout.CAMPAIGN, "campaign"),
-    ("channels", layout.CHANNEL, "channel"),
-    ("screens", layout.SCREEN, "screen"),
-    ("hostnames", layout.HOST, "hostname"),
 )
 
 
@@ -53,14 +50,26 @@ def _top_properties(name_items: Sequence[Mapping[str, AttrValue]]) -> list[dict[
     return found
 
 
-def _classes(items: Sequence[Mapping[str, AttrValue] | None]) -> dict[str, int]:
-    """Automated visits per class over some day or month items, most first."""
+def _classes(items: Sequence[Mapping[str, AttrValue] | None], prefix: str = CLASS_PREFIX) -> dict[str, int]:
+    """The counters of a prefix (bot classes, channels, screen classes) over some day or month items, most first."""
     classes: dict[str, int] = {}
     for item in items:
         for attr in item or {}:
-            if attr.startswith(CLASS_PREFIX):
-                classes[attr[len(CLASS_PREFIX) :]] = classes.get(attr[len(CLASS_PREFIX) :], 0) + number(item, attr)
+            if attr.startswith(prefix):
+                classes[attr[len(prefix) :]] = classes.get(attr[len(prefix) :], 0) + number(item, attr)
     return dict(sorted(((c, v) for c, v in classes.items() if v > 0), key=lambda cv: (-cv[1], cv[0])))
+
+
+def day_lists(items: Sequence[Mapping[str, AttrValue] | None]) -> dict[str, list[dict[str, Any]]]:
+    """The lists kept in the day (or month) items themselves: channels, screen classes, host names."""
+    return {
+        key: [{field_name: name, "visits": n} for name, n in _classes(items, prefix).items()]
+        for key, prefix, field_name in (
+            ("channels", layout.CHANNEL_PREFIX, "channel"),
+            ("screens", layout.SCREEN_PREFIX, "screen"),
+            ("hostnames", layout.HOST_PREFIX, "hostname"),
+        )
+    }
 
 
 def _minutes(hour_item: Mapping[str, AttrValue] | None, minutes: range) -> int:
@@ -112,6 +121,7 @@ def summarize(
         "bots_today": bots_today,
         "bot_share": round(bots_today / seen, 4) if seen else 0.0,
         "bots_by_class": _classes([today]),
+        **day_lists([today]),
         **top_lists(name_items),
         "hourly": hourly,
     }
@@ -134,4 +144,5 @@ def summarize_range(
         "series": [{"period": p, "visits": number(totals.get(p), VISITS)} for p in periods],
         **top_lists(names),
         "bots_by_class": _classes(list(totals.values())),
+        **day_lists(list(totals.values())),
     }

@@ -83,9 +83,10 @@ def test_status_figure_makes_the_same_calls_whatever_the_volume(dynamodb_local_u
 def test_run_all_rejects_unknown_figures(capsys: pytest.CaptureFixture[str]) -> None:
     run_all = _figure("run_all")
     with pytest.raises(SystemExit) as exc:
-        run_all.main(["--only", str(len(run_all.FIGURES) + 1)])
+        run_all.main(["--only", "99"])
     assert exc.value.code == 2
-    assert f"figures are numbered 1..{len(run_all.FIGURES)}" in capsys.readouterr().err
+    numbers = ", ".join(name.split("_", 1)[0] for name in run_all.FIGURES)
+    assert f"figures are numbered {numbers}" in capsys.readouterr().err
 
 
 def test_handler_overhead_stubs_answer_exactly_the_calls_ingest_makes() -> None:

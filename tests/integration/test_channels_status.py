@@ -50,3 +50,30 @@ def test_channels_count_entrances_screens_and_hosts_count_pageviews(ingest: Inge
         assert rows(body, "hostnames", "hostname") == {"shop.example": 5, "docs.shop.example": 1}
     (logged,) = [v for v in ingest.items("LOG#") if v["path"]["S"] == "/guide"]
     assert logged["hostname"] == {"S": "docs.shop.example"} and logged["screen"] == {"S": "tablet"}
+
+
+def test_a_known_host_costs_its_pageviews_no_extra_item(ingest: Ingest) -> None:
+    """Host names are day-item counters; the host's own name item is written once, when the day first sees
+    it (it registers the host for the cap), so later batches of the same host touch no extra item."""
+
+    def host_item() -> dict[str, Any]:
+        (item,) = [i for i in ingest.items("AGG#N#") if i["sk"]["S"].startswith("h#")]
+        return item
+
+    def day_counter() -> int:
+        (day,) = [i for i in ingest.items("AGG#DAY")]
+        return int(day["hn:shop.example"]["N"])
+
+    for _ in range(2):
+        ingest(rest_event(query={"page": "/", "h": "shop.example", "w": "390"}))
+    ingest.drain()
+    registered = host_item()
+    assert day_counter() == 2
+    # WHEN more pageviews of the same host arrive in a later batch
+    for _ in range(3):
+        ingest(rest_event(query={"page": "/", "h": "shop.example", "w": "390"}))
+    ingest.drain()
+    # THEN they are counted in the day item, and the host's name item was not written again
+    assert day_counter() == 5
+    assert host_item() == registered
+    assert rows(status(), "hostnames", "hostname") == {"shop.example": 5}

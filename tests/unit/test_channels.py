@@ -71,3 +71,28 @@ def test_the_lists_come_from_matomos_maintained_data_with_its_source() -> None:
     assert data["source"].startswith("https://github.com/matomo-org/searchengine-and-social-list at ")
     assert {"ChatGPT", "Perplexity", "Claude", "Gemini", "Copilot"} <= set(data["ai"].values())
     assert len(data["search"]) > 100 and len(data["social"]) > 100
+
+
+def test_channels_and_screens_are_day_item_counters_so_a_batch_touches_no_extra_item() -> None:
+    from functions.model import layout
+    from functions.model.fold import Namers, fold
+    from functions.model.keys import day_agg_key, key_tuple
+    from tests.support.pipeline import make_visit
+
+    namers = Namers(browser_of=lambda ua: "Chrome", agent_of=lambda ua: "bot")
+    visits = [
+        make_visit(referrer="https://chatgpt.com/", hostname="shop.example", screen="phone"),
+        make_visit(referrer="https://shop.example/", hostname="shop.example", screen="phone"),  # inside
+        make_visit(hostname="shop.example", screen="laptop"),
+    ]
+    deltas = fold(visits, namers)
+    day = deltas[key_tuple(day_agg_key(visits[0].timestamp[:10]))].counters
+    assert {k: v for k, v in day.items() if k.startswith(("ch:", "sc:"))} == {
+        "ch:AI Assistants": 1,
+        "ch:Direct": 1,
+        "sc:phone": 2,
+        "sc:laptop": 1,
+    }
+    # the host name is a capped name tally: the only new item a batch of script pageviews touches
+    hosts = [key for key in deltas if key[1].startswith(f"{layout.HOST}#")]
+    assert hosts == [layout.name_item_key(visits[0].timestamp[:10], layout.HOST, "shop.example")]

@@ -318,9 +318,9 @@ def test_a_batch_is_one_transaction_of_guarded_puts_aggregate_adds_and_one_count
     updates = [a["Update"] for a in actions if "Update" in a]
     counters = [u for u in updates if u["Key"]["pk"]["S"].startswith("COUNTER#")]
     assert len(counters) == 1 and counters[0]["ExpressionAttributeValues"][":n"] == {"N": "10"}
-    # day and hour totals; the day's page, browser, country and channel packs; the all-time page pack;
-    # never the sketch, written on its own
-    assert len(updates) - 1 == 7
+    # day and hour totals; the day's page, browser and country packs; the all-time page pack; never
+    # the sketch, written on its own
+    assert len(updates) - 1 == 6
     pages = [u for u in updates if u["Key"]["sk"]["S"] == "p#0"]
     assert len(pages) == 2  # the day's and all time's: each one pack holding both pages
     assert all(sorted(u["ExpressionAttributeNames"].values()) == ["expires_at", "n:/p0", "n:/p1"] for u in pages)
