@@ -104,10 +104,19 @@ def test_a_single_page_app_records_each_route_it_enters_once(local_mode: LocalMo
     assert {c["hostname"]: c["visits"] for c in body["hostnames"]} == {"127.0.0.1": 6}
 
 
-def test_custom_events_and_an_outbound_click_are_counted_once_and_never_as_visits(
-    local_mode: LocalMode, page: Any
-) -> None:
+def _lists(body: dict[str, Any]) -> dict[str, Counter[str]]:
+    return {
+        "channels": Counter({c["channel"]: c["visits"] for c in body["channels"]}),
+        "screens": Counter({c["screen"]: c["visits"] for c in body["screens"]}),
+    }
+
+
+def test_five_pages_two_events_and_an_outbound_click_on_a_phone_from_a_search(local_mode: LocalMode, page: Any) -> None:
+    """The issue's scenario: a phone-sized visitor arrives from a search engine, the app shows five pages,
+    two custom events fire (one queued before the script loaded) and the visitor leaves by an outbound
+    link; /status then shows exactly those pageviews, events, one entrance from Organic Search, phone."""
     api, slug = local_mode.url, "/ev"
+    page.set_viewport_size({"width": 390, "height": 800})
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     with serve_page("<!doctype html><title>Elsewhere</title><p>another site</p>") as elsewhere:
@@ -121,10 +130,12 @@ def test_custom_events_and_an_outbound_click_are_counted_once_and_never_as_visit
         with serve_page(app) as site:
             # GIVEN the app with the outbound extension, a vt() call queued before the script loaded
             before = local_mode.status()
-            page.goto(f"{site}{slug}/home")
+            page.goto(f"{site}{slug}/home", referer="https://www.google.com/")
             page.wait_for_function("typeof vt === 'function' && !vt.q")
-            # WHEN the visitor navigates once, adds to cart, then leaves through an outbound link
-            page.click(f"a[href='{slug}/products']")
+            # WHEN the visitor goes through four more pages, adds to cart, then leaves through an outbound link
+            for name in ("products", "cart", "checkout", "thanks"):
+                page.click(f"a[href='{slug}/{name}']")
+                page.wait_for_function(f"location.pathname === '{slug}/{name}'")
             page.click("#buy")
             page.click("#out")
             page.wait_for_url(f"{elsewhere}/docs?ref=shop#top")
@@ -140,8 +151,13 @@ def test_custom_events_and_an_outbound_click_are_counted_once_and_never_as_visit
     expected = {"Signup": 1, "Add to cart": 1, "Outbound Link: Click": 1}
     assert wait_for(lambda: tallied() == expected, timeout=WRITER_TIMEOUT_SECONDS), tallied()
     after = local_mode.status()
-    # AND they are events, not visits: the count grew by the two pageviews only
-    assert after["visitor_count"] == before["visitor_count"] + 2
+    # AND they are events, not visits: the count grew by the five pageviews only, one per page
+    assert after["visitor_count"] == before["visitor_count"] + 5
+    pages = ("home", "products", "cart", "checkout", "thanks")
+    assert _top_pages(local_mode, slug) == Counter({f"{slug}/{name}": 1 for name in pages})
+    # AND one entrance, from a search engine; five pageviews on a phone-sized screen
+    grown = {key: _lists(after)[key] - _lists(before)[key] for key in ("channels", "screens")}
+    assert grown == {"channels": Counter({"Organic Search": 1}), "screens": Counter({"phone": 5})}
     assert after["events_today"] == before["events_today"] + 3
     properties = {(p["event"], p["property"], p["value"]): p["count"] for p in after["top_properties"]}
     assert properties == dict.fromkeys(
