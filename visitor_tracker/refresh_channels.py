@@ -66,10 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         current = DATA_FILE.read_text(encoding="utf-8") if DATA_FILE.exists() else ""
         stale = json.loads(current or "{}") | {"source": ""} != json.loads(text) | {"source": ""}
-        print("stale" if stale else "up to date")
+        sys.stdout.write("stale\n" if stale else "up to date\n")
         return 1 if stale else 0
     DATA_FILE.write_text(text, encoding="utf-8")
-    print(f"wrote {DATA_FILE}")
+    sys.stdout.write(f"wrote {DATA_FILE}\n")
     return 0
 
 
