@@ -169,3 +169,34 @@ def test_five_pages_two_events_and_an_outbound_click_on_a_phone_from_a_search(lo
         },
         1,
     )
+
+
+def test_the_download_and_404_extensions_send_their_events(local_mode: LocalMode, page: Any) -> None:
+    api = local_mode.url
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    with serve_page("<!doctype html><title>files</title><p>a file</p>") as files:
+        html = (
+            "<!doctype html><title>Not found</title>"
+            f'<script defer src="{api}/script.js?ext=downloads,404" data-404></script>'
+            f'<p>Nothing here. <a id=dl href="{files}/files/report.pdf?v=2">the report</a></p>'
+        )
+        with serve_page(html) as site:
+            # GIVEN a "not found" page (data-404) with a link to a PDF
+            page.goto(f"{site}/dl/missing")
+            page.wait_for_function("typeof vt === 'function'")
+            # WHEN the visitor downloads the file
+            page.click("#dl")
+            page.wait_for_url(f"{files}/files/report.pdf?v=2")
+            page.wait_for_load_state("networkidle")
+
+    # THEN the page sent a 404 event for its path and a File Download event for the file (without query)
+    def tallied() -> dict[tuple[str, str, str], int]:
+        rows = local_mode.status()["top_properties"]
+        return {
+            (p["event"], p["property"], p["value"]): p["count"] for p in rows if p["event"] in ("404", "File Download")
+        }
+
+    expected = {("404", "path", "/dl/missing"): 1, ("File Download", "url", f"{files}/files/report.pdf"): 1}
+    assert wait_for(lambda: tallied() == expected, timeout=WRITER_TIMEOUT_SECONDS), tallied()
+    assert len([url for url in requests if url.startswith(f"{api}/?") and "&e=" in url]) == 2
