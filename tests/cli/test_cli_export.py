@@ -331,3 +331,24 @@ def test_csv_cells_never_start_a_spreadsheet_formula(env: Env, monkeypatch: pyte
     # AND the JSON lines keep every value verbatim
     records = {r["path"]: r for r in map(json.loads, as_jsonl.stdout.splitlines())}
     assert all(records[f"/f{i}"]["referrer"] == formula for i, formula in enumerate(FORMULAS))
+
+
+def test_events_and_the_scripts_fields_are_exported(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a pageview with a host and screen class and a custom event with properties (issue 21)
+    view = make_visit(timestamp=at(1, 10), path="/p", hostname="shop.example", screen="phone")
+    signup = make_visit(timestamp=at(1, 11), path="/p", event="Signup", props={"plan": "=pro"}, counted=False)
+    ENVIRONMENT.reset()
+    for visit in (view, signup):
+        env.sqs.send_message(QueueUrl=env.resources.queue_url, MessageBody=visit.to_json())
+    assert env.run_writer(monkeypatch) == 2  # both logged (the event is not counted as a visit)
+    # WHEN exported as CSV and as JSON lines
+    as_csv = env.cli("export", "--since", day(1), "--until", day(1), "--format", "csv")
+    as_jsonl = env.cli("export", "--since", day(1), "--until", day(1), "--format", "jsonl")
+    # THEN the CSV has the host, screen and event columns, the properties as one JSON cell
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert [(r["hostname"], r["screen"], r["event"], r["props"]) for r in rows] == [
+        ("shop.example", "phone", "", ""),
+        ("", "", "Signup", '{"plan":"=pro"}'),
+    ]
+    # AND the JSON lines have them as the record has them
+    assert [json.loads(line)["props"] for line in as_jsonl.stdout.splitlines()] == [None, {"plan": "=pro"}]
