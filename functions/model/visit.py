@@ -35,6 +35,7 @@ _FIELD_LIMITS = {
     "hostname": 100,
     "screen": 16,
 }
+OPTIONAL_SINCE_ISSUE_21 = ("event", "props", "hostname", "screen")
 MAX_EVENT_PROPS = 10
 MAX_EVENT_PROP_CHARS = 256
 # Visits older than this cannot be in a queue (4 days) or a DLQ (14 days) any more; newer than
@@ -75,7 +76,13 @@ class Visit:
         return parse_timestamp(self.timestamp)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
+        """The message body. Issue 21's fields are left out when empty, so a pageview without them is the
+        same message a writer of the previous release reads (a deployment updates the functions apart)."""
+        data = asdict(self)
+        for name in OPTIONAL_SINCE_ISSUE_21:
+            if data[name] is None:
+                del data[name]
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
     def from_json(cls, body: str) -> Visit:

@@ -74,3 +74,13 @@ def test_the_fold_tallies_events_apart_from_pageviews() -> None:
     assert tallied[f"{layout.PAGE}#/pricing"] == {"visits": 1}
     hours = [d for key, d in deltas.items() if key[0] == "AGG#HOUR"]
     assert [h.counters for h in hours] == [{"visits": 1, f"m{page.when.minute:02d}": 1}]
+
+
+def test_a_message_without_the_new_fields_is_the_previous_releases_message() -> None:
+    from functions.model.visit import OPTIONAL_SINCE_ISSUE_21, Visit
+
+    plain = make_visit(path="/")
+    assert not set(OPTIONAL_SINCE_ISSUE_21) & set(json.loads(plain.to_json()))  # an older writer reads it
+    assert Visit.from_json(plain.to_json()) == plain
+    event = make_visit(event="Signup", props={"plan": "pro"}, hostname="shop.example", screen="phone")
+    assert Visit.from_json(event.to_json()) == event
