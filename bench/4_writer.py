@@ -53,19 +53,34 @@ PREVIOUS_DESIGN = "aa850e1"
 KB = 1024
 
 
-def visits(count: int, offset: int, pages: int = 20, when: datetime | None = None) -> list[Any]:
-    """``count`` distinct visits of this hour over ``pages`` pages, a new visitor each (``offset`` apart)."""
+SCREENS = ("phone", "laptop", "desktop", "tablet")
+MIX_EVENTS_EVERY = 5  # the script mix: one record in five a custom event (issue 21)
+
+
+def visits(
+    count: int, offset: int, pages: int = 20, when: datetime | None = None, events_every: int = 0
+) -> list[Any]:
+    """``count`` distinct visits of this hour over ``pages`` pages, a new visitor each (``offset`` apart), as
+    the site script sends them (host name, screen class); with ``events_every`` one record in that many is a
+    custom event with a property (a few names and values, as a site's events are)."""
     from functions.model.visit import format_timestamp
 
     now = when or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    return [
-        replace(
-            harness.bench_visit(offset + i, when=now, visitors=10**12),
+    records = []
+    for i in range(count):
+        n = offset + i
+        visit = replace(
+            harness.bench_visit(n, when=now, visitors=10**12),
             timestamp=format_timestamp(now + timedelta(milliseconds=i)),
-            path=f"/page/{(offset + i) % pages}",
+            path=f"/page/{n % pages}",
+            hostname="www.example.org",
+            screen=SCREENS[n % len(SCREENS)],
         )
-        for i in range(count)
-    ]
+        if events_every and n % events_every == 0:
+            name = ("Signup", "Outbound Link: Click", "File Download")[n // events_every % 3]
+            visit = replace(visit, event=name, props={"plan": ("free", "pro")[n % 2]}, counted=False)
+        records.append(visit)
+    return records
 
 
 def event(batch: list[Any]) -> dict[str, Any]:
@@ -188,7 +203,9 @@ def _started_kb(size: int) -> int:
     return max(1, -(-size // KB))
 
 
-def write_units(dynamodb_url: str, batch_size: int, pages: int, batches: int) -> dict[str, float]:
+def write_units(
+    dynamodb_url: str, batch_size: int, pages: int, batches: int, events_every: int = 0
+) -> dict[str, float]:
     """Warm writer, ``batches`` batches of ``batch_size``: calls and WRU per batch, priced on the real items
     (and, for comparison, what DynamoDB Local's ConsumedCapacity reports)."""
     import os
@@ -211,9 +228,10 @@ def write_units(dynamodb_url: str, batch_size: int, pages: int, batches: int) ->
         reported: list[float] = []
         sample: list[Any] = []
         with harness.captured_stdout():
-            writer.handler(event(visits(batch_size, 50_000_000, pages, when)), context)  # warm-up: the Query
+            warm = visits(batch_size, 50_000_000, pages, when, events_every)
+            writer.handler(event(warm), context)  # warm-up: the Query
             for b in range(batches):
-                batch = visits(batch_size, b * batch_size, pages, when)
+                batch = visits(batch_size, b * batch_size, pages, when, events_every)
                 sample.extend(batch)
                 counter.reset()
                 recorder.reset()
@@ -534,7 +552,14 @@ def _run(url: str, quick: bool, count: int, measured: dict[str, float] | None) -
         )
         + "\n"
     )
+    # The site script's mix (issue 21): pageviews with host and screen, one record in five a custom event.
+    mix = write_units(url, BATCH, DISTINCT_PAGES[0], batches=2 if quick else 4, events_every=MIX_EVENTS_EVERY)
+    emit(
+        f"Script mix (batch {BATCH}, {DISTINCT_PAGES[0]} pages/day, one record in {MIX_EVENTS_EVERY} an event): "
+        f"{mix['batch_wru']:.1f} WRU per batch, {mix['calls']:.1f} calls, {mix['updates']} aggregate updates\n"
+    )
     if measured is not None:
+        measured["writer_wru_per_batch_mix"] = mix["batch_wru"]
         for (size, pages), f in figures.items():
             measured[f"writer_wru_per_batch_b{size}_p{pages}"] = f["batch_wru"]
             measured[f"writer_calls_per_batch_b{size}_p{pages}"] = f["calls"]

@@ -194,6 +194,31 @@ def _batch_workload(w: Workload, batch: int, pages: int, m: dict[str, float]) ->
     )
 
 
+def _script_mix(w: Workload, m: dict[str, float], base_rest: float) -> list[Result]:
+    """Issue 21's site script: pageviews with host name and screen class, one request in five a custom event
+    (its tallies in the same transaction), priced per request against the seed's REST visit; the write
+    units come from figure 4 (``writer_wru_per_batch_mix``) or, run alone, from the assumption plus the
+    event, property, host, screen and channel packs a batch touches."""
+    measured_wru = m.get("writer_wru_per_batch_mix")
+    extra_packs = 5  # event names, property values, hosts, screens, channels: one pack each at these sizes
+    wru = measured_wru if measured_wru is not None else assumed_batch_wru(w) + 2 * extra_packs
+    wm = replace(w, batch_wru=wru)
+    rest = per_million(ours_per_visit(wm, ingress="REST API"))
+    url = per_million(ours_per_visit(wm, ingress="function URL"))
+    emit(
+        f"\nScript mix (pageviews + one event in five, batch 100, 30 pages/day; write units "
+        f"{'measured (figure 4)' if measured_wru is not None else 'assumed'}: {wru:.1f} per batch): "
+        f"REST ${rest:.3f}/M requests ({rest / base_rest:.2f}x the seed on REST, goal <= 1.15x), "
+        f"function URL ${url:.3f}/M ({url / base_rest:.2f}x the seed on REST, goal <= 0.5x).\n"
+    )
+    return [
+        Result("8 cost", "script mix (1 event in 5): REST, batch 100", round(rest, 3), round(base_rest, 3),
+               "<= 1.15x", rest / base_rest <= 1.15),
+        Result("8 cost", "script mix: function URL vs seed on REST", round(url, 3), round(base_rest, 3),
+               "<= 0.5x", url / base_rest <= 0.5),
+    ]
+
+
 def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[Result]:
     m = measured or {}
     w = Workload()
@@ -308,7 +333,8 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
         f"{'met' if url_vs_rest <= 0.5 else 'MISSED'}).\n"
     )
     b_rest = totals[("baseline", "REST API")]
-    return [
+    mix = _script_mix(w, m, b_rest)
+    return mix + [
         Result("8 cost", "$ per million visits, REST API, batch 100 (worst of 30/3,000 pages)",
                round(worst[(100, "REST API")] * b_rest, 3), round(b_rest, 3), "<= 1.15x",
                worst[(100, "REST API")] <= 1.15),

@@ -37,6 +37,7 @@ FIGURES = (
     "8_cost",
     "9_bots",
     "10_spike",
+    "11_script_size",
 )
 
 
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     harness.setup_env()
     selected = [f for f in FIGURES if not args.only or int(f.split("_", 1)[0]) in args.only]
     if args.only and len(selected) != len(set(args.only)):
-        parser.error(f"figures are numbered 1..{len(FIGURES)}")
+        parser.error(f"figures are numbered {', '.join(f.split('_', 1)[0] for f in FIGURES)}")
     measured: dict[str, float] = {}
     results: list[Result] = []
     timings: list[list[object]] = []

@@ -34,6 +34,16 @@ COUNTER_ROUTES: dict[str, dict[str, bool]] = {
     "badge.svg": {"page": True, "label": False},
 }
 
+# Issue 21's site script (GET /script.js?ext=outbound,downloads,404), a static asset served by the status
+# function (by ingest behind function URLs): public in every mode like the counters, since a <script>
+# tag sends no key. Its one optional query parameter names the extensions.
+SCRIPT_PATH = "script.js"
+SCRIPT_QUERY: dict[str, bool] = {"ext": False}
+SCRIPT_REASON = (
+    "GET /script.js is the site's public tracking script (a static file, no data, counts no visit), loaded by "
+    "a <script> tag that cannot send credentials, so it is never keyed; bounded by the stage's throttling."
+)
+
 # The gateway's own error answers that get CORS headers besides the 404 (DEFAULT_4XX/5XX cover every
 # other type that is not customized; the named ones are the errors a visitor's browser can meet).
 GATEWAY_ERROR_RESPONSES: dict[str, apigw.ResponseType] = {
@@ -104,7 +114,7 @@ def _access_log_group(scope: Construct, settings: IngressSettings) -> logs.LogGr
 
 
 class RestIngress(Ingress):
-    """API Gateway REST API: GET / -> ingest; GET /status, /dashboard, /count, /badge.svg -> status.
+    """API Gateway REST API: GET / -> ingest; GET /status, /dashboard, /count, /badge.svg, /script.js -> status.
 
     Stage throttling, JSON access logs, ERROR-level execution logs, X-Ray, a request validator,
     optional API keys + usage plan, optional WAF rate-based rule per client IP.
@@ -227,6 +237,14 @@ class RestIngress(Ingress):
                 + (" and WAF." if waf_rate_limit is not None else "."),
             )
             self.counter_methods[path_part] = method
+        self.script_method = self.api.root.add_resource(SCRIPT_PATH).add_method(
+            "GET",
+            status_integration,
+            request_validator=validator,
+            request_parameters={f"method.request.querystring.{name}": req for name, req in SCRIPT_QUERY.items()},
+            api_key_required=False,
+        )
+        _acknowledge_open_method(self.script_method, SCRIPT_REASON)
         cloud_watch_role = self.api.node.try_find_child("CloudWatchRole")
         if cloud_watch_role is not None:
             acknowledge(
@@ -399,6 +417,10 @@ class HttpIngress(Ingress):
                     "counts no visit) for badges and pages that cannot authenticate; bounded by the stage's "
                     "default route throttling.",
                 )
+        for route in self.api.add_routes(
+            path=f"/{SCRIPT_PATH}", methods=[apigwv2.HttpMethod.GET], integration=status_integration
+        ):
+            acknowledge(route, "AwsSolutions-APIG4", SCRIPT_REASON)
         # Unknown paths go to the status function, whose 404 carries the CORS headers: HTTP APIs have
         # no gateway responses, and their own 404 "Not Found" would carry none.
         default_route = apigwv2.HttpRoute(
@@ -449,7 +471,8 @@ class HttpIngress(Ingress):
 
 class FunctionUrlIngress(Ingress):
     """Lambda function URLs: no gateway at all. Both URLs are public (auth NONE); status checks the
-    owner's access token itself, as it does behind the APIs, so the dashboard works in a browser.
+    owner's access token itself, as it does behind the APIs, so the dashboard works in a browser. The
+    public ``/script.js`` is served by ingest's URL (ingest answers that one path besides ``/``).
 
     Nothing throttles a public function URL except the function's reserved concurrency (opt-in:
     ``ingest_reserved_concurrency``, which needs account quota; see docs/deploy.md).

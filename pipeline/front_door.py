@@ -4,8 +4,9 @@ Requests to ``<site>/<prefix>/...`` (e.g. ``/vt/``, ``/vt/status``) reach the AP
 removed by a CloudFront Function, so the browser calls its own origin: no third-party host for
 blockers to match and no CORS at all. Nothing is cached (every request is a visit) except the
 per-page badge ``<prefix>/badge.svg``, kept at the edge as long as the status function's
-``Cache-Control`` says (60 s, at most ``BADGE_MAX_TTL_SECONDS``) per page and label; the query string
-(page, ref) and the headers the functions read are forwarded, plus ``CloudFront-Viewer-Country`` and
+``Cache-Control`` says (60 s, at most ``BADGE_MAX_TTL_SECONDS``) per page and label, and the site's
+script ``<prefix>/script.js`` (a day, compressed, per ``ext``); the query string (page, ref) and the
+headers the functions read are forwarded, plus ``CloudFront-Viewer-Country`` and
 ``CloudFront-Viewer-Address`` (the visitor's address; the API otherwise sees CloudFront's). The
 ``Host`` header is not forwarded: API Gateway routes on its own host name.
 
@@ -61,6 +62,11 @@ BADGE_PATH = "badge.svg"
 BADGE_QUERY_KEYS: tuple[str, ...] = ("page", "label")
 BADGE_DEFAULT_TTL_SECONDS = 60
 BADGE_MAX_TTL_SECONDS = 300
+# The site's script (GET /script.js?ext=...) is a static file: the edge keeps it as long as the origin's
+# Cache-Control says (a day), keyed by its one query parameter and compressed for the viewer.
+SCRIPT_PATH = "script.js"
+SCRIPT_QUERY_KEYS: tuple[str, ...] = ("ext",)
+SCRIPT_MAX_TTL_SECONDS = 86_400
 
 
 @dataclass(frozen=True)
@@ -168,6 +174,28 @@ class FrontDoor(Construct):
             origin_request_policy=origin_requests,
             function_associations=behavior.function_associations,
         )
+        script_cache = cloudfront.CachePolicy(
+            self,
+            "ScriptCache",
+            comment="visitor tracker: the site's script, as long as the origin's max-age (<= 1 day)",
+            min_ttl=Duration.seconds(0),
+            default_ttl=Duration.seconds(SCRIPT_MAX_TTL_SECONDS),
+            max_ttl=Duration.seconds(SCRIPT_MAX_TTL_SECONDS),
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.allow_list(*SCRIPT_QUERY_KEYS),
+            header_behavior=cloudfront.CacheHeaderBehavior.none(),
+            cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+            enable_accept_encoding_gzip=True,
+            enable_accept_encoding_brotli=True,
+        )
+        script = cloudfront.BehaviorOptions(
+            origin=origin,
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
+            cache_policy=script_cache,
+            origin_request_policy=origin_requests,
+            function_associations=behavior.function_associations,
+            compress=True,
+        )
         self.web_acl_arn = settings.web_acl_arn
         if settings.waf_rate_limit is not None:
             self.web_acl_arn = self._web_acl(settings.waf_rate_limit)
@@ -178,8 +206,13 @@ class FrontDoor(Construct):
             # The default behaviour serves the tracker too, so the distribution works on its own;
             # the site's origin replaces it when this distribution becomes the site's.
             default_behavior=behavior,
-            # CloudFront takes the first matching pattern in this order: the badge before <prefix>/*.
-            additional_behaviors={f"{prefix}/{BADGE_PATH}": badge, f"{prefix}/*": behavior, prefix: behavior},
+            # CloudFront takes the first matching pattern in this order: badge and script before <prefix>/*.
+            additional_behaviors={
+                f"{prefix}/{BADGE_PATH}": badge,
+                f"{prefix}/{SCRIPT_PATH}": script,
+                f"{prefix}/*": behavior,
+                prefix: behavior,
+            },
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,

@@ -14,7 +14,15 @@ from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
 from functions.core import definitions as d
-from pipeline.api import ApiKeySettings, FunctionUrlIngress, HttpIngress, Ingress, IngressSettings, RestIngress
+from pipeline.api import (
+    SCRIPT_PATH,
+    ApiKeySettings,
+    FunctionUrlIngress,
+    HttpIngress,
+    Ingress,
+    IngressSettings,
+    RestIngress,
+)
 from pipeline.config import TrackerConfig, cdk_json_context
 from pipeline.front_door import FrontDoor, FrontDoorSettings
 from pipeline.functions import TrackerFunctions
@@ -34,6 +42,7 @@ from pipeline.storage import Storage
 OUTPUT_API_KEY_ID: Final = "ApiKeyId"
 OUTPUT_FRONT_DOOR_URL: Final = "FrontDoorUrl"
 OUTPUT_FRONT_DOOR_DOMAIN: Final = "FrontDoorDomain"
+OUTPUT_SCRIPT_URL: Final = "ScriptUrl"
 
 _RETENTION_NAMES: Final = {
     1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS", 30: "ONE_MONTH",
@@ -145,6 +154,13 @@ class VisitorTrackerStack(cdk.Stack):
         cdk.CfnOutput(self, d.OUTPUT_TABLE_NAME, value=table.table_name)
         cdk.CfnOutput(self, d.OUTPUT_QUEUE_URL, value=queue.queue_url)
         cdk.CfnOutput(self, d.OUTPUT_DLQ_URL, value=dlq.queue_url)
+        script_base = self.front_door.url if self.front_door is not None else self.ingress.api_url
+        cdk.CfnOutput(
+            self,
+            OUTPUT_SCRIPT_URL,
+            value=script_base + SCRIPT_PATH,
+            description='The site\'s script: <script defer src="..."></script> (docs/script.md)',
+        )
         if self.front_door is not None:
             cdk.CfnOutput(
                 self,

@@ -20,9 +20,7 @@ def import_logs_command(
     ctx: typer.Context,
     files: Annotated[
         list[Path],
-        typer.Argument(
-            help="Access logs: nginx/Apache combined or CloudFront standard, gzip or not.", metavar="FILE"
-        ),
+        typer.Argument(help="Access logs: nginx/Apache combined or CloudFront standard, gzip or not.", metavar="FILE"),
     ],
     site: Annotated[
         str, typer.Option("--site", help=f"The site the logs are of (one per deployment today: {DEFAULT_SITE}).")

@@ -94,14 +94,14 @@ def _age(seconds: Any) -> str:
     return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
 
 
-def _top_table(title: str, rows: Any, label: str) -> Table:
+def _top_table(title: str, rows: Any, label: str, count: str = "visits") -> Table:
     table = Table(title=title, title_justify="left", show_edge=False, expand=False)
     table.add_column(label, overflow="fold", max_width=40)
-    table.add_column("visits", justify="right")
+    table.add_column(count, justify="right")
     for row in rows if isinstance(rows, list) else []:
         if isinstance(row, Mapping):
-            name = next((str(v) for k, v in row.items() if k != "visits"), "?")
-            table.add_row(Text(name), _num(row.get("visits")))  # a recorded name: never rich markup
+            name = next((str(v) for k, v in row.items() if k != count), "?")
+            table.add_row(Text(name), _num(row.get(count)))  # a recorded name: never rich markup
     if not table.row_count:
         table.add_row("(none yet)", "")
     return table
@@ -143,6 +143,7 @@ def render_status(data: Any, source: str, width: int = 80) -> RenderableType:
     summary.add_row("visits, last 24 h", _num(data.get("visits_last_24h")))
     summary.add_row("visits, last 7 days", _num(data.get("visits_last_7d")))
     summary.add_row("unique visitors today", _num(data.get("unique_visitors_today")))
+    summary.add_row("custom events today", _num(data.get("events_today")))
     share = data.get("bot_share")
     share_text = f"{share:.1%}" if isinstance(share, int | float) and not isinstance(share, bool) else "-"
     summary.add_row("bot visits today (share)", f"{_num(data.get('bots_today'))} ({share_text})")
@@ -169,6 +170,12 @@ def render_status(data: Any, source: str, width: int = 80) -> RenderableType:
         _top_table("browsers today", data.get("browsers"), "browser"),
     ]
     parts.extend(_side_by_side(tops, width))
+    site = [  # issue 21: what the site script adds (entrances by channel, screen classes, custom events)
+        _top_table("channels today", data.get("channels"), "channel"),
+        _top_table("screens today", data.get("screens"), "screen"),
+        _top_table("events today", data.get("top_events"), "event", count="count"),
+    ]
+    parts.extend(_side_by_side(site, width))
     parts.append(Text("\nautomated traffic today", style="bold"))
     parts.append(
         Text(

@@ -46,6 +46,10 @@ LOG_COLUMNS = (
     "counted",
     "ip",
     "visitor",
+    "hostname",  # issue 21: what the site script adds (screen class, custom events)
+    "screen",
+    "event",
+    "props",
 )
 DAILY_COLUMNS = ("day", "visits", "bots", "unique_visitors", "top_page", "top_page_visits")
 MAX_DAYS = 400  # the day aggregates' retention (aggregates.DAY_TTL_DAYS)
@@ -127,6 +131,8 @@ def _csv_value(value: Any) -> Any:
     """A CSV cell: text a visitor sent (page, referrer, User-Agent, campaign) never starts a formula."""
     if value is None:
         return ""
+    if isinstance(value, dict):  # an event's properties: one JSON cell
+        value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
@@ -186,6 +192,10 @@ def _row(item: Item) -> Row:
         "counted": visit.counted,
         "ip": visit.ip,
         "visitor": visit.visitor,
+        "hostname": visit.hostname,
+        "screen": visit.screen,
+        "event": visit.event,
+        "props": visit.props,
     }
 
 

@@ -1,4 +1,6 @@
-"""GET / : count a visit and answer ``{"visitor_count": N}``. Other methods: 405; other paths: 404.
+"""GET / : count a visit and answer ``{"visitor_count": N}``; with ``?e=`` record a custom event instead and
+answer ``{"event": name}`` (a 400 over the limits of ``functions.model.events``); GET /script.js (function
+URLs): the site's script. Other methods: 405; other paths: 404.
 
 Thin: adapts the API Gateway / function URL request to ``functions.ingest.service`` and back. Imports
 stay light (no Powertools event handler, no resource layer) because every cold start pays for them.
@@ -7,25 +9,36 @@ CORS preflights never reach a function: the API answers them (``definitions.CORS
 
 from __future__ import annotations
 
-from functions.core import http
+from functions.core import http, script
 from functions.core.handler import http_handler
 from functions.core.observability import logger
 from functions.core.settings import Settings
 from functions.ingest import service
+from functions.model import events
 
 ALLOWED_METHODS = ("GET",)
 VISIT_PATHS = ("/", "")
+SCRIPT_PATH = "/script.js"
 
 
 def answer(request: http.Request, settings: Settings) -> http.Response:
     """Count the visit of a ``GET /`` and answer the count."""
     cors = http.cors_headers(settings, request)
+    if request.path == SCRIPT_PATH:
+        # Behind a function URL ingest is the only public function: it serves the site's script too.
+        return script.response(request)
     if request.path not in VISIT_PATHS:
         # A Lambda function URL sends every path here (no gateway routing): /favicon.ico, /robots.txt
         # and scanners' probes are not visits.
         return http.error_response(404, "not found", headers=cors)
     if request.method != "GET":
         return http.method_not_allowed(ALLOWED_METHODS, headers=cors)
+    try:
+        event = events.event_of(request.query)
+    except events.BadEvent as exc:
+        return http.error_response(400, str(exc), headers=cors)
+    if event is not None:
+        return event_response(request, settings, event, cors)
     try:
         recorded = service.record_visit(request, settings)
     except (service.CounterUnavailable, service.VisitNotRecorded):
@@ -35,6 +48,17 @@ def answer(request: http.Request, settings: Settings) -> http.Response:
         extra={"counted": recorded.visit.counted, "is_bot": recorded.visit.is_bot, "delivery": recorded.delivery},
     )
     return http.json_response(200, {"visitor_count": recorded.count}, headers=cors)
+
+
+def event_response(
+    request: http.Request, settings: Settings, event: tuple[str, dict[str, str]], cors: dict[str, str]
+) -> http.Response:
+    """A custom event: queued for the writer (counted once there, never as a visit); answers its name."""
+    try:
+        service.record_event(request, settings, *event)
+    except service.VisitNotRecorded:
+        return http.error_response(503, "the event could not be recorded, please retry", headers=cors)
+    return http.json_response(200, {"event": event[0]}, headers=cors)
 
 
 handler = http_handler(answer)

@@ -140,6 +140,28 @@ def deliver(settings: Settings, visit: Visit) -> str:
     return "recovered"
 
 
+def record_event(request: Request, settings: Settings, name: str, props: dict[str, str]) -> Visit | None:
+    """Queue a custom event (``functions.model.events``): logged and tallied once by the writer, never
+    counted as a visit, so the counter is not read. None when the owner's settings exclude it."""
+    page = capture.page_of(request)
+    if capture.excluded(request, settings, page) is not None:
+        return None
+    now = utc_now()
+    bot_class = bots.classify(request.user_agent)
+    event = capture.build_visit(
+        request,
+        page=page,
+        now=now,
+        ip_mode=settings.ip_mode,
+        salt=_salt(settings, keys.day_of(now)),
+        bot_class=bot_class,
+        counted=False,
+        event=(name, props),
+    )
+    deliver(settings, event)
+    return event
+
+
 def record_visit(request: Request, settings: Settings) -> Recorded:
     """Read the count, build the visit record and deliver it (the writer counts it).
 

@@ -24,11 +24,14 @@ from urllib.parse import parse_qs, urlsplit
 from functions.core.definitions import MAX_PATH_LENGTH, MAX_REFERRER_LENGTH, MAX_USER_AGENT_LENGTH
 from functions.core.http import Request
 from functions.core.settings import Settings
+from functions.model.channels import host_of, screen_class
 from functions.model.privacy import apply_ip_mode, visitor_id
 from functions.model.visit import Visit, format_timestamp
 
 PAGE_PARAMETER = "page"
 REFERRER_PARAMETER = "ref"
+HOST_PARAMETER = "h"
+WIDTH_PARAMETER = "w"
 COUNTRY_HEADER = "cloudfront-viewer-country"
 CAMPAIGN_PARAMETERS = ("utm_source", "utm_medium", "utm_campaign")
 MAX_CAMPAIGN_LENGTH = 64
@@ -102,6 +105,15 @@ def referrer_of(request: Request) -> str | None:
     return clean_referrer(request.referer)
 
 
+def hostname_of(request: Request) -> str | None:
+    """The page's host: the script's ``?h=``, else the Origin of the tracker call, else its Referer's host."""
+    for candidate in (request.query.get(HOST_PARAMETER), request.origin, request.referer):
+        host = host_of(clean_text(candidate, _MAX_RAW))
+        if host:
+            return host
+    return None
+
+
 def country_of(request: Request) -> str | None:
     """The viewer's country code, from the header CloudFront (and REST edge endpoints) add."""
     value = (request.header(COUNTRY_HEADER) or "").strip().upper()
@@ -149,9 +161,10 @@ def build_visit(
     salt: bytes | None,
     bot_class: str | None,
     counted: bool,
+    event: tuple[str, dict[str, str]] | None = None,
 ) -> Visit:
     """The visit record for a request (``page`` is its ``page_of``; ``salt`` is the day's salt, None in ``none``
-    mode or if unavailable)."""
+    mode or if unavailable; ``event`` its name and props when it is a custom event, not a pageview)."""
     user_agent = clean_text(request.user_agent, MAX_USER_AGENT_LENGTH)
     source, medium, campaign = campaign_of(request)
     return Visit(
@@ -169,4 +182,8 @@ def build_visit(
         utm_source=source,
         utm_medium=medium,
         utm_campaign=campaign,
+        hostname=hostname_of(request),
+        screen=screen_class(request.query.get(WIDTH_PARAMETER)),
+        event=event[0] if event else None,
+        props=(event[1] or None) if event else None,
     )

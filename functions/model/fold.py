@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from functions.model import keys, layout
+from functions.model import channels, events, keys, layout
 from functions.model.keys import ItemKey, key_tuple
 from functions.model.layout import (
     AGENT,
@@ -21,11 +21,14 @@ from functions.model.layout import (
     CLASS_PREFIX,
     COUNTRY,
     DEVICE,
+    EVENT,
+    EVENTS,
     MEDIUM,
     NAME_ATTR,
     OS,
     OTHER,
     PAGE,
+    PROPERTY,
     REFERRER,
     SOURCE,
     VISITS,
@@ -60,7 +63,11 @@ class Namers:
 
 def names_of(visit: Visit, namers: Namers) -> list[tuple[str, str]]:
     """The (dimension, name) tallies one visit adds to: its agent for a bot; for a human its page,
-    referrer host, browser, country, device, OS and campaign parameters (where known)."""
+    referrer host, browser, country, device, OS and campaign parameters (where known); for a custom event
+    its name and property values only."""
+    if visit.event is not None:
+        props = events.property_names(visit.event, visit.props or {})
+        return [(EVENT, visit.event), *((PROPERTY, name) for name in props)]
     if visit.is_bot:
         ua = visit.user_agent  # a browser's User-Agent from a data centre: named after its browser
         agent = label(namers.agent_of(ua) or f"{namers.browser_of(ua)} (datacenter)")
@@ -79,7 +86,22 @@ def names_of(visit: Visit, namers: Namers) -> list[tuple[str, str]]:
     for dim, value in ((SOURCE, visit.utm_source), (MEDIUM, visit.utm_medium), (CAMPAIGN, visit.utm_campaign)):
         if value:
             names.append((dim, label(value)))
-    return names
+    return names + page_context(visit)
+
+
+def page_context(visit: Visit) -> list[tuple[str, str]]:
+    """A human pageview's host name, when known (a capped name tally)."""
+    return [(layout.HOST, visit.hostname)] if visit.hostname else []
+
+
+def day_counters(visit: Visit) -> list[str]:
+    """The day item's counters of a human pageview: its screen class and, for an entrance, its channel."""
+    counters = [layout.SCREEN_PREFIX + visit.screen] if visit.screen else []
+    referrer_host = channels.host_of(visit.referrer)
+    if channels.is_entrance(referrer_host, visit.hostname):
+        channel = channels.channel(referrer_host, visit.utm_source, visit.utm_medium)
+        counters.append(layout.CHANNEL_PREFIX + channel)
+    return counters
 
 
 def fold(visits: Iterable[Visit], namers: Namers) -> dict[ItemKey, Delta]:
@@ -93,19 +115,24 @@ def fold(visits: Iterable[Visit], namers: Namers) -> dict[ItemKey, Delta]:
         return deltas[key]
 
     for visit in visits:
+        if visit.event is not None and visit.is_bot:
+            continue  # automated traffic's events are logged, never tallied
         when = visit.when
         day = keys.day_of(when)
         day_start = when.replace(hour=0, minute=0, second=0, microsecond=0)
         hour_start = day_start.replace(hour=when.hour)
         day_item = delta(key_tuple(keys.day_agg_key(day)), day_start + timedelta(days=layout.DAY_TTL_DAYS))
-        hour_item = delta(
-            key_tuple(keys.hour_agg_key(keys.hour_of(when))), hour_start + timedelta(days=layout.HOUR_TTL_DAYS)
-        )
         names_expire = day_start + timedelta(days=layout.NAMES_TTL_DAYS)
         for dim, name in names_of(visit, namers):
             delta(layout.name_item_key(day, dim, name), names_expire).add(VISITS)
             if dim == PAGE:
                 delta(layout.name_item_key(layout.ALL_TIME, dim, name), layout.ALL_TIME_EXPIRES_AT).add(VISITS)
+        if visit.event is not None:
+            day_item.add(EVENTS)  # not a pageview: no visit, hour or minute counts
+            continue
+        hour_item = delta(
+            key_tuple(keys.hour_agg_key(keys.hour_of(when))), hour_start + timedelta(days=layout.HOUR_TTL_DAYS)
+        )
         if visit.is_bot:
             for item in (day_item, hour_item):
                 item.add(BOTS)
@@ -114,6 +141,8 @@ def fold(visits: Iterable[Visit], namers: Namers) -> dict[ItemKey, Delta]:
         for item in (day_item, hour_item):
             item.add(VISITS)
         day_item.add(f"h{when.hour:02d}")
+        for counter in day_counters(visit):
+            day_item.add(counter)
         hour_item.add(f"m{when.minute:02d}")
     return deltas
 
@@ -128,6 +157,27 @@ def capped(delta: Delta, admitted: Callable[[str, str, str], bool]) -> Delta:
         return delta
     day, dim, _ = parts
     return Delta(layout.name_item_key(day, dim, OTHER), delta.expires_at, dict(delta.counters))
+
+
+def hosts_to_day(deltas: Iterable[Delta], registered: Callable[[ItemKey], bool]) -> list[Delta]:
+    """Host name tallies moved into their day item's ``hn:`` counters. A host's own name item is kept only
+    to register it (the cap counts those); ``registered(key)`` says it already is, ``(other)`` never needs it."""
+    kept: list[Delta] = []
+    moved: list[tuple[str, str, int]] = []
+    for d in deltas:
+        parts = layout.split_name_key(d.key)
+        if parts is None or parts[1] != layout.HOST:
+            kept.append(d)
+            continue
+        day, _, name = parts
+        moved.append((day, name, d.counters.get(VISITS, 0)))
+        if name != OTHER and not registered(d.key):
+            kept.append(d)
+    for day, name, amount in moved:
+        target = next((d for d in kept if d.key == key_tuple(keys.day_agg_key(day))), None)
+        if target is not None:  # a host name comes with its pageview, so its day is in the batch
+            target.add(layout.HOST_PREFIX + name, amount)
+    return kept
 
 
 def merge_deltas(deltas: Iterable[Delta]) -> list[Delta]:
@@ -157,9 +207,9 @@ def pack(deltas: Iterable[Delta], slot: Callable[[str, str, str], int]) -> list[
 
 
 def visitors_by_day(visits: Iterable[Visit]) -> dict[str, set[str]]:
-    """The visitor hashes of human visits, per day (for the uniques sketches)."""
+    """The visitor hashes of human visits (pageviews, not events), per day (for the uniques sketches)."""
     days: dict[str, set[str]] = {}
     for visit in visits:
-        if visit.visitor and not visit.is_bot:
+        if visit.visitor and not visit.is_bot and visit.event is None:
             days.setdefault(keys.day_of(visit.when), set()).add(visitor_member(visit.visitor))
     return days

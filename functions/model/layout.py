@@ -3,8 +3,10 @@
 Aggregate items (key patterns in ``functions.model.keys``), each small, so that a batch pays write units
 for what it touches and never for what the day already holds:
 
-- day ``AGG#DAY/<day>``: ``visits`` (human visits), ``bots``, ``h00``..``h23`` (human visits per
-  hour) and ``c:<class>`` (automated visits per class: crawler, monitor, ...). Under 1 KB.
+- day ``AGG#DAY/<day>``: ``visits`` (human visits), ``events`` (custom events of browsers), ``bots``,
+  ``h00``..``h23`` (human visits per hour), ``c:<class>`` (automated visits per class: crawler, monitor, ...),
+  ``ch:<channel>`` (entrances per channel), ``sc:<screen class>`` and ``hn:<host>`` (pageviews per screen
+  class and per host name, at most ``CAPS[HOST]`` hosts). Under 1 KB (2 KB if spammed hosts fill the cap).
 - hour ``AGG#HOUR/<day>T<hh>``: ``visits``, ``bots``, ``m00``..``m59`` (human visits per minute).
 - name tallies ``AGG#N#<day>/<dim>#<k>``: packed tally items of one dimension (``i``: AI crawlers'
   reads per page, names "<page>\t<agent>"), each holding at most
@@ -52,8 +54,26 @@ SOURCE = "s"
 MEDIUM = "m"
 CAMPAIGN = "k"
 AI_PAGE = "i"  # pages read by AI crawlers: names "<page>\t<agent>" (AI_SEPARATOR)
+EVENT = "e"  # custom events by name (functions.model.events): never pageviews
+PROPERTY = "v"  # their property values, "<event>|<key>=<value>"
+HOST = "h"  # the day's host names, a registry for the cap (counts: HOST_PREFIX in the day item)
 UNIQUES = "u"  # the sort-key prefix of the sketches in a day's name partition
-DIMENSIONS = (PAGE, REFERRER, BROWSER, AGENT, COUNTRY, DEVICE, OS, SOURCE, MEDIUM, CAMPAIGN, AI_PAGE)
+DIMENSIONS = (
+    PAGE,
+    REFERRER,
+    BROWSER,
+    AGENT,
+    COUNTRY,
+    DEVICE,
+    OS,
+    SOURCE,
+    MEDIUM,
+    CAMPAIGN,
+    AI_PAGE,
+    EVENT,
+    PROPERTY,
+    HOST,
+)
 CAPS: Mapping[str, int] = {
     PAGE: 1000,
     REFERRER: 500,
@@ -66,6 +86,9 @@ CAPS: Mapping[str, int] = {
     MEDIUM: 50,
     CAMPAIGN: 200,
     AI_PAGE: 500,
+    EVENT: 100,
+    PROPERTY: 500,
+    HOST: 10,
 }
 UNKNOWN_COUNTRY = "unknown"
 # Periods of the name partitions: a day (YYYY-MM-DD) and, for pages only, all time.
@@ -77,6 +100,13 @@ OTHER = "(other)"
 CLASS_PREFIX = "c:"
 AI_CLASS = "ai-crawler"  # the automated class whose pages are tallied (AI_PAGE)
 AI_SEPARATOR = "\t"  # between page and agent in an AI_PAGE name (neither can hold a tab)
+# Fixed, tiny vocabularies (7 channels, 4 screen classes, computed by the writer): counted in the day
+# item itself, like the bot classes, so a batch touches no extra item for them.
+CHANNEL_PREFIX = "ch:"
+SCREEN_PREFIX = "sc:"
+# Host names are counted in the day item too ("hn:<host>"), but their vocabulary is open: a host gets
+# a name tally (the HOST packs) once, when first seen that day, which is what caps them at CAPS[HOST].
+HOST_PREFIX = "hn:"
 NAME_ATTR = "n:"  # attribute prefix of a name inside a pack (never clashes with pk, sk, expires_at)
 PACK_NAMES = 20  # names per pack: about 1 KB at typical path lengths, one write unit per KB
 ROLLUP_NAME_ATTR = "t:"  # a rolled-up tally: "t:<dim>:<name>"
@@ -92,10 +122,12 @@ TTL_ATTRIBUTE = TABLE.ttl_attribute
 
 VISITS = "visits"
 BOTS = "bots"
+EVENTS = "events"  # custom events of the day (day item), beside its visits
 REGISTERS = "registers"
 VERSION = "version"
 
 TOP_N = 10
+TOP_PROPERTIES = 20  # top property values of custom events, over every event
 LIVE_MINUTES = 5  # "live visitors": human visits of the last 5 minutes, this one included
 HOURS_IN_SUMMARY = 24
 DAYS_READ = 8  # today and the 7 days before it: enough for a rolling 7 x 24 hours window

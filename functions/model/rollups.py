@@ -16,13 +16,18 @@ from functions.model.attrs import tallies
 from functions.model.keys import AttrValue, Item, key_dict, key_tuple
 from functions.model.layout import (
     BOTS,
+    CHANNEL_PREFIX,
     CLASS_PREFIX,
     DIMENSIONS,
+    EVENTS,
+    HOST,
+    HOST_PREFIX,
     NAME_ATTR,
     OTHER,
     ROLLUP_DAYS,
     ROLLUP_NAME_ATTR,
     ROLLUP_NAMES,
+    SCREEN_PREFIX,
     VISITS,
 )
 
@@ -42,7 +47,7 @@ def settled(month: str, today: date) -> bool:
 
 
 def _is_total(attr: str) -> bool:
-    return attr in (VISITS, BOTS) or attr.startswith(CLASS_PREFIX)
+    return attr in (VISITS, BOTS, EVENTS) or attr.startswith((CLASS_PREFIX, CHANNEL_PREFIX, SCREEN_PREFIX, HOST_PREFIX))
 
 
 def rollup_item(
@@ -60,6 +65,8 @@ def rollup_item(
             if _is_total(attr):
                 counters[attr] = counters.get(attr, 0) + int(float(value["N"]))
     for dim in DIMENSIONS:
+        if dim == HOST:
+            continue  # a registry for the cap; the counts are the totals' HOST_PREFIX counters
         ranked = sorted(tallies(names, dim).items(), key=lambda t: (-t[1], t[0]))
         kept, rest = ranked[:ROLLUP_NAMES], ranked[ROLLUP_NAMES:]
         if rest:

@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from functions.model import keys, layout
+from functions.model import events, keys, layout
 from functions.model.attrs import merged_sketch, number, top_names
 from functions.model.keys import AttrValue, Item, ItemKey, key_tuple
-from functions.model.layout import AGENT, BOTS, BROWSER, CLASS_PREFIX, PAGE, REFERRER, VISITS
+from functions.model.layout import AGENT, BOTS, BROWSER, CLASS_PREFIX, EVENT, EVENTS, PAGE, PROPERTY, REFERRER, VISITS
 
 # Lists of the dimensions beyond pages, referrers, browsers and agents: (JSON key, dimension, label).
 AI_PAGES_N = 50  # rows of "AI crawlers by page"
@@ -46,17 +46,41 @@ def top_lists(name_items: Sequence[Mapping[str, AttrValue]]) -> dict[str, list[d
         "ai_pages": _ai_pages(name_items),
     }
     lists.update({key: _top(name_items, dim, field_name) for key, dim, field_name in DIMENSION_LISTS})
+    lists["top_events"] = [{"event": name, "count": n} for name, n in top_names(name_items, EVENT)]
+    lists["top_properties"] = _top_properties(name_items)
     return lists
 
 
-def _classes(items: Sequence[Mapping[str, AttrValue] | None]) -> dict[str, int]:
-    """Automated visits per class over some day or month items, most first."""
+def _top_properties(name_items: Sequence[Mapping[str, AttrValue]]) -> list[dict[str, Any]]:
+    """The most frequent property values of custom events (``(other)``: values beyond the day's cap)."""
+    found = []
+    for name, count in top_names(name_items, PROPERTY, layout.TOP_PROPERTIES):
+        parts = events.split_property(name)
+        event, prop, value = parts if parts else (layout.OTHER, layout.OTHER, layout.OTHER)
+        found.append({"event": event, "property": prop, "value": value, "count": count})
+    return found
+
+
+def _classes(items: Sequence[Mapping[str, AttrValue] | None], prefix: str = CLASS_PREFIX) -> dict[str, int]:
+    """The counters of a prefix (bot classes, channels, screen classes) over some day or month items, most first."""
     classes: dict[str, int] = {}
     for item in items:
         for attr in item or {}:
-            if attr.startswith(CLASS_PREFIX):
-                classes[attr[len(CLASS_PREFIX) :]] = classes.get(attr[len(CLASS_PREFIX) :], 0) + number(item, attr)
+            if attr.startswith(prefix):
+                classes[attr[len(prefix) :]] = classes.get(attr[len(prefix) :], 0) + number(item, attr)
     return dict(sorted(((c, v) for c, v in classes.items() if v > 0), key=lambda cv: (-cv[1], cv[0])))
+
+
+def day_lists(items: Sequence[Mapping[str, AttrValue] | None]) -> dict[str, list[dict[str, Any]]]:
+    """The lists kept in the day (or month) items themselves: channels, screen classes, host names."""
+    return {
+        key: [{field_name: name, "visits": n} for name, n in _classes(items, prefix).items()]
+        for key, prefix, field_name in (
+            ("channels", layout.CHANNEL_PREFIX, "channel"),
+            ("screens", layout.SCREEN_PREFIX, "screen"),
+            ("hostnames", layout.HOST_PREFIX, "hostname"),
+        )
+    }
 
 
 def _minutes(hour_item: Mapping[str, AttrValue] | None, minutes: range) -> int:
@@ -103,10 +127,12 @@ def summarize(
         "visits_last_24h": sum(h["visits"] for h in hourly),
         "visits_last_7d": last_7d,
         "visits_today": humans_today,
+        "events_today": number(today, EVENTS),
         "unique_visitors_today": merged_sketch(name_items).estimate(),
         "bots_today": bots_today,
         "bot_share": round(bots_today / seen, 4) if seen else 0.0,
         "bots_by_class": _classes([today]),
+        **day_lists([today]),
         **top_lists(name_items),
         "hourly": hourly,
     }
@@ -123,9 +149,11 @@ def summarize_range(
     return {
         "visits": sum(number(totals.get(p), VISITS) for p in periods),
         "bots": sum(number(totals.get(p), BOTS) for p in periods),
+        "events": sum(number(totals.get(p), EVENTS) for p in periods),
         # Sketches are kept 35 days, per day: a range of months has none.
         "unique_visitors": merged_sketch(names).estimate() if day_periods else None,
         "series": [{"period": p, "visits": number(totals.get(p), VISITS)} for p in periods],
         **top_lists(names),
         "bots_by_class": _classes(list(totals.values())),
+        **day_lists(list(totals.values())),
     }

@@ -31,7 +31,13 @@ _FIELD_LIMITS = {
     "utm_source": 64,
     "utm_medium": 64,
     "utm_campaign": 64,
+    "event": 64,
+    "hostname": 100,
+    "screen": 16,
 }
+OPTIONAL_SINCE_ISSUE_21 = ("event", "props", "hostname", "screen")
+MAX_EVENT_PROPS = 10
+MAX_EVENT_PROP_CHARS = 256
 # Visits older than this cannot be in a queue (4 days) or a DLQ (14 days) any more; newer than
 # "now + a day" are clock garbage. Both would also overflow date arithmetic at the extremes.
 MAX_VISIT_AGE = timedelta(days=30)
@@ -58,6 +64,11 @@ class Visit:
     utm_source: str | None = None  # campaign parameters of the visited page's URL
     utm_medium: str | None = None
     utm_campaign: str | None = None
+    # A custom event (functions.model.events) instead of a pageview: never counted, never a page tally.
+    event: str | None = None
+    props: dict[str, str] | None = None
+    hostname: str | None = None  # the page's host (the script's h=, else the Origin or Referer header's)
+    screen: str | None = None  # functions.model.channels.screen_class of the viewport width the script sends
     schema_version: int = VISIT_SCHEMA_VERSION
 
     @property
@@ -65,7 +76,13 @@ class Visit:
         return parse_timestamp(self.timestamp)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
+        """The message body. Issue 21's fields are left out when empty, so a pageview without them is the
+        same message a writer of the previous release reads (a deployment updates the functions apart)."""
+        data = asdict(self)
+        for name in OPTIONAL_SINCE_ISSUE_21:
+            if data[name] is None:
+                del data[name]
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
     def from_json(cls, body: str) -> Visit:
@@ -83,7 +100,19 @@ class Visit:
         if type(version) is not int or version != VISIT_SCHEMA_VERSION:  # True == 1 in Python
             raise InvalidVisit(f"unknown schema_version {data.get('schema_version')!r}")
         required_str = ("visit_id", "timestamp", "user_agent", "path")
-        optional_str = ("ip", "referrer", "visitor", "bot_class", "country", "utm_source", "utm_medium", "utm_campaign")
+        optional_str = (
+            "ip",
+            "referrer",
+            "visitor",
+            "bot_class",
+            "country",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+            "event",
+            "hostname",
+            "screen",
+        )
         for name in required_str:
             if not isinstance(data.get(name), str) or (name != "user_agent" and not data[name]):
                 raise InvalidVisit(f"field {name!r} must be a non-empty string")
@@ -97,6 +126,7 @@ class Visit:
             value = data.get(name)
             if isinstance(value, str) and len(value) > limit:
                 raise InvalidVisit(f"field {name!r} is longer than {limit} characters")
+        _check_props(data.get("props"))
         if "#" in data["visit_id"]:
             raise InvalidVisit("field 'visit_id' must not contain '#'")
         try:
@@ -110,6 +140,16 @@ class Visit:
         if unknown:
             raise InvalidVisit(f"unknown field(s): {', '.join(sorted(unknown))}")
         return cls(**data)
+
+
+def _check_props(props: Any) -> None:
+    if props is None:
+        return
+    if not isinstance(props, dict) or len(props) > MAX_EVENT_PROPS:
+        raise InvalidVisit(f"field 'props' must be an object of at most {MAX_EVENT_PROPS} entries")
+    for key, value in props.items():
+        if not isinstance(value, str) or len(key) > MAX_EVENT_PROP_CHARS or len(value) > MAX_EVENT_PROP_CHARS:
+            raise InvalidVisit("field 'props' must map short names to short strings")
 
 
 def utc_now() -> datetime:

@@ -1,6 +1,7 @@
 """Status Lambda: ``GET /status`` (JSON summary, ``?range=`` for a period), ``GET /dashboard`` (the
 HTML page), ``GET /count?page=`` (a page's visits, JSON) and ``GET /badge.svg?page=&label=`` (the
-same as an SVG badge). None of them counts a visit.
+same as an SVG badge) and ``GET /script.js`` (the site's script tag, public and long-cached). None of
+them counts a visit.
 
 Routed on the last path segment, so it answers the same behind a REST API stage (``/prod/status``),
 an HTTP API or a function URL. Other methods 405; other paths 404 (CORS preflights are answered by
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.core import http
+from functions.core import http, script
 from functions.core.handler import http_handler
 from functions.core.observability import logger, tracer
 from functions.core.settings import Settings
@@ -26,7 +27,7 @@ from functions.status import badge, page, service
 from functions.tables import access as tokens
 from functions.tables.store import AWS_ERRORS
 
-ROUTES = ("status", "dashboard", "count", "badge.svg")
+ROUTES = ("status", "dashboard", "count", "badge.svg", "script.js")
 PAGE_COUNT_CACHE = "max-age=60"  # a badge on a busy page is fetched often; seconds behind is fine
 ALLOWED_METHODS = ("GET",)
 PAGE_HEADERS = {
@@ -120,6 +121,8 @@ def answer(request: http.Request, settings: Settings) -> http.Response:
     cors = http.cors_headers(settings, request)
     if route is None:
         return http.error_response(404, "not found", headers=cors)
+    if route == "script.js":
+        return script.response(request)
     if request.method != "GET":
         return http.method_not_allowed(ALLOWED_METHODS, headers=cors)
     if route in ("count", "badge.svg"):

@@ -44,10 +44,12 @@ def to_log_item(visit: Visit, ttl_days: int, *, recovered: bool = False) -> Item
         item["referrer"] = {"S": visit.referrer}
     if visit.visitor:
         item["visitor"] = {"S": visit.visitor}
-    for name in ("bot_class", "country", "utm_source", "utm_medium", "utm_campaign"):
+    for name in ("bot_class", "country", "utm_source", "utm_medium", "utm_campaign", "event", "hostname", "screen"):
         value = getattr(visit, name)
         if value:
             item[name] = {"S": value}
+    if visit.props:
+        item["props"] = {"M": {k: {"S": v} for k, v in visit.props.items()}}
     if recovered:
         item["recovered"] = {"BOOL": True}
     return item
@@ -75,6 +77,10 @@ def from_log_item(item: Item) -> Visit:
         utm_source=s("utm_source"),
         utm_medium=s("utm_medium"),
         utm_campaign=s("utm_campaign"),
+        event=s("event"),
+        hostname=s("hostname"),
+        screen=s("screen"),
+        props={k: v["S"] for k, v in item["props"]["M"].items()} if "props" in item else None,
         schema_version=int(item["schema_version"]["N"]),
     )
 

@@ -132,8 +132,14 @@ class BatchWriter:
     def _deltas(self, visits: Iterable[Visit]) -> list[Delta]:
         """The batch's updates: day, hour and the packs of the (capped) names it brings."""
         deltas = fold.fold(visits, self.namers).values()
+        registered = {d.key for d in deltas if self._registered(d.key)}  # before capping places new names
         capped = fold.merge_deltas(fold.capped(d, self._admitted) for d in deltas)
-        return fold.pack(capped, self._slot)
+        return fold.pack(fold.hosts_to_day(capped, registered.__contains__), self._slot)
+
+    def _registered(self, key: keys.ItemKey) -> bool:
+        """Whether a host name is already in the day's name tallies (its pageviews then touch no pack)."""
+        parts = layout.split_name_key(key)
+        return parts is not None and parts[1] == layout.HOST and self.known.placed(*parts, self._load_names)
 
     def _admitted(self, day: str, dim: str, name: str) -> bool:
         return self.known.admitted(day, dim, name, self._load_names)

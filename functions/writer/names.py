@@ -76,6 +76,10 @@ class KnownNames:
             return True
         return False
 
+    def placed(self, day: str, dim: str, name: str, load: Loader) -> bool:
+        """Whether the name is already known in the day's tallies (by the last load or by this writer)."""
+        return (dim, name) in self._day(day, load, fresh=False).packs
+
     def slot(self, day: str, dim: str, name: str, load: Loader) -> int:
         """The pack of an admitted name (placing it in the open pack when new)."""
         entry = self._day(day, load, fresh=False)

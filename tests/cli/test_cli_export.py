@@ -361,3 +361,24 @@ def test_daily_rows_sum_every_aggregate_shard(env: Env, monkeypatch: pytest.Monk
     assert [json.loads(line) for line in result.stdout.splitlines()] == [
         {"day": day(2), "visits": 6, "bots": 0, "unique_visitors": 6, "top_page": "/a", "top_page_visits": 4}
     ]
+
+
+def test_events_and_the_scripts_fields_are_exported(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a pageview with a host and screen class and a custom event with properties (issue 21)
+    view = make_visit(timestamp=at(1, 10), path="/p", hostname="shop.example", screen="phone")
+    signup = make_visit(timestamp=at(1, 11), path="/p", event="Signup", props={"plan": "=pro"}, counted=False)
+    ENVIRONMENT.reset()
+    for visit in (view, signup):
+        env.sqs.send_message(QueueUrl=env.resources.queue_url, MessageBody=visit.to_json())
+    assert env.run_writer(monkeypatch) == 2  # both logged (the event is not counted as a visit)
+    # WHEN exported as CSV and as JSON lines
+    as_csv = env.cli("export", "--since", day(1), "--until", day(1), "--format", "csv")
+    as_jsonl = env.cli("export", "--since", day(1), "--until", day(1), "--format", "jsonl")
+    # THEN the CSV has the host, screen and event columns, the properties as one JSON cell
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert [(r["hostname"], r["screen"], r["event"], r["props"]) for r in rows] == [
+        ("shop.example", "phone", "", ""),
+        ("", "", "Signup", '{"plan":"=pro"}'),
+    ]
+    # AND the JSON lines have them as the record has them
+    assert [json.loads(line)["props"] for line in as_jsonl.stdout.splitlines()] == [None, {"plan": "=pro"}]

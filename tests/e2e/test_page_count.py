@@ -75,10 +75,11 @@ def test_count_and_badge_show_a_pages_visits_without_counting_one(local_mode: Lo
 
 
 def _snippet(doc: Path, api_url: str) -> str:
-    """The first html block of a document, pointed at ``api_url`` (docs: its var; README: a global)."""
-    found = re.search(r"```html\n(.*?)```", doc.read_text(), re.DOTALL)
-    assert found is not None, f"{doc.name} lost its html block"
-    html = found.group(1)
+    """The inline snippet of a document, pointed at ``api_url`` (docs: its var; README: a global)."""
+    # the inline snippet: the first html block with a fetch (README shows the script tag before it)
+    blocks = [b for b in re.findall(r"```html\n(.*?)```", doc.read_text(), re.DOTALL) if "fetch(" in b]
+    assert blocks, f"{doc.name} lost its inline snippet"
+    html = blocks[0]
     if "var API_URL" in html:
         return re.sub(r'var API_URL = "[^"]*"', f"var API_URL = {json.dumps(api_url)}", html)
     return f"<script>var API_URL = {json.dumps(api_url)};</script>{html}"

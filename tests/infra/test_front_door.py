@@ -46,10 +46,10 @@ def test_the_site_path_goes_to_the_api_uncached_with_country_header(
     config = _distribution(synth)
     # GIVEN the behaviours for <prefix> and <prefix>/* (and the badge, cached briefly: its own test)
     behaviours = {b["PathPattern"]: b for b in config["CacheBehaviors"]}
-    assert set(behaviours) == {prefix, f"{prefix}/*", f"{prefix}/badge.svg"}
+    assert set(behaviours) == {prefix, f"{prefix}/*", f"{prefix}/badge.svg", f"{prefix}/script.js"}
     for behaviour in [*behaviours.values(), config["DefaultCacheBehavior"]]:
         # THEN nothing is cached (every request is a visit; /count too), HTTPS only, GET/HEAD/OPTIONS
-        if behaviour.get("PathPattern") != f"{prefix}/badge.svg":
+        if behaviour.get("PathPattern") not in (f"{prefix}/badge.svg", f"{prefix}/script.js"):
             assert behaviour["CachePolicyId"] == CACHING_DISABLED
         assert behaviour["ViewerProtocolPolicy"] == "https-only"
         assert behaviour["AllowedMethods"] == ["GET", "HEAD", "OPTIONS"]
@@ -99,15 +99,46 @@ def test_counters_pass_through_and_only_the_badge_is_cached_briefly(
     assert key["CookiesConfig"] == {"CookieBehavior": "none"}
 
 
+@pytest.mark.parametrize("variant_name", list(FRONT_DOOR_VARIANTS))
+def test_the_site_script_is_cached_a_day_per_extension_set_and_compressed(
+    variant: Callable[[str], Synth], variant_name: str
+) -> None:
+    """<prefix>/script.js (issue 21) is a static file: kept at the edge as long as the origin says (a day at
+    most), one copy per ``ext`` value, compressed for the viewer, same origin and prefix stripping."""
+    synth = variant(variant_name)
+    prefix = FRONT_DOOR_VARIANTS[variant_name]
+    behaviours = _distribution(synth)["CacheBehaviors"]
+    patterns = [b["PathPattern"] for b in behaviours]
+    # GIVEN the script's behaviour comes before <prefix>/* (CloudFront takes the first match)
+    assert patterns.index(f"{prefix}/script.js") < patterns.index(f"{prefix}/*")
+    by_pattern = {b["PathPattern"]: b for b in behaviours}
+    script, rest = by_pattern[f"{prefix}/script.js"], by_pattern[f"{prefix}/*"]
+    # THEN it goes to the same origin with the prefix stripped, compressed
+    assert script["TargetOriginId"] == rest["TargetOriginId"]
+    assert script["FunctionAssociations"] == rest["FunctionAssociations"]
+    assert script["Compress"] is True
+    # AND its cache honours the origin's max-age up to a day, keyed by ext only
+    policy = synth.resources[script["CachePolicyId"]["Ref"]]["Properties"]["CachePolicyConfig"]
+    assert (policy["MinTTL"], policy["DefaultTTL"], policy["MaxTTL"]) == (0, 86_400, 86_400)
+    key = policy["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert key["QueryStringsConfig"] == {"QueryStringBehavior": "whitelist", "QueryStrings": ["ext"]}
+    assert key["EnableAcceptEncodingGzip"] is True
+    assert key["HeadersConfig"] == {"HeaderBehavior": "none"}
+    # AND the stack says where the script is: the front door's path
+    joined = synth.template["Outputs"]["ScriptUrl"]["Value"]["Fn::Join"][1]
+    assert joined[-1] == f"{prefix}/script.js"
+
+
 def test_strip_prefix_keeps_the_counter_paths() -> None:
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed")
     script = strip_prefix_code("/vt") + (
-        "for (const uri of ['/vt/count', '/vt/badge.svg']) { console.log(handler({request: {uri: uri}}).uri); }"
+        "for (const uri of ['/vt/count', '/vt/badge.svg', '/vt/script.js']) "
+        "{ console.log(handler({request: {uri: uri}}).uri); }"
     )
     out = subprocess.run([node, "-e", script], capture_output=True, text=True, check=True, timeout=30).stdout
-    assert out.split() == ["/count", "/badge.svg"]
+    assert out.split() == ["/count", "/badge.svg", "/script.js"]
 
 
 def test_origin_is_the_api_over_tls12(variant: Callable[[str], Synth]) -> None:

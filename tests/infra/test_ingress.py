@@ -170,7 +170,7 @@ def test_rest_api_key_status_mode_keys_only_the_read_routes(rest_keyed: Synth) -
 def test_rest_api_key_all_mode_keys_every_get(rest_all: Synth) -> None:
     methods = _methods(rest_all)
     gets = {path: p for (verb, path), p in methods.items() if verb == "GET"}
-    never_keyed = {"dashboard", *COUNTER_PATHS}
+    never_keyed = {"dashboard", "script.js", *COUNTER_PATHS}
     assert {"", "status"} <= set(gets)
     assert all(p["ApiKeyRequired"] is True for path, p in gets.items() if path not in never_keyed)
     for path in never_keyed:
@@ -274,6 +274,20 @@ def test_rest_per_page_counters_are_public_validated_proxies_to_status(
         assert f"GET /{path} is a public per-page counter" in meta
 
 
+@pytest.mark.parametrize("variant_name", ["rest", "rest_all"])
+def test_rest_site_script_is_public_and_never_keyed(variant: Callable[[str], Synth], variant_name: str) -> None:
+    """GET /script.js (issue 21): the site's script, a <script> tag cannot send a key, so it is open in
+    every api_key mode (also api_key=all), proxied to the status function with its optional ``ext``."""
+    synth = variant(variant_name)
+    props = _methods(synth)[("GET", "script.js")]
+    assert _integration_target(props) == "status"
+    assert props.get("ApiKeyRequired", False) is False
+    assert props["AuthorizationType"] == "NONE"
+    assert props["RequestParameters"] == {"method.request.querystring.ext": False}
+    outputs = synth.template["Outputs"]
+    assert outputs["ScriptUrl"]["Value"]["Fn::Join"][1][-1].endswith("/script.js")
+
+
 # --- HTTP API ---
 
 
@@ -283,7 +297,15 @@ def test_http_api_routes_cors_and_integrations(http: Synth) -> None:
     assert api["CorsConfiguration"]["AllowOrigins"] == ["*"]
     assert set(api["CorsConfiguration"]["AllowMethods"]) == {"GET", "OPTIONS"}
     routes = {r["Properties"]["RouteKey"]: r["Properties"] for r in http.of_type("AWS::ApiGatewayV2::Route").values()}
-    assert set(routes) == {"GET /", "GET /status", "GET /dashboard", "GET /count", "GET /badge.svg", "$default"}
+    assert set(routes) == {
+        "GET /",
+        "GET /status",
+        "GET /dashboard",
+        "GET /count",
+        "GET /badge.svg",
+        "GET /script.js",
+        "$default",
+    }
     integrations = http.of_type("AWS::ApiGatewayV2::Integration")
     targets = {}
     for key, route in routes.items():
@@ -293,6 +315,7 @@ def test_http_api_routes_cors_and_integrations(http: Synth) -> None:
     assert targets["GET /"] == function_id(http, "ingest")
     assert targets["GET /status"] == targets["GET /dashboard"] == function_id(http, "status")
     assert targets["GET /count"] == targets["GET /badge.svg"] == function_id(http, "status")
+    assert targets["GET /script.js"] == function_id(http, "status")
     # no authorizer on any route: HTTP APIs have no keys, and the counters are public anyway
     assert all(route.get("AuthorizationType", "NONE") == "NONE" for route in routes.values())
     # Unknown paths reach the status function, whose 404 carries CORS headers (HTTP APIs have no
@@ -365,6 +388,18 @@ def test_function_url_outputs(function_url: Synth) -> None:
     status_url = url_ids[function_id(function_url, "status")]
     assert outputs["ApiUrl"]["Value"] == {"Fn::GetAtt": [ingest_url, "FunctionUrl"]}
     assert outputs["StatusUrl"]["Value"] == {"Fn::Join": ["", [{"Fn::GetAtt": [status_url, "FunctionUrl"]}, "status"]]}
+
+
+def test_function_url_mode_serves_the_script_from_the_ingest_url(function_url: Synth) -> None:
+    """The site's script is served by the public ingest URL (ingest answers /script.js)."""
+    ingest_url = function_id(function_url, "ingest")
+    url_ids = {
+        u["Properties"]["TargetFunctionArn"]["Fn::GetAtt"][0]: k
+        for k, u in function_url.of_type("AWS::Lambda::Url").items()
+    }
+    assert function_url.template["Outputs"]["ScriptUrl"]["Value"] == {
+        "Fn::Join": ["", [{"Fn::GetAtt": [url_ids[ingest_url], "FunctionUrl"]}, "script.js"]]
+    }
 
 
 @pytest.mark.parametrize("name", ["ingest", "status"])

@@ -69,7 +69,9 @@ def test_fold_touches_one_small_item_per_day_hour_and_name() -> None:
         | {layout.name_item_key(TODAY, d, n) for d, n in day_names}
         | {layout.name_item_key(layout.ALL_TIME, layout.PAGE, p) for p in ("/a", "/b")}  # all time: pages only
     )
-    assert deltas[DAY].counters == {"visits": 3, "h13": 3, "bots": 1, "c:crawler": 1}
+    # entrances by channel (issue 21) are day counters too: a referral, a direct visit, a search
+    channels = {"ch:Referral": 1, "ch:Direct": 1, "ch:Organic Search": 1}
+    assert deltas[DAY].counters == {"visits": 3, "h13": 3, "bots": 1, "c:crawler": 1, **channels}
     assert deltas[HOUR].counters == {"visits": 3, "bots": 1, "m30": 2, "m31": 1}
     assert deltas[name(layout.PAGE, "/a")].counters == {"visits": 2}
     assert deltas[name(layout.BROWSER, "Chrome")].counters == {"visits": 2}

@@ -1,7 +1,7 @@
 """Local mode's API Gateway: a WSGI app that turns each request into the REST API's proxy event
 (the pure converter is ``visitor_tracker.events``), calls the real handler and answers as deployed:
-``/`` -> ingest, ``/status``, ``/dashboard``, ``/count``, ``/badge.svg`` -> status, anything else a 404
-JSON. OPTIONS gets the CORS preflight the deployed REST API answers itself (``ALLOWED_ORIGINS``); any
+``/`` -> ingest, ``/status``, ``/dashboard``, ``/count``, ``/badge.svg``, ``/script.js`` -> status, anything
+else a 404 JSON. OPTIONS gets the CORS preflight the deployed REST API answers itself (``ALLOWED_ORIGINS``); any
 method other than GET/OPTIONS is the REST API's 404 gateway response, as deployed."""
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ ROUTES: Mapping[str, str] = {
     "/dashboard": "status",
     "/count": "status",  # issue 13's public per-page counters: read-only, they count no visit
     "/badge.svg": "status",
+    "/script.js": "status",  # the site's script tag (issue 21): public, long-cached, counts nothing
 }
 # Query parameters the REST API's request validator requires (pipeline/api.py COUNTER_ROUTES): a GET
 # without one, or with it blank, is the gateway's 400 before any function runs.

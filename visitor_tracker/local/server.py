@@ -197,6 +197,7 @@ def _announce(local_aws: LocalAws, api_url: str) -> None:
     say(f"  API (count a visit)  {api_url}/")
     say(f"  status (JSON)        {api_url}/status  (Authorization: Bearer <token>; `visitor-tracker token show`)")
     say(f"  dashboard            {api_url}/dashboard#token={token}")
+    say(f'  site script          <script defer src="{api_url}/script.js"></script>')
     say(f"  AWS endpoint         {where}")
     say(f"  data kept            {kept}")
     say(f"  state file           {state_path()}")

@@ -1,0 +1,1 @@
+!function(d){var x=/\.(pdf|zip|gz|tgz|bz2|xz|7z|rar|dmg|exe|msi|pkg|deb|rpm|apk|iso|csv|xlsx?|docx?|pptx?|od[pst]|rtf|txt|epub|mp3|wav|mp4|mov|avi|mkv)$/i;function f(e){try{var a=e.target.closest("a[href]");a&&x.test(a.pathname)&&vt("File Download",{url:a.href.split(/[?#]/)[0]})}catch(e){}}d.addEventListener("click",f,!0);d.addEventListener("auxclick",f,!0)}(document);

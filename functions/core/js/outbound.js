@@ -1,0 +1,1 @@
+!function(d,l){function f(e){try{var a=e.target.closest("a[href]");a&&/^https?:$/.test(a.protocol)&&a.host!=l.host&&vt("Outbound Link: Click",{url:a.href.split(/[?#]/)[0]})}catch(e){}}d.addEventListener("click",f,!0);d.addEventListener("auxclick",f,!0)}(document,location);

@@ -1,0 +1,202 @@
+"""Issue 21: the one script tag in a real single-page app, in headless Chromium, against local mode.
+
+The app routes with the History API (pushState links, a replaceState of the same URL as frameworks do on
+load, the back button) and loads ``/script.js`` from local mode on another origin; /status must then show
+exactly the pages it went through, once each time they were entered.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from tests.e2e import test_dashboard as dashboard
+from tests.e2e.localmode import LocalMode, wait_for
+from tests.support.static import serve_page
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("e2e-browser")]
+
+page = dashboard.page  # headless Chromium with a desktop User-Agent (headless ones are bots, not counted)
+UPDATE_TIMEOUT_MS = dashboard.UPDATE_TIMEOUT_MS
+WRITER_TIMEOUT_SECONDS = 30
+
+# A single-page app: every path serves this page, links are routed by pushState, the view is rendered
+# by the app itself. `vt` is called before the script has loaded (the documented queue stub).
+APP = """<!doctype html><html lang=en><head><title>Shop</title>
+<script>window.vt=window.vt||function(){{(vt.q=vt.q||[]).push(arguments)}};</script>
+<script defer src="{api}/script.js{query}" data-site="shop.example" data-count="visitor-count"></script>
+</head><body>
+<nav>{links}</nav>
+<main id=view></main>
+<p hidden>Visitors: <span id=visitor-count></span></p>
+<script>
+  function render() {{ document.getElementById("view").textContent = "page " + location.pathname; }}
+  document.addEventListener("click", function (e) {{
+    var a = e.target.closest("a[data-route]");
+    if (!a) {{ return; }}
+    e.preventDefault();
+    history.pushState({{}}, "", a.getAttribute("href"));
+    render();
+  }});
+  window.addEventListener("popstate", render);
+  history.replaceState({{}}, "", location.href);  // what routers do on start: not a new page
+  render();
+</script>
+</body></html>"""
+
+
+def _app(api: str, slug: str, query: str = "") -> str:
+    routes = [f"{slug}/{name}" for name in ("products", "cart", "checkout", "thanks")]
+    links = "".join(f'<a data-route href="{route}">{route}</a> ' for route in routes)
+    return APP.format(api=api, query=query, links=links)
+
+
+def _pageviews(requests: list[str], api: str) -> list[str]:
+    return [url for url in requests if url.startswith(f"{api}/?page=") and "&e=" not in url]
+
+
+def _top_pages(mode: LocalMode, slug: str) -> Counter[str]:
+    pages = mode.status()["top_pages"]
+    return Counter({p["path"]: p["visits"] for p in pages if p["path"].startswith(slug)})
+
+
+def test_a_single_page_app_records_each_route_it_enters_once(local_mode: LocalMode, page: Any) -> None:
+    api, slug = local_mode.url, "/spa"
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    with serve_page(_app(api, slug)) as site:
+        # GIVEN the app opened on its home route from a Perplexity answer (a 1200 px wide window): one
+        # pageview, and the total shown in the page
+        before = local_mode.status()["visitor_count"]
+        page.goto(f"{site}{slug}/home", referer="https://www.perplexity.ai/search/shop")
+        page.locator("#visitor-count").wait_for(state="visible", timeout=UPDATE_TIMEOUT_MS)
+        assert int(page.text_content("#visitor-count").replace(",", "")) == before + 1
+
+        # WHEN the visitor follows four client-side links, clicks the current one again, and goes back twice
+        for name in ("products", "cart", "checkout", "thanks", "thanks"):
+            page.click(f"a[href='{slug}/{name}']")
+            page.wait_for_function(f"location.pathname === '{slug}/{name}'")
+        page.go_back()  # popstate to the same URL (the repeated click pushed one): no pageview
+        page.wait_for_function(f"location.pathname === '{slug}/thanks'")
+        page.go_back()  # popstate: back on /checkout, a new pageview
+        page.wait_for_function(f"location.pathname === '{slug}/checkout'")
+        page.wait_for_load_state("networkidle")
+
+    # THEN one pageview per route entered, none for the replaceState or the repeated click
+    sent = _pageviews(requests, api)
+    assert len(sent) == 6, sent
+    expected = Counter({f"{slug}/home": 1, f"{slug}/products": 1, f"{slug}/cart": 1, f"{slug}/checkout": 2})
+    expected[f"{slug}/thanks"] = 1
+    assert wait_for(lambda: _top_pages(local_mode, slug) == expected, timeout=WRITER_TIMEOUT_SECONDS), _top_pages(
+        local_mode, slug
+    )
+    assert local_mode.status()["visitor_count"] == before + 6
+    # AND each client-side pageview names the previous route as its referrer; the first one, the real one
+    assert "ref=https%3A%2F%2Fwww.perplexity.ai%2F" in sent[0]
+    assert f"ref={site.replace(':', '%3A').replace('/', '%2F')}%2Fspa%2Fhome&" in sent[1]
+    # AND the visit entered once, from an AI assistant; every pageview was on a laptop-sized screen of
+    # the app's host (the client-side navigations are no new entrances)
+    body = local_mode.status()
+    assert {c["channel"]: c["visits"] for c in body["channels"]} == {"AI Assistants": 1}
+    assert {c["screen"]: c["visits"] for c in body["screens"]} == {"laptop": 6}
+    assert {c["hostname"]: c["visits"] for c in body["hostnames"]} == {"127.0.0.1": 6}
+
+
+def _lists(body: dict[str, Any]) -> dict[str, Counter[str]]:
+    return {
+        "channels": Counter({c["channel"]: c["visits"] for c in body["channels"]}),
+        "screens": Counter({c["screen"]: c["visits"] for c in body["screens"]}),
+    }
+
+
+def test_five_pages_two_events_and_an_outbound_click_on_a_phone_from_a_search(local_mode: LocalMode, page: Any) -> None:
+    """The issue's scenario: a phone-sized visitor arrives from a search engine, the app shows five pages,
+    two custom events fire (one queued before the script loaded) and the visitor leaves by an outbound
+    link; /status then shows exactly those pageviews, events, one entrance from Organic Search, phone."""
+    api, slug = local_mode.url, "/ev"
+    page.set_viewport_size({"width": 390, "height": 800})
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    with serve_page("<!doctype html><title>Elsewhere</title><p>another site</p>") as elsewhere:
+        app = _app(api, slug, "?ext=outbound").replace(
+            "<main id=view></main>",
+            "<main id=view></main>"
+            f'<a id=out href="{elsewhere}/docs?ref=shop#top">docs</a>'
+            "<button id=buy onclick=\"vt('Add to cart', {sku: 'A1', qty: 2})\">buy</button>"
+            "<script>vt('Signup', {plan: 'pro'});</script>",  # called before the deferred script loads
+        )
+        with serve_page(app) as site:
+            # GIVEN the app with the outbound extension, a vt() call queued before the script loaded
+            before = local_mode.status()
+            page.goto(f"{site}{slug}/home", referer="https://www.google.com/")
+            page.wait_for_function("typeof vt === 'function' && !vt.q")
+            # WHEN the visitor goes through four more pages, adds to cart, then leaves through an outbound link
+            for name in ("products", "cart", "checkout", "thanks"):
+                page.click(f"a[href='{slug}/{name}']")
+                page.wait_for_function(f"location.pathname === '{slug}/{name}'")
+            page.click("#buy")
+            page.click("#out")
+            page.wait_for_url(f"{elsewhere}/docs?ref=shop#top")
+            page.wait_for_load_state("networkidle")
+
+    # THEN three events reached the API (the outbound one without the link's query or fragment)
+    sent = [url for url in requests if url.startswith(f"{api}/?") and "&e=" in url]
+    assert len(sent) == 3, sent
+
+    def tallied() -> dict[str, int]:
+        return {e["event"]: e["count"] for e in local_mode.status()["top_events"]}
+
+    expected = {"Signup": 1, "Add to cart": 1, "Outbound Link: Click": 1}
+    assert wait_for(lambda: tallied() == expected, timeout=WRITER_TIMEOUT_SECONDS), tallied()
+    after = local_mode.status()
+    # AND they are events, not visits: the count grew by the five pageviews only, one per page
+    assert after["visitor_count"] == before["visitor_count"] + 5
+    pages = ("home", "products", "cart", "checkout", "thanks")
+    assert _top_pages(local_mode, slug) == Counter({f"{slug}/{name}": 1 for name in pages})
+    # AND one entrance, from a search engine; five pageviews on a phone-sized screen
+    grown = {key: _lists(after)[key] - _lists(before)[key] for key in ("channels", "screens")}
+    assert grown == {"channels": Counter({"Organic Search": 1}), "screens": Counter({"phone": 5})}
+    assert after["events_today"] == before["events_today"] + 3
+    properties = {(p["event"], p["property"], p["value"]): p["count"] for p in after["top_properties"]}
+    assert properties == dict.fromkeys(
+        {
+            ("Signup", "plan", "pro"),
+            ("Add to cart", "sku", "A1"),
+            ("Add to cart", "qty", "2"),
+            ("Outbound Link: Click", "url", f"{elsewhere}/docs"),
+        },
+        1,
+    )
+
+
+def test_the_download_and_404_extensions_send_their_events(local_mode: LocalMode, page: Any) -> None:
+    api = local_mode.url
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    with serve_page("<!doctype html><title>files</title><p>a file</p>") as files:
+        html = (
+            "<!doctype html><title>Not found</title>"
+            f'<script defer src="{api}/script.js?ext=downloads,404" data-404></script>'
+            f'<p>Nothing here. <a id=dl href="{files}/files/report.pdf?v=2">the report</a></p>'
+        )
+        with serve_page(html) as site:
+            # GIVEN a "not found" page (data-404) with a link to a PDF
+            page.goto(f"{site}/dl/missing")
+            page.wait_for_function("typeof vt === 'function'")
+            # WHEN the visitor downloads the file
+            page.click("#dl")
+            page.wait_for_url(f"{files}/files/report.pdf?v=2")
+            page.wait_for_load_state("networkidle")
+
+    # THEN the page sent a 404 event for its path and a File Download event for the file (without query)
+    def tallied() -> dict[tuple[str, str, str], int]:
+        rows = local_mode.status()["top_properties"]
+        return {
+            (p["event"], p["property"], p["value"]): p["count"] for p in rows if p["event"] in ("404", "File Download")
+        }
+
+    expected = {("404", "path", "/dl/missing"): 1, ("File Download", "url", f"{files}/files/report.pdf"): 1}
+    assert wait_for(lambda: tallied() == expected, timeout=WRITER_TIMEOUT_SECONDS), tallied()
+    assert len([url for url in requests if url.startswith(f"{api}/?") and "&e=" in url]) == 2
