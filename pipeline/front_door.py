@@ -177,6 +177,7 @@ class FrontDoor(Construct):
         script_cache = cloudfront.CachePolicy(
             self,
             "ScriptCache",
+            cache_policy_name=resource_name(self, "script"),
             comment="visitor tracker: the site's script, as long as the origin's max-age (<= 1 day)",
             min_ttl=Duration.seconds(0),
             default_ttl=Duration.seconds(SCRIPT_MAX_TTL_SECONDS),

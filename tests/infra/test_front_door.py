@@ -202,8 +202,10 @@ def test_account_global_names_carry_the_stack_and_region(variant: Callable[[str]
     (policy,) = synth.of_type("AWS::CloudFront::OriginRequestPolicy").values()
     name = policy["Properties"]["OriginRequestPolicyConfig"]["Name"]
     assert name == {"Fn::Join": ["", ["VisitorTracker-", {"Ref": "AWS::Region"}, "-origin-requests"]]}
-    (cache,) = synth.of_type("AWS::CloudFront::CachePolicy").values()
-    assert {"Ref": "AWS::Region"} in cache["Properties"]["CachePolicyConfig"]["Name"]["Fn::Join"][1]
+    caches = synth.of_type("AWS::CloudFront::CachePolicy").values()
+    names = sorted(c["Properties"]["CachePolicyConfig"]["Name"]["Fn::Join"][1][-1] for c in caches)
+    assert names == ["-badge", "-script"]  # the badge's and the script's
+    assert all({"Ref": "AWS::Region"} in c["Properties"]["CachePolicyConfig"]["Name"]["Fn::Join"][1] for c in caches)
 
 
 @pytest.mark.parametrize("variant_name", list(FRONT_DOOR_VARIANTS))
