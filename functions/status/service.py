@@ -140,7 +140,7 @@ def range_summary(settings: Settings, requested: ranges.Range) -> dict[str, Any]
         "from": requested.start.isoformat(),
         "to": requested.end.isoformat(),
         "granularity": requested.granularity,
-        **summary.summarize_range(periods, totals, names),
+        **summary.summarize_range(periods, totals, names, settings.goals),
     }
 
 
@@ -206,7 +206,7 @@ def build_status(
     dlq = queue_numbers(settings.dlq_url) if settings.dlq_url else None
     return {
         "visitor_count": visitor_count,
-        **summary.summarize(items, names, now),
+        **summary.summarize(items, names, now, settings.goals),
         "queue_depth": queue["ApproximateNumberOfMessages"],
         "queue_in_flight": queue["ApproximateNumberOfMessagesNotVisible"],
         "queue_delayed": queue["ApproximateNumberOfMessagesDelayed"],

@@ -1,4 +1,5 @@
-"""Unique visitors: each batch's visitors merged into this environment's HyperLogLog sketch shard.
+"""Unique visitors: each batch's visitors merged into this environment's HyperLogLog sketch shard,
+and each goal's converters into the goal's shard of the same number (``functions.model.goals``).
 
 One conditional UpdateItem (optimistic locking on ``version``), outside the counting transaction, so
 losing a race on a sketch never fails or delays a count. A sketch write that keeps losing keeps its
@@ -12,8 +13,9 @@ import random
 from collections.abc import Sequence
 
 from functions.core.environment import ENVIRONMENT
+from functions.core.goals import Goal
 from functions.core.observability import logger
-from functions.model import fold, layout
+from functions.model import fold, goals, layout
 from functions.model.attrs import Uniques
 from functions.model.keys import ItemKey
 from functions.model.sketches import Sketch
@@ -30,27 +32,32 @@ class SketchShards:
     def __init__(self, shard: int | None = None) -> None:
         self.shard = random.randrange(layout.UNIQUES_SHARDS) if shard is None else shard
         self.known: dict[ItemKey, Uniques] = {}
-        self.pending: dict[str, set[str]] = {}
+        self.pending: dict[ItemKey, tuple[str, set[str]]] = {}  # sketch key -> (day, members)
 
     def clear(self) -> None:
         self.known.clear()
         self.pending.clear()
 
-    def merge(self, table_name: str, visits: Sequence[Visit]) -> int:
-        """Merge the visitors into this environment's shard; return how many wait for a later batch."""
-        by_day = fold.visitors_by_day(visits)
-        for day, members in self.pending.items():
-            by_day.setdefault(day, set()).update(members)
+    def merge(self, table_name: str, visits: Sequence[Visit], goal_list: Sequence[Goal] = ()) -> int:
+        """Merge the visitors (and each goal's converters) into this environment's shards; return how
+        many wait for a later batch."""
+        wanted: dict[ItemKey, tuple[str, set[str]]] = {
+            layout.uniques_shard_key(day, self.shard): (day, members)
+            for day, members in fold.visitors_by_day(visits).items()
+        }
+        for (day, label), members in goals.converters(visits, goal_list).items():
+            wanted[layout.goal_uniques_key(day, label, self.shard)] = (day, members)
+        for key, (day, members) in self.pending.items():
+            wanted.setdefault(key, (day, set()))[1].update(members)
         self.pending = {}
         deferred = 0
-        for day, members in sorted(by_day.items()):
-            if not self._merge_day(table_name, day, members):
-                self.pending[day] = members
+        for key, (day, members) in sorted(wanted.items()):
+            if not self._merge_day(table_name, key, day, members):
+                self.pending[key] = (day, members)
                 deferred += len(members)
         return deferred
 
-    def _merge_day(self, table_name: str, day: str, members: set[str]) -> bool:
-        key = layout.uniques_shard_key(day, self.shard)
+    def _merge_day(self, table_name: str, key: ItemKey, day: str, members: set[str]) -> bool:
         addition = Sketch.of(members)
         read = self.known.get(key)
         try:
