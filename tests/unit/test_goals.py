@@ -79,7 +79,8 @@ def test_which_visits_complete_which_goals() -> None:
     declared = parse_goals("Signup,page:/thanks*")
     assert goals.completed(make_visit(path="/thanks?plan=pro#top"), declared) == [declared[1]]
     assert goals.completed(make_visit(path="/", event="Signup", counted=False), declared) == [declared[0]]
-    assert goals.completed(make_visit(path="/thanks", event="Other", counted=False), declared) == []  # events are no pageviews
+    # an event is no pageview, whatever its page
+    assert goals.completed(make_visit(path="/thanks", event="Other", counted=False), declared) == []
     assert goals.completed(make_visit(path="/thanks", is_bot=True), declared) == []
     assert goals.completed(make_visit(path="/thanks"), ()) == []
 
