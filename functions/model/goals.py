@@ -2,7 +2,8 @@
 
 Metrics (Plausible's): *completions* are the goal's events, or its matching pageviews, of browsers
 (exact: a counter of the day item, added by the counting transaction); *unique converters* are the
-distinct visitors among them (a HyperLogLog sketch per goal and day, like the unique visitors); the
+distinct visitors among them (a HyperLogLog sketch per goal and day, kept beside the unique visitors'
+in the same items: ``layout.GOAL_SKETCH_ATTR``); the
 *conversion rate* is unique converters / unique visitors of the same period.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from functions.core.goals import Goal
 from functions.model import keys, layout
-from functions.model.attrs import number, read_uniques
+from functions.model.attrs import merged_sketch, number
 from functions.model.keys import AttrValue
 from functions.model.names import page_name, visitor_member
 from functions.model.sketches import Sketch
@@ -42,14 +43,8 @@ def converters(visits: Iterable[Visit], goals: Sequence[Goal]) -> dict[tuple[str
 
 
 def converter_sketch(name_items: Sequence[Mapping[str, AttrValue]], goal: Goal) -> Sketch:
-    """The union of a goal's converter sketches among the name items of one or more days."""
-    prefix = layout.GOAL_UNIQUES + "#"
-    sketch = Sketch()
-    for item in name_items:
-        sk = item.get(keys.SK, {}).get("S", "")
-        if sk.startswith(prefix) and sk.split("#", 2)[-1] == goal.label:
-            sketch = sketch.merge(read_uniques(item).sketch)
-    return sketch
+    """The union of a goal's converter sketches (in the uniques items) among the name items of one or more days."""
+    return merged_sketch(name_items, goal.label)
 
 
 def goal_rows(

@@ -123,11 +123,6 @@ def uniques_key(day: str, shard: int) -> Key:
     return _key(names_pk(day), f"u#{shard}")
 
 
-def goal_uniques_key(day: str, goal: str, shard: int) -> Key:
-    """A goal's unique-converter sketch shard, beside the uniques (read by the same Query)."""
-    return _key(names_pk(day), f"gu#{shard}#{goal}")
-
-
 def salt_key(day: str) -> Key:
     return _key("SALT", day)
 

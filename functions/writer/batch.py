@@ -159,17 +159,15 @@ class BatchWriter:
             return None
         placed: Loaded = {}
         if keys.is_day(day) and shard == 0:  # the sketches live in shard 0's partition
-            mine = [layout.uniques_shard_key(day, self.sketches.shard)]
-            mine += [layout.goal_uniques_key(day, g.label, self.sketches.shard) for g in self.goals]
-            for key in mine:
-                self.sketches.known[key] = Uniques()  # absent from the partition: not written yet (version 0)
+            mine = layout.uniques_shard_key(day, self.sketches.shard)
+            self.sketches.known[mine] = Uniques()  # absent from the partition: not written yet (version 0)
         for item in items:
             key = key_tuple(item)
             parts = layout.split_name_key(key)
             if parts is not None and parts[2].isdigit():
                 for name in pack_names(item):
                     placed.setdefault((parts[1], name), int(parts[2]))
-            elif key[1].startswith((layout.UNIQUES + "#", layout.GOAL_UNIQUES + "#")):
+            elif key[1].startswith(layout.UNIQUES + "#"):
                 self.sketches.known[key] = read_uniques(item)
         return placed
 

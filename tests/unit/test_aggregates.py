@@ -264,13 +264,12 @@ def test_status_keys_are_a_fixed_list() -> None:
 
 
 def test_one_query_page_holds_a_full_name_partition() -> None:
-    # Every capped name, one (other) per dimension and every sketch (the visitors' and each goal's
-    # converters'): the limit status queries with.
+    # Every capped name, one (other) per dimension and every sketch item: the limit status queries with.
     packs = sum(layout.CAPS.values()) // layout.PACK_NAMES + len(layout.DIMENSIONS)
-    sketches = layout.UNIQUES_SHARDS * (1 + MAX_GOALS)
-    assert layout.NAMES_READ_MAX == 2 * packs + sketches  # twice: room for packs racing writers add
-    # each pack about 1 KB, each sketch at most 2 KB: one Query page
-    assert 2 * packs * 1024 + sketches * sketch_model.M < 1024 * 1024
+    assert layout.NAMES_READ_MAX == 2 * packs + layout.UNIQUES_SHARDS  # twice: room for packs racing writers add
+    # each pack about 1 KB; a sketch item holds the visitors' and each goal's 2 KB sketch: one Query page
+    assert layout.UNIQUES_ITEM_MAX_BYTES >= (1 + MAX_GOALS) * sketch_model.M
+    assert 2 * packs * 1024 + layout.UNIQUES_SHARDS * layout.UNIQUES_ITEM_MAX_BYTES < 1024 * 1024
 
 
 def test_summary_estimates_unique_visitors_from_the_union_of_the_shards() -> None:

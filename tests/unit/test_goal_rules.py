@@ -107,12 +107,15 @@ def test_the_fold_counts_completions_in_the_day_item_and_collects_converters() -
 def test_goal_rows_from_counters_and_sketches() -> None:
     declared = parse_goals("Signup,page:/thanks*")
     day_item = {"gl:Signup": {"N": "5"}}
+    # two shards' sketch items: the visitors' registers and each goal's converters (an undeclared goal's too)
     sketch_item = {
-        **keys.goal_uniques_key(TODAY, "Signup", 3),
-        layout.REGISTERS: {"B": Sketch.of(["a", "b"]).to_bytes()},
+        **keys.uniques_key(TODAY, 3),
+        layout.REGISTERS: {"B": Sketch.of(["a", "b", "c"]).to_bytes()},
+        "g:Signup": {"B": Sketch.of(["a"]).to_bytes()},
+        "g:Visit /x": {"B": Sketch.of(["z"]).to_bytes()},
     }
-    other_goal = {**keys.goal_uniques_key(TODAY, "Visit /x", 3), layout.REGISTERS: {"B": Sketch.of(["z"]).to_bytes()}}
-    rows = goals.goal_rows(declared, [day_item, None], [sketch_item, other_goal], unique_visitors=8)
+    other_shard = {**keys.uniques_key(TODAY, 5), "g:Signup": {"B": Sketch.of(["a", "b"]).to_bytes()}}
+    rows = goals.goal_rows(declared, [day_item, None], [sketch_item, other_shard], unique_visitors=8)
     assert [(r["goal"], r["completions"], r["unique_converters"], r["conversion_rate"]) for r in rows] == [
         ("Signup", 5, 2, 0.25),
         ("Visit /thanks*", 0, 0, 0.0),
