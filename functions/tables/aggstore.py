@@ -62,14 +62,16 @@ def write_sketch(
     """Write a uniques sketch read at ``version`` (0: the item had none), with the goals' converter
     sketches that changed (``goals``: label -> sketch); False if another writer wrote it since
     (optimistic locking: re-read, merge, try again)."""
-    names = {"#reg": REGISTERS, "#ver": VERSION, "#ttl": TABLE.ttl_attribute}
+    names = {"#ver": VERSION, "#ttl": TABLE.ttl_attribute}
     values: dict[str, Any] = {
-        ":reg": {"B": registers},
         ":ver": {"N": str(version)},
         ":next": {"N": str(version + 1)},
         ":ttl": {"N": str(expires_at)},
     }
-    sets = ["#reg = :reg", "#ver = :next", "#ttl = :ttl"]
+    sets = ["#ver = :next", "#ttl = :ttl"]
+    if registers:  # none yet: a day whose first batch only completes event goals
+        names["#reg"], values[":reg"] = REGISTERS, {"B": registers}
+        sets.append("#reg = :reg")
     for i, (label, sketch) in enumerate(sorted((goals or {}).items())):
         names[f"#g{i}"] = GOAL_SKETCH_ATTR + label
         values[f":g{i}"] = {"B": sketch}

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from functions.status.handler import handler as status_handler
+from tests.conftest import BOTH_BACKENDS
 from tests.integration.conftest import Ingest
 from tests.support.access import signed
 from tests.support.calls import CallCounter
@@ -96,6 +97,21 @@ def test_a_redelivered_completion_is_not_counted_twice(goals_ingest: Ingest) -> 
         assert drain_queue(ingest.resources).failures == []
     # THEN the completion is counted once, the converter once
     assert by_goal(status()["goals"])["Signup"] == (1, 1, 1.0)
+
+
+@pytest.mark.parametrize("dynamodb_backend", BOTH_BACKENDS, indirect=True)
+def test_a_day_that_starts_with_an_event_goal_keeps_its_converters(goals_ingest: Ingest) -> None:
+    # GIVEN a day whose first batch is one signup, no pageview yet (a sketch item with no visitors)
+    goals_ingest(signup("198.51.100.5"))
+    goals_ingest.drain()
+    assert by_goal(status()["goals"])["Signup"] == (1, 1, 0.0)  # no visitor yet: a rate of 0, not an error
+    # WHEN the same visitor views a page, in a later batch
+    goals_ingest(pageview("/", "198.51.100.5"))
+    goals_ingest.drain()
+    # THEN the sketch item keeps the goal's converter beside the visitor
+    body = status()
+    assert body["unique_visitors_today"] == 1
+    assert by_goal(body["goals"])["Signup"] == (1, 1, 1.0)
 
 
 def test_automated_traffic_completes_no_goal(goals_ingest: Ingest) -> None:
