@@ -260,3 +260,16 @@ def test_goals_on_an_event_and_a_page_pattern_show_on_the_dashboard(goals_mode: 
     ]
     assert row("Signup") == ["Signup", "2", "1", "50.0 %"]
     assert row(f"Visit {slug}/thanks*") == [f"Visit {slug}/thanks*", "1", "1", "50.0 %"]
+
+    # AND over the last 7 days (the range's own goal lines, from the days' counters and sketches)
+    with page.expect_response(lambda r: "/status" in r.url and "range=7d" in r.url) as answer:
+        page.click("[data-range='7d']")
+    week = answer.value.json()["range"]
+    assert {g["goal"]: (g["completions"], g["unique_converters"]) for g in week["goals"]} == {
+        "Signup": (2, 1),
+        f"Visit {slug}/thanks*": (1, 1),
+    }
+    # (rendered: the period shown is the range's, several days, no longer today's one day)
+    page.wait_for_function("document.getElementById('range-period').textContent.indexOf('–') > 0")
+    assert row("Signup") == ["Signup", "2", "1", "50.0 %"]
+    assert row(f"Visit {slug}/thanks*") == [f"Visit {slug}/thanks*", "1", "1", "50.0 %"]
