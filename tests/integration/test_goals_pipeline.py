@@ -5,17 +5,24 @@ and a /status that reads the same items whatever the goals' traffic."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from functions.core.goals import parse_goals
+from functions.model.fold import Namers
+from functions.model.visit import Visit
 from functions.status.handler import handler as status_handler
+from functions.writer.batch import BatchWriter, Message
+from functions.writer.uniques import SketchShards
 from tests.conftest import BOTH_BACKENDS
 from tests.integration.conftest import Ingest
 from tests.support.access import signed
 from tests.support.calls import CallCounter
 from tests.support.events import http_v2_event, rest_event
-from tests.support.pipeline import drain_queue, receive_batch, send_raw
+from tests.support.pipeline import drain_queue, make_visit, receive_batch, send_raw
+from visitor_tracker.resources import PipelineResources
 
 GOALS = "Signup,page:/thanks*,page:/docs/**"
 
@@ -159,3 +166,55 @@ def test_status_reads_the_same_items_with_goals_whatever_their_traffic(
     assert few_items == many_items
     assert by_goal(small["goals"])["Signup"] == (3, 3, 1.0)
     assert by_goal(large["goals"])["Signup"] == (63, 63, 1.0)
+
+
+# --- the converters' sketches under races (the writer's own interface, one environment per writer) -----
+
+
+def _converters(table_name: str, goal: str) -> int:
+    """A goal's unique converters today, from every sketch item of the day as /status reads them."""
+    from functions.model import goals as goal_model
+    from functions.model.keys import day_of
+    from functions.tables import aggstore
+
+    items = aggstore.read_names(table_name, day_of(datetime.now(UTC)))
+    (declared,) = [g for g in parse_goals(GOALS) if g.label == goal]
+    return goal_model.converter_sketch(items, declared).estimate()
+
+
+def _write(table_name: str, sketches: SketchShards, visits: list[Visit]) -> int:
+    writer = BatchWriter(table_name, 30, Namers(lambda ua: "Chrome", lambda ua: "bot"), sketches=sketches,
+                         goals=parse_goals(GOALS))
+    outcome = writer.write([Message(f"m-{v.visit_id}", v.to_json()) for v in visits])
+    assert outcome.failed == {}
+    return outcome.uniques_deferred
+
+
+def test_writers_on_the_same_shard_keep_each_others_converters(pipeline_resources: PipelineResources) -> None:
+    # GIVEN two execution environments that picked the same sketch shard, taking turns
+    first, second = SketchShards(shard=3), SketchShards(shard=3)
+    for env, prefix in ((first, "a"), (second, "b"), (first, "c")):
+        batch = [make_visit(path="/thanks", visitor=f"{prefix}{i}") for i in range(10)]
+        assert _write(pipeline_resources.table_name, env, batch) == 0
+    # THEN the shard holds all 30 converters (each write re-read and merged on top of the other's)
+    assert _converters(pipeline_resources.table_name, "Visit /thanks*") == 30
+
+
+def test_converters_that_lose_every_race_wait_for_the_next_batch(
+    pipeline_resources: PipelineResources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions.tables import aggstore
+
+    # GIVEN another writer that wins every race on this environment's sketch shard
+    real = aggstore.write_sketch
+    monkeypatch.setattr(aggstore, "write_sketch", lambda *a, **k: False)
+    env = SketchShards(shard=1)
+    signups = [make_visit(path="/", event="Signup", counted=False, visitor=f"s{i}") for i in range(4)]
+    # THEN the converters (and the visitors) wait
+    assert _write(pipeline_resources.table_name, env, signups) == 4
+    assert _converters(pipeline_resources.table_name, "Signup") == 0
+    # WHEN the race is over, the next batch merges the waiting converters too
+    monkeypatch.setattr(aggstore, "write_sketch", real)
+    assert _write(pipeline_resources.table_name, env, [make_visit(path="/thanks", visitor="later")]) == 0
+    assert _converters(pipeline_resources.table_name, "Signup") == 4
+    assert _converters(pipeline_resources.table_name, "Visit /thanks*") == 1
