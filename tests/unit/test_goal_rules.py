@@ -9,11 +9,12 @@ import pytest
 
 from functions.core.goals import MAX_GOALS, Goal, InvalidGoals, format_goals, parse_goals
 from functions.core.settings import ConfigError, load_settings
-from functions.model import fold, goals, keys, layout
+from functions.model import fold, goals, keys, layout, rollups
 from functions.model.fold import Namers
 from functions.model.keys import key_tuple
 from functions.model.names import visitor_member
 from functions.model.sketches import Sketch
+from functions.model.summary import summarize_range
 from tests.support.pipeline import make_visit
 
 NOW = datetime(2026, 11, 26, 13, 30, tzinfo=UTC)
@@ -123,3 +124,18 @@ def test_goal_rows_from_counters_and_sketches() -> None:
     # a period without sketches (months) and one without visitors
     assert goals.goal_rows(declared, [day_item], [], None)[0]["conversion_rate"] is None
     assert goals.goal_rows(declared, [day_item], [sketch_item], 0)[0]["conversion_rate"] == 0.0
+
+
+def test_a_month_keeps_its_goals_completions_without_converters() -> None:
+    # GIVEN two days of November with completions, rolled up into the month
+    declared = parse_goals("Signup,page:/thanks*")
+    days = ["2026-11-01", "2026-11-02"]
+    totals = {"2026-11-01": {"visits": {"N": "9"}, "gl:Signup": {"N": "2"}}, "2026-11-02": {"gl:Signup": {"N": "3"}}}
+    month_totals, month_names = rollups.rollup_views(rollups.rollup_item("2026-11", days, totals, []))
+    # WHEN a 12-month range shows it
+    body = summarize_range(["2026-11"], {"2026-11": month_totals}, month_names, declared)
+    # THEN the completions add up; months keep no sketches, so no converters and no rate
+    assert [(g["goal"], g["completions"], g["unique_converters"], g["conversion_rate"]) for g in body["goals"]] == [
+        ("Signup", 5, None, None),
+        ("Visit /thanks*", 0, None, None),
+    ]
