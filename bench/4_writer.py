@@ -55,6 +55,8 @@ KB = 1024
 
 SCREENS = ("phone", "laptop", "desktop", "tablet")
 MIX_EVENTS_EVERY = 5  # the script mix: one record in five a custom event (issue 21)
+# ... with two goals declared: an event (a third of the events) and a page pattern (11 of the 30 pages)
+MIX_GOALS = "Signup,page:/page/1*"
 
 
 def visits(
@@ -204,17 +206,17 @@ def _started_kb(size: int) -> int:
 
 
 def write_units(
-    dynamodb_url: str, batch_size: int, pages: int, batches: int, events_every: int = 0
+    dynamodb_url: str, batch_size: int, pages: int, batches: int, events_every: int = 0, goals: str = ""
 ) -> dict[str, float]:
     """Warm writer, ``batches`` batches of ``batch_size``: calls and WRU per batch, priced on the real items
-    (and, for comparison, what DynamoDB Local's ConsumedCapacity reports)."""
+    (and, for comparison, what DynamoDB Local's ConsumedCapacity reports); ``goals``: the GOALS declared."""
     import os
 
     from functions.core import aws
     from functions.model import keys
     from functions.writer import handler as writer
 
-    with harness.local_pipeline(dynamodb_url):
+    with harness.local_pipeline(dynamodb_url, extra_env={"GOALS": goals} if goals else None):
         when = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         prefill_pages(os.environ["TABLE_NAME"], keys.day_of(when), pages)
         ENVIRONMENT.reset()
@@ -553,9 +555,12 @@ def _run(url: str, quick: bool, count: int, measured: dict[str, float] | None) -
         + "\n"
     )
     # The site script's mix (issue 21): pageviews with host and screen, one record in five a custom event.
-    mix = write_units(url, BATCH, DISTINCT_PAGES[0], batches=2 if quick else 4, events_every=MIX_EVENTS_EVERY)
+    mix = write_units(
+        url, BATCH, DISTINCT_PAGES[0], batches=2 if quick else 4, events_every=MIX_EVENTS_EVERY, goals=MIX_GOALS
+    )
     emit(
-        f"Script mix (batch {BATCH}, {DISTINCT_PAGES[0]} pages/day, one record in {MIX_EVENTS_EVERY} an event): "
+        f"Script mix (batch {BATCH}, {DISTINCT_PAGES[0]} pages/day, one record in {MIX_EVENTS_EVERY} an event, "
+        f"goals {MIX_GOALS}): "
         f"{mix['batch_wru']:.1f} WRU per batch, {mix['calls']:.1f} calls, {mix['updates']} aggregate updates\n"
     )
     if measured is not None:

@@ -41,6 +41,7 @@ harness.setup_env()
 SIZES = (1_000, 10_000, 100_000)  # 2,000 distinct visitors at most: 10,000 and 100,000 have the same
 REQUESTS = 5
 RANGES = ("30d", "12mo")  # one request each, after the plain ones
+GOALS = "page:/page/1*,Signup"  # declared, so /status reads and shows goals (page /page/1x: 11 of 20 pages)
 CPU_FLAT = 1.25  # "flat": the bigger dataset's median CPU within a quarter of the smaller one's (run-to-run noise)
 
 
@@ -51,13 +52,15 @@ def populate(table_name: str, visits: int, *, log_items: bool, shards: int = 1) 
     many aggregate shards, as that many writers would leave them."""
     import boto3
 
-    from functions.model import keys
+    from functions.core.goals import parse_goals
+    from functions.model import goals, keys
     from functions.model.bots import agent_of
     from functions.model.browsers import browser_of
     from functions.model.sketches import Sketch
     from functions.tables import aggstore
     from functions.tables.visitlog import to_log_item
 
+    declared = parse_goals(GOALS)
     start = time.perf_counter()
     newest = datetime.now(UTC) - timedelta(seconds=1)
     step_ms = max(1, int(timedelta(hours=24).total_seconds() * 1000) // visits)
@@ -76,7 +79,7 @@ def populate(table_name: str, visits: int, *, log_items: bool, shards: int = 1) 
     # One fold of every visit: one ADD per aggregate item, as a single huge writer batch would do.
     client = boto3.client("dynamodb")
     for shard in range(shards):
-        deltas = fold.fold(batch[shard::shards], fold.Namers(browser_of, agent_of)).values()
+        deltas = fold.fold(batch[shard::shards], fold.Namers(browser_of, agent_of), declared).values()
         packs: dict[tuple[str, str], int] = {}
 
         def slot(day: str, dim: str, name: str, packs: dict[tuple[str, str], int] = packs) -> int:
@@ -84,13 +87,19 @@ def populate(table_name: str, visits: int, *, log_items: bool, shards: int = 1) 
 
         for delta in fold.pack(deltas, slot):
             client.update_item(**aggstore.update_action(table_name, delta, shard)["Update"])
+    converters = goals.converters(batch, declared)
     for day, members in fold.visitors_by_day(batch).items():
         ordered = sorted(members)
         for shard in range(layout.UNIQUES_SHARDS):  # as many writer environments would spread them
             part = ordered[shard :: layout.UNIQUES_SHARDS]
             if part:
                 key, expires = layout.uniques_shard_key(day, shard), layout.uniques_expires_at(day)
-                aggstore.write_sketch(table_name, key, Sketch.of(part).to_bytes(), 0, expires)
+                goal_part = {
+                    label: Sketch.of(sorted(m)[shard :: layout.UNIQUES_SHARDS]).to_bytes()
+                    for (d, label), m in converters.items()
+                    if d == day
+                }
+                aggstore.write_sketch(table_name, key, Sketch.of(part).to_bytes(), 0, expires, goal_part)
     client.update_item(
         TableName=table_name,
         Key=keys.counter_key(0),
@@ -135,7 +144,7 @@ def aggregate_sizes(table_name: str) -> dict[str, float]:
 def measure(visits: int, dynamodb_url: str | None, shards: int = 1) -> dict[str, Any]:
     from tests.support.events import rest_event
 
-    env = {"AGGREGATE_SHARDS": str(shards)}
+    env = {"AGGREGATE_SHARDS": str(shards), "GOALS": GOALS}
     pipeline = (
         harness.local_pipeline(dynamodb_url, prefix=f"status{visits}", extra_env=env)
         if dynamodb_url
@@ -189,6 +198,7 @@ def measure(visits: int, dynamodb_url: str | None, shards: int = 1) -> dict[str,
         "cpu_ms": median(cpu),
         "visitor_count": body.get("visitor_count"),
         "visits_today": body.get("visits_today"),
+        "goals": body.get("goals") or [],
     }
 
 
@@ -262,7 +272,16 @@ def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[R
         + f" (goal: at most {CPU_FLAT}x); {sizes[-1]:,} vs {sizes[0]:,} visits "
         + f"{big['cpu_ms'] / small['cpu_ms']:.2f}x. What grows with the visitors is bounded: the uniques\n"
         "sketches stop growing at 2 KB each (a merge of 8 shards), the name partition at the caps.\n"
-        "The first request's calls include GetMetricData (the oldest-message age, at most once a minute).\n\n"
+        "The first request's calls include GetMetricData (the oldest-message age, at most once a minute).\n"
+        + f"Goals declared ({GOALS}): their completions are counters of the day item and their converters\n"
+        "attributes of the uniques items, so they add no call and no item: "
+        + "; ".join(
+            f"{n:,} visits: "
+            + ", ".join(f"{g['goal']} {g['completions']:,} / {g['unique_converters']:,} ({g['conversion_rate']:.0%})"
+                        for g in r["goals"])
+            for n, r in results.items()
+        )
+        + ".\n\n"
         + table(
             "Aggregate items after loading (DynamoDB item sizes: what each aggregate update pays write units on; "
             "20 pages)",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from functions.core import definitions as d
+from functions.core.goals import InvalidGoals, format_goals, parse_goals
 from functions.core.settings import ConfigError, load_settings
 from pipeline import capacity
 
@@ -58,6 +59,7 @@ class TrackerConfig:
     exclude_ips: tuple[str, ...] = ()
     exclude_paths: tuple[str, ...] = ()
     respect_dnt: bool = False
+    goals: tuple[str, ...] = ()  # "Signup", "page:/thanks*" (functions.core.goals)
     # Who may read (docs/deploy.md, "Access"): private by default
     public_dashboard: bool = False
     public_counters: tuple[str, ...] = (d.PUBLIC_COUNTERS_ALL,)
@@ -221,6 +223,7 @@ class TrackerConfig:
             d.ENV_EXCLUDE_IPS: ",".join(self.exclude_ips),
             d.ENV_EXCLUDE_PATHS: ",".join(self.exclude_paths),
             d.ENV_RESPECT_DNT: "true" if self.respect_dnt else "false",
+            d.ENV_GOALS: ",".join(self.goals),
             # A writer adds to the counter shard of its aggregate shard: at least as many counter shards.
             d.ENV_COUNTER_SHARDS: str(max(self.counter_shards, self.shards)),
             d.ENV_STATUS_CACHE_SECONDS: str(self.status_cache_seconds),
@@ -310,6 +313,17 @@ def _origins(name: str, raw: Any) -> tuple[str, ...]:
     return tuple(item.strip() for item in items if item.strip())
 
 
+def _goals(name: str, raw: Any) -> tuple[str, ...]:
+    """Goals as a list or one comma-separated string, validated as the functions will read them."""
+    if not isinstance(raw, str | list | tuple):
+        raise ContextError(f"{name} must be a list or a comma-separated string, got {raw!r}")
+    try:
+        goals = parse_goals(raw if isinstance(raw, str) else [str(item) for item in raw])
+    except InvalidGoals as exc:
+        raise ContextError(f"{name}: {exc}") from exc
+    return tuple(format_goals(goals).split(",")) if goals else ()
+
+
 _PARSERS: Final[dict[str, Any]] = {
     "stack_name": _str,
     "ingress": _str,
@@ -323,6 +337,7 @@ _PARSERS: Final[dict[str, Any]] = {
     "exclude_ips": _origins,
     "exclude_paths": _origins,
     "respect_dnt": _bool,
+    "goals": _goals,
     "public_dashboard": _bool,
     "public_counters": _origins,
     "counter_shards": _int(1, 128),

@@ -107,6 +107,25 @@ def _top_table(title: str, rows: Any, label: str, count: str = "visits") -> Tabl
     return table
 
 
+def _goals_table(rows: Any) -> Table | None:
+    """Each declared goal today: completions, unique converters, conversion rate (None: no goals declared)."""
+    goals = [g for g in rows if isinstance(g, Mapping)] if isinstance(rows, list) else []
+    if not goals:
+        return None
+    table = Table(title="goals today", title_justify="left", show_edge=False, expand=False)
+    table.add_column("goal", overflow="fold", max_width=40)
+    for name in ("completions", "unique converters", "conversion rate"):
+        table.add_column(name, justify="right")
+    for goal in goals:
+        rate = goal.get("conversion_rate")
+        rate_text = f"{rate:.1%}" if isinstance(rate, int | float) and not isinstance(rate, bool) else "-"
+        # a declared name, but shown as text like every recorded one: never rich markup
+        table.add_row(
+            Text(str(goal.get("goal"))), _num(goal.get("completions")), _num(goal.get("unique_converters")), rate_text
+        )
+    return table
+
+
 def _automated_tables(data: Mapping[str, Any]) -> list[Table]:
     """Today's automated visits by class, top automated agents (a false positive shows here), AI crawlers by page."""
     classes = data.get("bots_by_class")
@@ -176,6 +195,9 @@ def render_status(data: Any, source: str, width: int = 80) -> RenderableType:
         _top_table("events today", data.get("top_events"), "event", count="count"),
     ]
     parts.extend(_side_by_side(site, width))
+    goals = _goals_table(data.get("goals"))
+    if goals is not None:
+        parts.append(goals)
     parts.append(Text("\nautomated traffic today", style="bold"))
     parts.append(
         Text(

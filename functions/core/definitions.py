@@ -26,6 +26,8 @@ ENV_COUNT_CACHE_SECONDS: Final = "COUNT_CACHE_SECONDS"  # ingest reads the count
 ENV_AGGREGATE_SHARDS: Final = "AGGREGATE_SHARDS"  # writers spread the hot aggregate items over this many
 ENV_EXCLUDE_IPS: Final = "EXCLUDE_IPS"  # comma-separated CIDRs whose visits are neither counted nor logged
 ENV_EXCLUDE_PATHS: Final = "EXCLUDE_PATHS"  # comma-separated page patterns (fnmatch: /admin/*, /preview)
+# Goals: comma-separated event names and page:<pattern> entries (functions.core.goals), at most 10
+ENV_GOALS: Final = "GOALS"
 ENV_RESPECT_DNT: Final = "RESPECT_DNT"  # true: a request with DNT: 1 or Sec-GPC: 1 is neither counted nor logged
 # Who may read: /status and /dashboard need an access token unless PUBLIC_DASHBOARD is true; /count and
 # /badge.svg answer for the pages PUBLIC_COUNTERS allows ("all", "none" or comma-separated patterns).

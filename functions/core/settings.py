@@ -14,6 +14,7 @@ from functools import cache
 
 from functions.core import definitions as d
 from functions.core.environment import ENVIRONMENT
+from functions.core.goals import Goal, InvalidGoals, parse_goals
 
 
 class ConfigError(ValueError):
@@ -41,6 +42,7 @@ class Settings:
     public_counters: tuple[str, ...] = ("*",)
     front_door_secret: str = field(default="", repr=False)
     count_datacenters: bool = False
+    goals: tuple[Goal, ...] = ()
 
     def allows_origin(self, origin: str | None) -> str | None:
         """The value for Access-Control-Allow-Origin, or None when the origin is not allowed."""
@@ -111,6 +113,13 @@ def _counter_patterns(env: Mapping[str, str]) -> tuple[str, ...]:
     return patterns
 
 
+def _goals(env: Mapping[str, str]) -> tuple[Goal, ...]:
+    try:
+        return parse_goals(env.get(d.ENV_GOALS, ""))
+    except InvalidGoals as exc:
+        raise ConfigError(f"{d.ENV_GOALS}: {exc}") from exc
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build settings from a mapping (``os.environ`` in Lambda); pure, so tests can pass a dict."""
     ip_mode = env.get(d.ENV_IP_MODE, "").strip().lower() or d.DEFAULT_IP_MODE
@@ -137,6 +146,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         public_counters=_counter_patterns(env),
         front_door_secret=env.get(d.ENV_FRONT_DOOR_SECRET, "").strip(),
         count_datacenters=_bool(env, d.ENV_COUNT_DATACENTERS, False),
+        goals=_goals(env),
     )
 
 

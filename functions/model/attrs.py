@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from functions.model import keys
 from functions.model.keys import AttrValue
-from functions.model.layout import NAME_ATTR, REGISTERS, TOP_N, UNIQUES, VERSION
+from functions.model.layout import GOAL_SKETCH_ATTR, NAME_ATTR, REGISTERS, TOP_N, UNIQUES, VERSION
 from functions.model.sketches import InvalidSketch, Sketch
 
 
@@ -28,10 +28,20 @@ def pack_names(item: Mapping[str, AttrValue]) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class Uniques:
-    """A uniques item as read: its sketch and the version to condition the next write on (0: none)."""
+    """A uniques item as read: its sketch, each goal's converters (by goal label) and the version to
+    condition the next write on (0: none)."""
 
     sketch: Sketch = field(default_factory=Sketch)
     version: int = 0
+    goals: dict[str, Sketch] = field(default_factory=dict)
+
+
+def _sketch(value: AttrValue | None) -> Sketch:
+    raw = (value or {}).get("B")
+    try:
+        return Sketch.from_bytes(bytes(raw) if raw else None)
+    except InvalidSketch:
+        return Sketch()
 
 
 def read_uniques(item: Mapping[str, AttrValue] | None) -> Uniques:
@@ -42,20 +52,19 @@ def read_uniques(item: Mapping[str, AttrValue] | None) -> Uniques:
     """
     if not item:
         return Uniques()
-    raw = item.get(REGISTERS, {}).get("B")
-    try:
-        sketch = Sketch.from_bytes(bytes(raw) if raw else None)
-    except InvalidSketch:
-        sketch = Sketch()
-    return Uniques(sketch=sketch, version=number(item, VERSION))
+    goals = {a[len(GOAL_SKETCH_ATTR) :]: _sketch(v) for a, v in item.items() if a.startswith(GOAL_SKETCH_ATTR)}
+    return Uniques(sketch=_sketch(item.get(REGISTERS)), version=number(item, VERSION), goals=goals)
 
 
-def merged_sketch(name_items: Sequence[Mapping[str, AttrValue]]) -> Sketch:
-    """The union of every uniques sketch among a partition's items."""
+def merged_sketch(name_items: Sequence[Mapping[str, AttrValue]], goal: str | None = None) -> Sketch:
+    """The union of every uniques sketch among a partition's items (``goal``: that goal's converters)."""
     sketch = Sketch()
     for item in name_items:
         if item.get(keys.SK, {}).get("S", "").startswith(UNIQUES + "#"):
-            sketch = sketch.merge(read_uniques(item).sketch)
+            uniques = read_uniques(item)
+            part = uniques.sketch if goal is None else uniques.goals.get(goal)
+            if part is not None:
+                sketch = sketch.merge(part)
     return sketch
 
 

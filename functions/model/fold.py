@@ -6,11 +6,12 @@ Pure: the writer turns each ``Delta`` into one ``ADD`` update inside its exactly
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from functions.model import channels, events, keys, layout
+from functions.core.goals import Goal
+from functions.model import channels, events, goals, keys, layout
 from functions.model.keys import ItemKey, key_tuple
 from functions.model.layout import (
     AGENT,
@@ -104,9 +105,10 @@ def day_counters(visit: Visit) -> list[str]:
     return counters
 
 
-def fold(visits: Iterable[Visit], namers: Namers) -> dict[ItemKey, Delta]:
+def fold(visits: Iterable[Visit], namers: Namers, goal_list: Sequence[Goal] = ()) -> dict[ItemKey, Delta]:
     """One ``Delta`` per aggregate item the visits touch (uncapped names, no uniques): day and hour
-    totals, and the name tallies of the day and (pages) of all time."""
+    totals (with the goals' completions in the day item), and the name tallies of the day and (pages)
+    of all time."""
     deltas: dict[ItemKey, Delta] = {}
 
     def delta(key: ItemKey, expires: datetime | int) -> Delta:
@@ -123,6 +125,8 @@ def fold(visits: Iterable[Visit], namers: Namers) -> dict[ItemKey, Delta]:
         hour_start = day_start.replace(hour=when.hour)
         day_item = delta(key_tuple(keys.day_agg_key(day)), day_start + timedelta(days=layout.DAY_TTL_DAYS))
         names_expire = day_start + timedelta(days=layout.NAMES_TTL_DAYS)
+        for goal in goals.completed(visit, goal_list):
+            day_item.add(layout.GOAL_PREFIX + goal.label)
         for dim, name in names_of(visit, namers):
             delta(layout.name_item_key(day, dim, name), names_expire).add(VISITS)
             if dim == PAGE:

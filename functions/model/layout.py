@@ -18,6 +18,10 @@ for what it touches and never for what the day already holds:
   most 2 KB, ``functions.model.sketches``) and ``version`` (N, for optimistic locking), written
   outside the counting transaction. They live in the day's name partition, so the one Query that
   reads the tallies reads them too.
+  With goals declared, the same item holds each goal's converters (``g:<goal>``: a sketch of the
+  visitors who completed it), so a batch writes one sketch item whatever its goals, and pays for
+  them only as the item grows (at most ``MAX_GOALS`` goals: under 24 KB). A goal's completions are a
+  counter of the day item, ``gl:<goal>``, added by the counting transaction.
 
 Aggregate shards (``AGGREGATE_SHARDS``, 1 by default): at a high rate every counting transaction
 would write the same day, hour and popular-name items, and DynamoDB cancels a transaction that writes
@@ -40,6 +44,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from functions.core.definitions import TABLE
+from functions.core.goals import MAX_GOALS
 from functions.model import keys
 from functions.model.keys import ItemKey, key_tuple
 
@@ -107,6 +112,8 @@ SCREEN_PREFIX = "sc:"
 # Host names are counted in the day item too ("hn:<host>"), but their vocabulary is open: a host gets
 # a name tally (the HOST packs) once, when first seen that day, which is what caps them at CAPS[HOST].
 HOST_PREFIX = "hn:"
+GOAL_PREFIX = "gl:"  # a goal's completions, in the day item ("gl:<goal label>")
+GOAL_SKETCH_ATTR = "g:"  # a goal's converters, in the uniques items ("g:<goal label>")
 NAME_ATTR = "n:"  # attribute prefix of a name inside a pack (never clashes with pk, sk, expires_at)
 PACK_NAMES = 20  # names per pack: about 1 KB at typical path lengths, one write unit per KB
 ROLLUP_NAME_ATTR = "t:"  # a rolled-up tally: "t:<dim>:<name>"
@@ -134,6 +141,7 @@ DAYS_READ = 8  # today and the 7 days before it: enough for a rolling 7 x 24 hou
 # The most items a day's name partition can hold (the caps, one "(other)" per dimension, packed,
 # with room for packs written by racing writers, and the sketches): under a Query page's 1 MB.
 NAMES_READ_MAX = 2 * (sum(CAPS.values()) // PACK_NAMES + len(CAPS)) + UNIQUES_SHARDS
+UNIQUES_ITEM_MAX_BYTES = (1 + MAX_GOALS) * 2048 + 1024  # registers, each goal's, names and keys
 ALL_TIME_READ_MAX = 2 * (ALL_TIME_PAGE_CAP // PACK_NAMES + 1)
 
 

@@ -20,6 +20,7 @@ from functions.model.layout import (
     CLASS_PREFIX,
     DIMENSIONS,
     EVENTS,
+    GOAL_PREFIX,
     HOST,
     HOST_PREFIX,
     NAME_ATTR,
@@ -47,7 +48,9 @@ def settled(month: str, today: date) -> bool:
 
 
 def _is_total(attr: str) -> bool:
-    return attr in (VISITS, BOTS, EVENTS) or attr.startswith((CLASS_PREFIX, CHANNEL_PREFIX, SCREEN_PREFIX, HOST_PREFIX))
+    return attr in (VISITS, BOTS, EVENTS) or attr.startswith(
+        (CLASS_PREFIX, CHANNEL_PREFIX, SCREEN_PREFIX, HOST_PREFIX, GOAL_PREFIX)
+    )
 
 
 def rollup_item(

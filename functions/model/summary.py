@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from functions.model import events, keys, layout
+from functions.core.goals import Goal
+from functions.model import events, goals, keys, layout
 from functions.model.attrs import merged_sketch, number, top_names
 from functions.model.keys import AttrValue, Item, ItemKey, key_tuple
 from functions.model.layout import AGENT, BOTS, BROWSER, CLASS_PREFIX, EVENT, EVENTS, PAGE, PROPERTY, REFERRER, VISITS
@@ -88,7 +89,10 @@ def _minutes(hour_item: Mapping[str, AttrValue] | None, minutes: range) -> int:
 
 
 def summarize(
-    items: Mapping[ItemKey, Item], name_items: Sequence[Mapping[str, AttrValue]], now: datetime
+    items: Mapping[ItemKey, Item],
+    name_items: Sequence[Mapping[str, AttrValue]],
+    now: datetime,
+    goal_list: Sequence[Goal] = (),
 ) -> dict[str, Any]:
     """The traffic part of the status JSON from the items of ``layout.status_keys(now)`` and today's name
     partition (tallies and uniques sketches; missing = zero).
@@ -118,6 +122,7 @@ def summarize(
     bots_today = number(today, BOTS)
     seen = humans_today + bots_today
     live_from = now.minute - layout.LIVE_MINUTES + 1
+    unique_today = merged_sketch(name_items).estimate()
     live = _minutes(current_hour, range(max(0, live_from), now.minute + 1))
     if live_from < 0:
         live += _minutes(previous_hour, range(60 + live_from, 60))
@@ -128,12 +133,13 @@ def summarize(
         "visits_last_7d": last_7d,
         "visits_today": humans_today,
         "events_today": number(today, EVENTS),
-        "unique_visitors_today": merged_sketch(name_items).estimate(),
+        "unique_visitors_today": unique_today,
         "bots_today": bots_today,
         "bot_share": round(bots_today / seen, 4) if seen else 0.0,
         "bots_by_class": _classes([today]),
         **day_lists([today]),
         **top_lists(name_items),
+        "goals": goals.goal_rows(goal_list, [today], name_items, unique_today),
         "hourly": hourly,
     }
 
@@ -142,18 +148,21 @@ def summarize_range(
     periods: Sequence[str],
     totals: Mapping[str, Mapping[str, AttrValue] | None],
     names: Sequence[Mapping[str, AttrValue]],
+    goal_list: Sequence[Goal] = (),
 ) -> dict[str, Any]:
     """A range's part of the status JSON: one day or month total item per period (missing = zero)
     and every name item of their partitions (tallies are summed over periods, sketches merged)."""
     day_periods = all(keys.is_day(p) for p in periods)
+    # Sketches are kept 35 days, per day: a range of months has none.
+    unique = merged_sketch(names).estimate() if day_periods else None
     return {
         "visits": sum(number(totals.get(p), VISITS) for p in periods),
         "bots": sum(number(totals.get(p), BOTS) for p in periods),
         "events": sum(number(totals.get(p), EVENTS) for p in periods),
-        # Sketches are kept 35 days, per day: a range of months has none.
-        "unique_visitors": merged_sketch(names).estimate() if day_periods else None,
+        "unique_visitors": unique,
         "series": [{"period": p, "visits": number(totals.get(p), VISITS)} for p in periods],
         **top_lists(names),
         "bots_by_class": _classes(list(totals.values())),
         **day_lists(list(totals.values())),
+        "goals": goals.goal_rows(goal_list, [totals.get(p) for p in periods], names, unique),
     }

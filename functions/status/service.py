@@ -17,7 +17,9 @@ to 255 visitors, about 2.3 % standard error beyond; see ``functions.model.sketch
 ``[{"path"|"referrer"|"browser"|"agent": x, "visits": n}]``),
 ``hourly`` (last 24 hours, oldest first, ``[{"hour": "YYYY-MM-DDTHH", "visits": n}]``),
 ``queue_depth`` / ``queue_in_flight`` / ``queue_delayed``, ``dlq_depth`` (null without DLQ_URL),
-``oldest_message_age_seconds`` and ``generated_at``.
+``oldest_message_age_seconds``, ``generated_at`` and ``goals`` (one line per declared goal:
+completions from the day item, unique converters from its sketches in the same name partition, so
+goals add no call; ``functions.model.goals``).
 
 The counter shards are read in the same eventually consistent BatchGetItem (not with
 ``counter.read_total``'s consistent reads): one call fewer, and at most a moment behind.
@@ -140,7 +142,7 @@ def range_summary(settings: Settings, requested: ranges.Range) -> dict[str, Any]
         "from": requested.start.isoformat(),
         "to": requested.end.isoformat(),
         "granularity": requested.granularity,
-        **summary.summarize_range(periods, totals, names),
+        **summary.summarize_range(periods, totals, names, settings.goals),
     }
 
 
@@ -206,7 +208,7 @@ def build_status(
     dlq = queue_numbers(settings.dlq_url) if settings.dlq_url else None
     return {
         "visitor_count": visitor_count,
-        **summary.summarize(items, names, now),
+        **summary.summarize(items, names, now, settings.goals),
         "queue_depth": queue["ApproximateNumberOfMessages"],
         "queue_in_flight": queue["ApproximateNumberOfMessagesNotVisible"],
         "queue_delayed": queue["ApproximateNumberOfMessagesDelayed"],

@@ -5,6 +5,7 @@ Layout and meaning in ``functions.common.aggregates`` (pure); this module only t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -18,6 +19,7 @@ from functions.model.keys import Item, ItemKey, key_dict, key_tuple
 from functions.model.layout import (
     ALL_TIME,
     ALL_TIME_READ_MAX,
+    GOAL_SKETCH_ATTR,
     NAMES_READ_MAX,
     REGISTERS,
     UNIQUES_SHARDS,
@@ -49,22 +51,39 @@ def update_action(table_name: str, delta: Delta, shard: int = 0) -> dict[str, An
     }
 
 
-def write_sketch(table_name: str, key: ItemKey, registers: bytes, version: int, expires_at: int) -> bool:
-    """Write a uniques sketch read at ``version`` (0: the item had none); False if another writer
-    wrote it since (optimistic locking: re-read, merge, try again)."""
+def write_sketch(
+    table_name: str,
+    key: ItemKey,
+    registers: bytes,
+    version: int,
+    expires_at: int,
+    goals: Mapping[str, bytes] | None = None,
+) -> bool:
+    """Write a uniques sketch read at ``version`` (0: the item had none), with the goals' converter
+    sketches that changed (``goals``: label -> sketch); False if another writer wrote it since
+    (optimistic locking: re-read, merge, try again)."""
+    names = {"#ver": VERSION, "#ttl": TABLE.ttl_attribute}
+    values: dict[str, Any] = {
+        ":ver": {"N": str(version)},
+        ":next": {"N": str(version + 1)},
+        ":ttl": {"N": str(expires_at)},
+    }
+    sets = ["#ver = :next", "#ttl = :ttl"]
+    if registers:  # none yet: a day whose first batch only completes event goals
+        names["#reg"], values[":reg"] = REGISTERS, {"B": registers}
+        sets.append("#reg = :reg")
+    for i, (label, sketch) in enumerate(sorted((goals or {}).items())):
+        names[f"#g{i}"] = GOAL_SKETCH_ATTR + label
+        values[f":g{i}"] = {"B": sketch}
+        sets.append(f"#g{i} = :g{i}")
     try:
         aws.dynamodb(aws.WRITER).update_item(
             TableName=table_name,
             Key=key_dict(key),
-            UpdateExpression="SET #reg = :reg, #ver = :next, #ttl = :ttl",
+            UpdateExpression="SET " + ", ".join(sets),
             ConditionExpression="attribute_not_exists(#ver) OR #ver = :ver",
-            ExpressionAttributeNames={"#reg": REGISTERS, "#ver": VERSION, "#ttl": TABLE.ttl_attribute},
-            ExpressionAttributeValues={
-                ":reg": {"B": registers},
-                ":ver": {"N": str(version)},
-                ":next": {"N": str(version + 1)},
-                ":ttl": {"N": str(expires_at)},
-            },
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
         )
     except ClientError as exc:
         if store.error_code(exc) == "ConditionalCheckFailedException":

@@ -36,6 +36,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 
 from functions.core import aws
+from functions.core.goals import Goal
 from functions.core.observability import logger
 from functions.model import fold, keys, layout
 from functions.model.attrs import Uniques, pack_names, read_uniques
@@ -88,6 +89,7 @@ class BatchWriter:
     known: KnownNames = KNOWN
     sketches: SketchShards = SKETCHES
     backoff: store.Backoff = store.DEFAULT_BACKOFF
+    goals: tuple[Goal, ...] = ()  # completions counted in the day item, converters sketched (step 5)
 
     # --- the whole batch ------------------------------------------------------------------
 
@@ -122,7 +124,7 @@ class BatchWriter:
                     outcome.written += 1
         # Visitors of earlier deliveries too: a sketch write lost with a crashed environment is
         # redone by the redelivery (merging the same visitors again changes nothing).
-        outcome.uniques_deferred = self.sketches.merge(self.table_name, counted + already)
+        outcome.uniques_deferred = self.sketches.merge(self.table_name, counted + already, self.goals)
         if outcome.failed and not failures.record_failures(self.table_name, outcome.failed):
             logger.warning("Could not record every failure reason", extra={"count": len(outcome.failed)})
         return outcome
@@ -131,7 +133,7 @@ class BatchWriter:
 
     def _deltas(self, visits: Iterable[Visit]) -> list[Delta]:
         """The batch's updates: day, hour and the packs of the (capped) names it brings."""
-        deltas = fold.fold(visits, self.namers).values()
+        deltas = fold.fold(visits, self.namers, self.goals).values()
         registered = {d.key for d in deltas if self._registered(d.key)}  # before capping places new names
         capped = fold.merge_deltas(fold.capped(d, self._admitted) for d in deltas)
         return fold.pack(fold.hosts_to_day(capped, registered.__contains__), self._slot)

@@ -48,6 +48,7 @@ def write_batch(records: Records, settings: Settings) -> dict[str, Any]:
         NAMERS,
         counter_shards=settings.counter_shards,
         aggregate_shards=settings.aggregate_shards,
+        goals=settings.goals,
     )
     outcome = writer.write([_message(record) for record in records])
     failures = []

@@ -116,6 +116,23 @@ def test_status_shows_automated_traffic_by_class_and_top_agents(env: Env, api: C
     assert any("by class" in line and "top agents" in line for line in wide)
 
 
+def test_status_shows_goals_when_declared(env: Env, api: Callable[..., HttpStub]) -> None:
+    # GIVEN a /status with two goals, then one without any
+    goals = [
+        {"goal": "Signup", "completions": 1234, "unique_converters": 10, "conversion_rate": 0.3226},
+        {"goal": "Visit /thanks*", "completions": 0, "unique_converters": 0, "conversion_rate": 0.0},
+    ]
+    api(json_answer({**SAMPLE, "goals": goals}))
+    out = env.cli("status", columns=130).stdout
+    # THEN each goal is a row: completions, unique converters, conversion rate
+    section = out[out.index("goals today") :]
+    rows = [line.replace("│", " ").split() for line in section.splitlines() if "Signup" in line or "/thanks*" in line]
+    assert rows == [["Signup", "1,234", "10", "32.3%"], ["Visit", "/thanks*", "0", "0", "0.0%"]]
+    # AND without goals there is no goals table
+    api(json_answer({**SAMPLE, "goals": []}))
+    assert "goals today" not in env.cli("status").stdout
+
+
 def test_status_without_automated_fields_says_none_yet(env: Env, api: Callable[..., HttpStub]) -> None:
     api(json_answer({k: v for k, v in SAMPLE.items() if k not in ("bots_by_class", "top_bots")}))
 

@@ -8,12 +8,15 @@ exactly the pages it went through, once each time they were entered.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e import test_dashboard as dashboard
-from tests.e2e.localmode import LocalMode, wait_for
+from tests.e2e.localmode import LocalMode, start_local_mode, wait_for
+from tests.support.pipeline import FIREFOX_UA
 from tests.support.static import serve_page
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("e2e-browser")]
@@ -200,3 +203,73 @@ def test_the_download_and_404_extensions_send_their_events(local_mode: LocalMode
     expected = {("404", "path", "/dl/missing"): 1, ("File Download", "url", f"{files}/files/report.pdf"): 1}
     assert wait_for(lambda: tallied() == expected, timeout=WRITER_TIMEOUT_SECONDS), tallied()
     assert len([url for url in requests if url.startswith(f"{api}/?") and "&e=" in url]) == 2
+
+
+@pytest.fixture
+def goals_mode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMode]:
+    """Local mode with two goals in its environment (the stack's ``goals`` context key): an event and a page."""
+    mode = start_local_mode(tmp_path_factory.mktemp("goals"), env={"GOALS": "Signup,page:/gl/thanks*"})
+    try:
+        yield mode
+        assert mode.stop() == 0, mode.output()
+    finally:
+        mode.kill()
+
+
+def test_goals_on_an_event_and_a_page_pattern_show_on_the_dashboard(goals_mode: LocalMode, page: Any) -> None:
+    api, slug = goals_mode.url, "/gl"
+    with serve_page(
+        _app(api, slug).replace(
+            "<main id=view></main>", "<main id=view></main><button id=signup onclick=\"vt('Signup')\">sign up</button>"
+        )
+    ) as site:
+        # GIVEN a visitor who opens the app, reaches its thank-you route and signs up twice
+        page.goto(f"{site}{slug}/home")
+        page.wait_for_function("typeof vt === 'function' && !vt.q")
+        page.click(f"a[href='{slug}/thanks']")
+        page.wait_for_function(f"location.pathname === '{slug}/thanks'")
+        page.click("#signup")
+        page.click("#signup")
+        page.wait_for_load_state("networkidle")
+    # AND another visitor (another browser) who only reads a page
+    other = httpx.get(f"{api}/", params={"page": f"{slug}/about"}, headers={"User-Agent": FIREFOX_UA}, timeout=10)
+    assert other.status_code == 200
+
+    def goals() -> dict[str, tuple[int, int, float]]:
+        rows = goals_mode.status()["goals"]
+        return {g["goal"]: (g["completions"], g["unique_converters"], g["conversion_rate"]) for g in rows}
+
+    # THEN /status has both goals: 1 of the 2 visitors converted on each
+    expected = {"Signup": (2, 1, 0.5), f"Visit {slug}/thanks*": (1, 1, 0.5)}
+    assert wait_for(lambda: goals() == expected, timeout=WRITER_TIMEOUT_SECONDS), goals()
+    assert goals_mode.status()["unique_visitors_today"] == 2
+
+    # WHEN the owner opens the dashboard
+    page.goto(goals_mode.dashboard_url())
+    panel = page.locator("[data-testid=goals-panel]")
+    panel.wait_for(state="visible", timeout=UPDATE_TIMEOUT_MS)
+
+    # THEN the Goals panel lists each goal, in declared order, with its completions, converters and rate
+    def row(goal: str) -> list[str]:
+        cells = page.locator(f"#goals tr[data-goal='{goal}'] td")
+        return [text.strip() for text in cells.all_text_contents()]
+
+    assert page.locator("#goals tr").evaluate_all("rows => rows.map(r => r.dataset.goal)") == [
+        "Signup",
+        f"Visit {slug}/thanks*",
+    ]
+    assert row("Signup") == ["Signup", "2", "1", "50.0 %"]
+    assert row(f"Visit {slug}/thanks*") == [f"Visit {slug}/thanks*", "1", "1", "50.0 %"]
+
+    # AND over the last 7 days (the range's own goal lines, from the days' counters and sketches)
+    with page.expect_response(lambda r: "/status" in r.url and "range=7d" in r.url) as answer:
+        page.click("[data-range='7d']")
+    week = answer.value.json()["range"]
+    assert {g["goal"]: (g["completions"], g["unique_converters"]) for g in week["goals"]} == {
+        "Signup": (2, 1),
+        f"Visit {slug}/thanks*": (1, 1),
+    }
+    # (rendered: the period shown is the range's, several days, no longer today's one day)
+    page.wait_for_function("document.getElementById('range-period').textContent.indexOf('–') > 0")
+    assert row("Signup") == ["Signup", "2", "1", "50.0 %"]
+    assert row(f"Visit {slug}/thanks*") == [f"Visit {slug}/thanks*", "1", "1", "50.0 %"]

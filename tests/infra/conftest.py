@@ -65,6 +65,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "count_bots": True,
         "count_datacenters": True,
         "counter_shards": 4,
+        "goals": ["Signup", "page:/thanks*"],
         "throttle_rate_limit": 20,
         "throttle_burst_limit": 40,
         "api_gateway_logging_role": "create",

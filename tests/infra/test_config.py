@@ -50,6 +50,16 @@ def test_cli_strings_are_parsed() -> None:
     assert config.waf_rate_limit is None and config.alarm_email is None
 
 
+def test_goals_from_a_string_or_a_list_reach_the_functions_as_one_variable() -> None:
+    # GIVEN goals as `-c goals=...` delivers them (one string) and as cdk.json may list them
+    from_string = TrackerConfig.from_context({"goals": " Signup , page:/thanks* ,"})
+    from_list = TrackerConfig.from_context({"goals": ["Signup", "page:/thanks*"]})
+    # THEN both are the same goals, and the functions get them in GOALS, which their settings read back
+    assert from_string.goals == from_list.goals == ("Signup", "page:/thanks*")
+    assert from_list.function_environment()["GOALS"] == "Signup,page:/thanks*"
+    assert TrackerConfig().function_environment()["GOALS"] == ""
+
+
 def test_reserved_concurrency_is_opt_in_in_every_mode() -> None:
     """A new account's concurrency quota (often 10) leaves nothing to reserve: never reserve by default."""
     assert TrackerConfig(ingress="function-url").ingest_concurrency_ceiling is None
@@ -102,6 +112,11 @@ def test_front_door_and_logging_role_combinations_are_checked(context: dict[str,
         ({"writer_max_concurrency": 1}, "writer_max_concurrency must be between 2 and 1000"),
         ({"stack_name": "9lives"}, "stack_name must match"),
         ({"max_receive_count": True}, "max_receive_count must be an integer"),
+        ({"goals": "page:thanks"}, "goals: a page goal's pattern must start with /, got 'page:thanks'"),
+        ({"goals": "Signup,Signup"}, "goals: the goal 'Signup' is declared twice"),
+        ({"goals": [f"Goal {n}" for n in range(11)]}, "goals: at most 10 goals, got 11"),
+        ({"goals": "Sign=up"}, "goals: an event goal is an event name of at most 64 characters"),
+        ({"goals": 3}, "goals must be a list or a comma-separated string, got 3"),
     ],
 )
 def test_bad_context_names_the_key(context: dict[str, Any], message: str) -> None:

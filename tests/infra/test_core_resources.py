@@ -184,6 +184,7 @@ def test_environment_variables_default(rest: Synth, name: str) -> None:
         "EXCLUDE_IPS": "",
         "EXCLUDE_PATHS": "",
         "RESPECT_DNT": "false",
+        "GOALS": "",
         "COUNTER_SHARDS": "1",
         "STATUS_CACHE_SECONDS": "5",
         "PUBLIC_DASHBOARD": "false",  # private by default: /status and /dashboard need a token
@@ -202,6 +203,7 @@ def test_environment_variables_follow_context(rest_all: Synth) -> None:
     assert env["COUNT_BOTS"] == "true"
     assert env["COUNT_DATACENTERS"] == "true"
     assert env["COUNTER_SHARDS"] == "4"
+    assert env["GOALS"] == "Signup,page:/thanks*"  # cdk.json's list, as the functions' settings read it
 
 
 def test_writer_event_source_mapping(rest: Synth, rest_all: Synth) -> None:

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from functions.core.goals import MAX_GOALS
 from functions.model import attrs, fold, keys, layout, names
+from functions.model import sketches as sketch_model
 from functions.model.fold import Delta, Namers
 from functions.model.keys import key_tuple
 from functions.model.sketches import Sketch
@@ -262,10 +264,12 @@ def test_status_keys_are_a_fixed_list() -> None:
 
 
 def test_one_query_page_holds_a_full_name_partition() -> None:
-    # Every capped name, one (other) per dimension and every sketch: the limit status queries with.
+    # Every capped name, one (other) per dimension and every sketch item: the limit status queries with.
     packs = sum(layout.CAPS.values()) // layout.PACK_NAMES + len(layout.DIMENSIONS)
     assert layout.NAMES_READ_MAX == 2 * packs + layout.UNIQUES_SHARDS  # twice: room for packs racing writers add
-    assert layout.NAMES_READ_MAX * 1024 < 1024 * 1024  # each pack about 1 KB: one Query page
+    # each pack about 1 KB; a sketch item holds the visitors' and each goal's 2 KB sketch: one Query page
+    assert layout.UNIQUES_ITEM_MAX_BYTES >= (1 + MAX_GOALS) * sketch_model.M
+    assert 2 * packs * 1024 + layout.UNIQUES_SHARDS * layout.UNIQUES_ITEM_MAX_BYTES < 1024 * 1024
 
 
 def test_summary_estimates_unique_visitors_from_the_union_of_the_shards() -> None:
