@@ -272,7 +272,7 @@ def test_sketch_write_is_conditioned_on_the_version_read_and_bumps_it(use: Any) 
 
     update = client.of("update_item")[0]
     assert update["ConditionExpression"] == "attribute_not_exists(#ver) OR #ver = :ver"
-    assert update["UpdateExpression"] == "SET #reg = :reg, #ver = :next, #ttl = :ttl"
+    assert update["UpdateExpression"] == "SET #ver = :next, #ttl = :ttl, #reg = :reg"
     values = update["ExpressionAttributeValues"]
     assert values[":ver"] == {"N": "4"} and values[":next"] == {"N": "5"} and values[":reg"] == {"B": b"\x01" * 8}
     assert set(client.profiles) == {aws.WRITER}
