@@ -9,6 +9,7 @@ bad request or a bad configuration logs, is the same everywhere.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -87,4 +88,8 @@ def http_handler(answer: Callable[[http.Request, Settings], http.Response]) -> C
         )
 
     handler.__doc__ = answer.__doc__
+    # Built once, at the end of the function module's import: what was imported lives as long as the
+    # execution environment. Freezing it keeps the collector's full passes from scanning those objects
+    # again during the cold start's client set-up and on every later request (bench figure 3).
+    gc.freeze()
     return handler

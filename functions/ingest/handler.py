@@ -9,7 +9,7 @@ CORS preflights never reach a function: the API answers them (``definitions.CORS
 
 from __future__ import annotations
 
-from functions.core import http, script
+from functions.core import http
 from functions.core.handler import http_handler
 from functions.core.observability import logger
 from functions.core.settings import Settings
@@ -25,7 +25,9 @@ def answer(request: http.Request, settings: Settings) -> http.Response:
     """Count the visit of a ``GET /`` and answer the count."""
     cors = http.cors_headers(settings, request)
     if request.path == SCRIPT_PATH:
-        # Behind a function URL ingest is the only public function: it serves the site's script too.
+        # Behind a function URL ingest serves the site's script too: imported then, not on every cold start.
+        from functions.core import script
+
         return script.response(request)
     if request.path not in VISIT_PATHS:
         # A Lambda function URL sends every path here (no gateway routing): /favicon.ico, /robots.txt
