@@ -152,51 +152,16 @@ class FrontDoor(Construct):
                 cloudfront.FunctionAssociation(function=strip, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST)
             ],
         )
-        badge_cache = cloudfront.CachePolicy(
-            self,
-            "BadgeCache",
-            cache_policy_name=resource_name(self, "badge"),
-            comment="visitor tracker: the per-page badge, for as long as the origin's max-age (<= 5 min)",
-            min_ttl=Duration.seconds(0),
-            default_ttl=Duration.seconds(BADGE_DEFAULT_TTL_SECONDS),
-            max_ttl=Duration.seconds(BADGE_MAX_TTL_SECONDS),
-            query_string_behavior=cloudfront.CacheQueryStringBehavior.allow_list(*BADGE_QUERY_KEYS),
-            header_behavior=cloudfront.CacheHeaderBehavior.none(),
-            cookie_behavior=cloudfront.CacheCookieBehavior.none(),
-            enable_accept_encoding_gzip=True,
-            enable_accept_encoding_brotli=True,
+        # Two paths the edge may keep, each for as long as the origin's max-age allows: the per-page
+        # badge (<= 5 min) and the site's script (<= 1 day, compressed).
+        badge = self._cached(
+            "BadgeCache", "badge", "the per-page badge, for as long as the origin's max-age (<= 5 min)",
+            BADGE_DEFAULT_TTL_SECONDS, BADGE_MAX_TTL_SECONDS, BADGE_QUERY_KEYS, behavior, compress=False,
         )
-        badge = cloudfront.BehaviorOptions(
-            origin=origin,
-            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-            allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
-            cache_policy=badge_cache,
-            origin_request_policy=origin_requests,
-            function_associations=behavior.function_associations,
-        )
-        script_cache = cloudfront.CachePolicy(
-            self,
-            "ScriptCache",
-            cache_policy_name=resource_name(self, "script"),
-            comment="visitor tracker: the site's script, as long as the origin's max-age (<= 1 day)",
-            min_ttl=Duration.seconds(0),
-            default_ttl=Duration.seconds(SCRIPT_MAX_TTL_SECONDS),
-            max_ttl=Duration.seconds(SCRIPT_MAX_TTL_SECONDS),
-            query_string_behavior=cloudfront.CacheQueryStringBehavior.allow_list(*SCRIPT_QUERY_KEYS),
-            header_behavior=cloudfront.CacheHeaderBehavior.none(),
-            cookie_behavior=cloudfront.CacheCookieBehavior.none(),
-            enable_accept_encoding_gzip=True,
-            enable_accept_encoding_brotli=True,
-        )
-        script = cloudfront.BehaviorOptions(
-            origin=origin,
-            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-            allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
-            cache_policy=script_cache,
-            origin_request_policy=origin_requests,
-            function_associations=behavior.function_associations,
-            compress=True,
-        )
+        script = self._cached(
+            "ScriptCache", "script", "the site's script, as long as the origin's max-age (<= 1 day)",
+            SCRIPT_MAX_TTL_SECONDS, SCRIPT_MAX_TTL_SECONDS, SCRIPT_QUERY_KEYS, behavior, compress=True,
+        )  # fmt: skip
         self.web_acl_arn = settings.web_acl_arn
         if settings.waf_rate_limit is not None:
             self.web_acl_arn = self._web_acl(settings.waf_rate_limit)
@@ -221,6 +186,43 @@ class FrontDoor(Construct):
         )
         self.url = f"https://{self.distribution.distribution_domain_name}{prefix}/"
         self._acknowledge(settings)
+
+    def _cached(
+        self,
+        construct_id: str,
+        purpose: str,
+        comment: str,
+        default_ttl: int,
+        max_ttl: int,
+        query_keys: tuple[str, ...],
+        uncached: cloudfront.BehaviorOptions,
+        *,
+        compress: bool,
+    ) -> cloudfront.BehaviorOptions:
+        """``uncached`` with a cache policy keyed by ``query_keys`` only (no header, no cookie)."""
+        policy = cloudfront.CachePolicy(
+            self,
+            construct_id,
+            cache_policy_name=resource_name(self, purpose),
+            comment=f"visitor tracker: {comment}",
+            min_ttl=Duration.seconds(0),
+            default_ttl=Duration.seconds(default_ttl),
+            max_ttl=Duration.seconds(max_ttl),
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.allow_list(*query_keys),
+            header_behavior=cloudfront.CacheHeaderBehavior.none(),
+            cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+            enable_accept_encoding_gzip=True,
+            enable_accept_encoding_brotli=True,
+        )
+        return cloudfront.BehaviorOptions(
+            origin=uncached.origin,
+            viewer_protocol_policy=uncached.viewer_protocol_policy,
+            allowed_methods=uncached.allowed_methods,
+            cache_policy=policy,
+            origin_request_policy=uncached.origin_request_policy,
+            function_associations=uncached.function_associations,
+            compress=compress or None,
+        )
 
     def _origin_secret(self) -> str:
         """A random value drawn once at stack creation (not on updates): the origin header's secret."""

@@ -146,20 +146,44 @@ def record_event(request: Request, settings: Settings, name: str, props: dict[st
     page = capture.page_of(request)
     if capture.excluded(request, settings, page) is not None:
         return None
-    now = utc_now()
+    event = _record(request, settings, page, _automated_class(request, settings), False, event=(name, props))
+    deliver(settings, event)
+    return event
+
+
+def _automated_class(request: Request, settings: Settings) -> str | None:
+    """The automated-traffic class: the User-Agent's, else ``datacenter`` for a hosting network's ASN."""
     bot_class = bots.classify(request.user_agent)
-    event = capture.build_visit(
+    if (
+        bot_class is None
+        and not settings.count_datacenters
+        and networks.is_datacenter(request.header(networks.ASN_HEADER))
+    ):
+        bot_class = bots.DATACENTER_CLASS
+    return bot_class
+
+
+def _record(
+    request: Request,
+    settings: Settings,
+    page: str,
+    bot_class: str | None,
+    counted: bool,
+    *,
+    event: tuple[str, dict[str, str]] | None = None,
+) -> Visit:
+    """The record of a request kept under the owner's IP mode, hashed with the day's salt."""
+    now = utc_now()
+    return capture.build_visit(
         request,
         page=page,
         now=now,
         ip_mode=settings.ip_mode,
         salt=_salt(settings, keys.day_of(now)),
         bot_class=bot_class,
-        counted=False,
-        event=(name, props),
+        counted=counted,
+        event=event,
     )
-    deliver(settings, event)
-    return event
 
 
 def record_visit(request: Request, settings: Settings) -> Recorded:
@@ -168,13 +192,7 @@ def record_visit(request: Request, settings: Settings) -> Recorded:
     A visit the owner's settings exclude (EXCLUDE_IPS, EXCLUDE_PATHS, RESPECT_DNT) is answered with
     the count and neither queued nor logged.
     """
-    bot_class = bots.classify(request.user_agent)
-    if (
-        bot_class is None
-        and not settings.count_datacenters
-        and networks.is_datacenter(request.header(networks.ASN_HEADER))
-    ):
-        bot_class = bots.DATACENTER_CLASS
+    bot_class = _automated_class(request, settings)
     counted = settings.count_bots or bot_class is None
     page = capture.page_of(request)
     exclusion = capture.excluded(request, settings, page)
@@ -189,20 +207,11 @@ def record_visit(request: Request, settings: Settings) -> Recorded:
             logger.exception("counter unavailable: visit not recorded")
             raise CounterUnavailable("the count cannot be read") from None
         logger.warning("counter unavailable: answering from the last count", exc_info=True)
-    now = utc_now()
     if exclusion is not None:
         visit = capture.build_visit(
-            request, page=page, now=now, ip_mode="none", salt=None, bot_class=bot_class, counted=False
+            request, page=page, now=utc_now(), ip_mode="none", salt=None, bot_class=bot_class, counted=False
         )
         return Recorded(LAST_COUNT.answer(stored, False), visit, "excluded")
-    visit = capture.build_visit(
-        request,
-        page=page,
-        now=now,
-        ip_mode=settings.ip_mode,
-        salt=_salt(settings, keys.day_of(now)),
-        bot_class=bot_class,
-        counted=counted,
-    )
+    visit = _record(request, settings, page, bot_class, counted)
     delivery = deliver(settings, visit)
     return Recorded(LAST_COUNT.answer(stored, counted), visit, delivery)
