@@ -34,8 +34,9 @@ _FIELD_LIMITS = {
     "event": 64,
     "hostname": 100,
     "screen": 16,
+    "site": 100,
 }
-OPTIONAL_SINCE_ISSUE_21 = ("event", "props", "hostname", "screen")
+OPTIONAL_SINCE_ISSUE_21 = ("event", "props", "hostname", "screen", "site")
 MAX_EVENT_PROPS = 10
 MAX_EVENT_PROP_CHARS = 256
 # Visits older than this cannot be in a queue (4 days) or a DLQ (14 days) any more; newer than
@@ -69,6 +70,9 @@ class Visit:
     props: dict[str, str] | None = None
     hostname: str | None = None  # the page's host (the script's h=, else the Origin or Referer header's)
     screen: str | None = None  # functions.model.channels.screen_class of the viewport width the script sends
+    # The site (a domain of the ``SITES`` setting) the visit belongs to; None: the deployment's default site,
+    # whose items keep the keys of a one-site deployment (functions.model.keys.in_site).
+    site: str | None = None
     schema_version: int = VISIT_SCHEMA_VERSION
 
     @property
@@ -112,6 +116,7 @@ class Visit:
             "event",
             "hostname",
             "screen",
+            "site",
         )
         for name in required_str:
             if not isinstance(data.get(name), str) or (name != "user_agent" and not data[name]):
@@ -129,6 +134,8 @@ class Visit:
         _check_props(data.get("props"))
         if "#" in data["visit_id"]:
             raise InvalidVisit("field 'visit_id' must not contain '#'")
+        if "#" in (data.get("site") or ""):
+            raise InvalidVisit("field 'site' must not contain '#'")
         try:
             when = parse_timestamp(data["timestamp"])
         except (ValueError, OverflowError) as exc:
