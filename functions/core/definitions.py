@@ -28,6 +28,8 @@ ENV_EXCLUDE_IPS: Final = "EXCLUDE_IPS"  # comma-separated CIDRs whose visits are
 ENV_EXCLUDE_PATHS: Final = "EXCLUDE_PATHS"  # comma-separated page patterns (fnmatch: /admin/*, /preview)
 # Goals: comma-separated event names and page:<pattern> entries (functions.core.goals), at most 10
 ENV_GOALS: Final = "GOALS"
+# Several sites in one deployment: domains separated by commas or a JSON list (functions.core.sites)
+ENV_SITES: Final = "SITES"
 ENV_RESPECT_DNT: Final = "RESPECT_DNT"  # true: a request with DNT: 1 or Sec-GPC: 1 is neither counted nor logged
 # Who may read: /status and /dashboard need an access token unless PUBLIC_DASHBOARD is true; /count and
 # /badge.svg answer for the pages PUBLIC_COUNTERS allows ("all", "none" or comma-separated patterns).

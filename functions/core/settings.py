@@ -15,6 +15,7 @@ from functools import cache
 from functions.core import definitions as d
 from functions.core.environment import ENVIRONMENT
 from functions.core.goals import Goal, InvalidGoals, parse_goals
+from functions.core.sites import DEFAULT_SITE_NAME, InvalidSites, Site, parse_sites
 
 
 class ConfigError(ValueError):
@@ -43,12 +44,19 @@ class Settings:
     front_door_secret: str = field(default="", repr=False)
     count_datacenters: bool = False
     goals: tuple[Goal, ...] = ()
+    sites: tuple[Site, ...] = ()  # the first is the default site; () = one site answering to any name
+
+    @property
+    def default_site(self) -> str:
+        """The default site's name: the first listed, or ``default`` without SITES."""
+        return self.sites[0].domain if self.sites else DEFAULT_SITE_NAME
 
     def allows_origin(self, origin: str | None) -> str | None:
-        """The value for Access-Control-Allow-Origin, or None when the origin is not allowed."""
+        """The value for Access-Control-Allow-Origin, or None when the origin is not allowed (the
+        ALLOWED_ORIGINS and every site's own origins)."""
         if "*" in self.allowed_origins:
             return "*"
-        if origin and origin in self.allowed_origins:
+        if origin and (origin in self.allowed_origins or any(origin in s.origins for s in self.sites)):
             return origin
         return None
 
@@ -120,6 +128,13 @@ def _goals(env: Mapping[str, str]) -> tuple[Goal, ...]:
         raise ConfigError(f"{d.ENV_GOALS}: {exc}") from exc
 
 
+def _sites(env: Mapping[str, str]) -> tuple[Site, ...]:
+    try:
+        return parse_sites(env.get(d.ENV_SITES, ""))
+    except InvalidSites as exc:
+        raise ConfigError(f"{d.ENV_SITES}: {exc}") from exc
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build settings from a mapping (``os.environ`` in Lambda); pure, so tests can pass a dict."""
     ip_mode = env.get(d.ENV_IP_MODE, "").strip().lower() or d.DEFAULT_IP_MODE
@@ -147,6 +162,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         front_door_secret=env.get(d.ENV_FRONT_DOOR_SECRET, "").strip(),
         count_datacenters=_bool(env, d.ENV_COUNT_DATACENTERS, False),
         goals=_goals(env),
+        sites=_sites(env),
     )
 
 

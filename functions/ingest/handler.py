@@ -14,7 +14,7 @@ from functions.core.handler import http_handler
 from functions.core.observability import logger
 from functions.core.settings import Settings
 from functions.ingest import service
-from functions.model import events
+from functions.model import events, sites
 
 ALLOWED_METHODS = ("GET",)
 VISIT_PATHS = ("/", "")
@@ -36,13 +36,19 @@ def answer(request: http.Request, settings: Settings) -> http.Response:
     if request.method != "GET":
         return http.method_not_allowed(ALLOWED_METHODS, headers=cors)
     try:
+        site = sites.resolve(settings, request.query.get(sites.SITE_PARAMETER))
+    except sites.UnknownSite as exc:
+        return http.error_response(404, str(exc), headers=cors)
+    if not sites.origin_allowed(settings, site, request.origin, request.referer):
+        return http.error_response(403, "this page's origin may not count visits for this site", headers=cors)
+    try:
         event = events.event_of(request.query)
     except events.BadEvent as exc:
         return http.error_response(400, str(exc), headers=cors)
     if event is not None:
-        return event_response(request, settings, event, cors)
+        return event_response(request, settings, event, cors, site)
     try:
-        recorded = service.record_visit(request, settings)
+        recorded = service.record_visit(request, settings, site)
     except (service.CounterUnavailable, service.VisitNotRecorded):
         return http.error_response(503, "the visitor counter is unavailable, please retry", headers=cors)
     logger.debug(  # debug: one INFO line per visit would cost more in CloudWatch Logs than the rest
@@ -53,11 +59,15 @@ def answer(request: http.Request, settings: Settings) -> http.Response:
 
 
 def event_response(
-    request: http.Request, settings: Settings, event: tuple[str, dict[str, str]], cors: dict[str, str]
+    request: http.Request,
+    settings: Settings,
+    event: tuple[str, dict[str, str]],
+    cors: dict[str, str],
+    site: str | None,
 ) -> http.Response:
     """A custom event: queued for the writer (counted once there, never as a visit); answers its name."""
     try:
-        service.record_event(request, settings, *event)
+        service.record_event(request, settings, *event, site)
     except service.VisitNotRecorded:
         return http.error_response(503, "the event could not be recorded, please retry", headers=cors)
     return http.json_response(200, {"event": event[0]}, headers=cors)

@@ -89,8 +89,24 @@ class LastCount:
             self._read_at = None
 
 
+class LastCounts:
+    """Per execution environment: each site's ``LastCount`` (each site has its own count)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sites: dict[str | None, LastCount] = {}
+
+    def of(self, site: str | None) -> LastCount:
+        with self._lock:
+            return self._sites.setdefault(site, LastCount())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sites.clear()
+
+
 # Per execution environment: warm invocations reuse the last count and the day's salt.
-LAST_COUNT = ENVIRONMENT.keep(LastCount())
+LAST_COUNTS = ENVIRONMENT.keep(LastCounts())
 SALT = ENVIRONMENT.keep(DailySalt())
 
 
@@ -116,7 +132,7 @@ def recover(settings: Settings, visit: Visit) -> None:
     """Log and count the visit in one transaction, conditional on its log item not existing yet."""
     actions = [visitlog.put_new_action(settings.table_name, to_log_item(visit, settings.log_ttl_days, recovered=True))]
     if visit.counted:
-        actions.append(counter.increment_action(settings.table_name, 0, 1))
+        actions.append(counter.increment_action(settings.table_name, 0, 1, visit.site))
     codes = store.transact(actions, profile=aws.REQUEST_PATH)
     if codes is not None and codes[0] != store.CONDITION_FAILED:
         # A failed condition means it is already in: an earlier attempt of this call, or the writer.
@@ -140,13 +156,15 @@ def deliver(settings: Settings, visit: Visit) -> str:
     return "recovered"
 
 
-def record_event(request: Request, settings: Settings, name: str, props: dict[str, str]) -> Visit | None:
+def record_event(
+    request: Request, settings: Settings, name: str, props: dict[str, str], site: str | None = None
+) -> Visit | None:
     """Queue a custom event (``functions.model.events``): logged and tallied once by the writer, never
     counted as a visit, so the counter is not read. None when the owner's settings exclude it."""
     page = capture.page_of(request)
     if capture.excluded(request, settings, page) is not None:
         return None
-    event = _record(request, settings, page, _automated_class(request, settings), False, event=(name, props))
+    event = _record(request, settings, page, _automated_class(request, settings), False, site, event=(name, props))
     deliver(settings, event)
     return event
 
@@ -169,6 +187,7 @@ def _record(
     page: str,
     bot_class: str | None,
     counted: bool,
+    site: str | None,
     *,
     event: tuple[str, dict[str, str]] | None = None,
 ) -> Visit:
@@ -183,11 +202,12 @@ def _record(
         bot_class=bot_class,
         counted=counted,
         event=event,
+        site=site,
     )
 
 
-def record_visit(request: Request, settings: Settings) -> Recorded:
-    """Read the count, build the visit record and deliver it (the writer counts it).
+def record_visit(request: Request, settings: Settings, site: str | None = None) -> Recorded:
+    """Read the site's count, build the visit record and deliver it (the writer counts it).
 
     A visit the owner's settings exclude (EXCLUDE_IPS, EXCLUDE_PATHS, RESPECT_DNT) is answered with
     the count and neither queued nor logged.
@@ -199,19 +219,20 @@ def record_visit(request: Request, settings: Settings) -> Recorded:
     if exclusion is not None:
         counted = False
     stored: int | None = None
+    last = LAST_COUNTS.of(site)
     try:
-        if not LAST_COUNT.fresh(settings.count_cache_seconds):
-            stored = counter.read_total(settings, consistent=False)
+        if not last.fresh(settings.count_cache_seconds):
+            stored = counter.read_total(settings, consistent=False, site=site)
     except (*AWS_ERRORS, counter.CounterReadIncomplete):
-        if not LAST_COUNT.known():
+        if not last.known():
             logger.exception("counter unavailable: visit not recorded")
             raise CounterUnavailable("the count cannot be read") from None
         logger.warning("counter unavailable: answering from the last count", exc_info=True)
     if exclusion is not None:
         visit = capture.build_visit(
-            request, page=page, now=utc_now(), ip_mode="none", salt=None, bot_class=bot_class, counted=False
+            request, page=page, now=utc_now(), ip_mode="none", salt=None, bot_class=bot_class, counted=False, site=site
         )
-        return Recorded(LAST_COUNT.answer(stored, False), visit, "excluded")
-    visit = _record(request, settings, page, bot_class, counted)
+        return Recorded(last.answer(stored, False), visit, "excluded")
+    visit = _record(request, settings, page, bot_class, counted, site)
     delivery = deliver(settings, visit)
-    return Recorded(LAST_COUNT.answer(stored, counted), visit, delivery)
+    return Recorded(last.answer(stored, counted), visit, delivery)

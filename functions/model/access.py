@@ -19,6 +19,7 @@ from fnmatch import fnmatchcase
 from functions.core.definitions import TOKEN_HEADER
 from functions.core.http import Request
 from functions.core.settings import Settings
+from functions.model import sites
 
 OWNER_ID = "owner"
 _TOKEN = re.compile(r"^([a-z0-9]{1,16})\.([A-Za-z0-9_-]{20,128})$")
@@ -68,6 +69,7 @@ def valid_share_id(value: str) -> bool:
     return bool(_SHARE_ID.match(value)) and value != OWNER_ID
 
 
-def counter_is_public(settings: Settings, page: str) -> bool:
-    """Whether /count and /badge.svg answer anyone for ``page`` (PUBLIC_COUNTERS patterns)."""
-    return any(fnmatchcase(page, pattern) for pattern in settings.public_counters)
+def counter_is_public(settings: Settings, page: str, site: str | None = None) -> bool:
+    """Whether /count and /badge.svg answer anyone for ``page`` of ``site`` (its ``public_counters``, else
+    the deployment's PUBLIC_COUNTERS patterns)."""
+    return any(fnmatchcase(page, pattern) for pattern in sites.counter_patterns(settings, site))

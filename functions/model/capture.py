@@ -162,6 +162,7 @@ def build_visit(
     bot_class: str | None,
     counted: bool,
     event: tuple[str, dict[str, str]] | None = None,
+    site: str | None = None,
 ) -> Visit:
     """The visit record for a request (``page`` is its ``page_of``; ``salt`` is the day's salt, None in ``none``
     mode or if unavailable; ``event`` its name and props when it is a custom event, not a pageview)."""
@@ -186,4 +187,5 @@ def build_visit(
         screen=screen_class(request.query.get(WIDTH_PARAMETER)),
         event=event[0] if event else None,
         props=(event[1] or None) if event else None,
+        site=site,
     )

@@ -14,6 +14,11 @@ Items (``pk`` / ``sk``):
 - access token:    ``ACCESS``             / ``<token id>``       ``owner`` or a shared link's id (secret, label)
 - imported logs:   ``IMPORT``             / ``<sha256>#<group>`` a chunk of access log already tallied (import-logs)
 
+Several sites (``functions.model.sites``): the counter, log, aggregate and rollup items of a site other
+than the default one carry ``S#<site>#`` before their partition key (``in_site``); the default site's keep
+the keys above, so a one-site deployment's data is its default site's. Salts, failures, access tokens and
+import markers belong to the deployment.
+
 Log items are spread over ``LOG_BUCKETS`` partitions a day so that logging is not capped by one
 partition's write limit; a bucket is chosen from the visit id, so a redelivered visit always maps to
 the same key (idempotent overwrite).
@@ -48,7 +53,7 @@ def key_dict(key: ItemKey) -> Key:
 
 # Partition-key patterns of each item family, as IAM's ``dynamodb:LeadingKeys`` condition takes them
 # (``*`` matches any characters): the stack grants each function only the families it touches.
-FAMILY_LEADING_KEYS: dict[str, tuple[str, ...]] = {
+_FAMILIES: dict[str, tuple[str, ...]] = {
     "counter": ("COUNTER#*",),
     "salt": ("SALT",),
     "log": ("LOG#*",),
@@ -57,6 +62,37 @@ FAMILY_LEADING_KEYS: dict[str, tuple[str, ...]] = {
     "failure": ("FAILURE",),
     "access": ("ACCESS",),  # the owner's token and the shared links: status reads, the CLI writes
 }
+SITE_MARK = "S#"
+# The families each site has its own items of (the same patterns behind ``S#<site>#``).
+SITE_FAMILIES = ("counter", "log", "aggregates", "rollups")
+FAMILY_LEADING_KEYS: dict[str, tuple[str, ...]] = {
+    family: patterns + (tuple(f"{SITE_MARK}*#{p}" for p in patterns) if family in SITE_FAMILIES else ())
+    for family, patterns in _FAMILIES.items()
+}
+
+
+def in_site(key: ItemKey, site: str | None) -> ItemKey:
+    """The key of a site's own item (the default site, None: the key itself)."""
+    return key if site is None else (f"{SITE_MARK}{site}#{key[0]}", key[1])
+
+
+def site_key(key: Key, site: str | None) -> Key:
+    """``in_site`` for a key in DynamoDB's JSON."""
+    return key if site is None else key_dict(in_site(key_tuple(key), site))
+
+
+def out_of_site(key: ItemKey) -> ItemKey:
+    """The key as the default site would have it (``in_site`` undone)."""
+    if not key[0].startswith(SITE_MARK):
+        return key
+    return key[0].split("#", 2)[2], key[1]
+
+
+def item_out_of_site(item: Item) -> Item:
+    """An item read from a site's partition, its partition key as the model knows it."""
+    if not item.get(PK, {}).get("S", "").startswith(SITE_MARK):
+        return item
+    return {**item, PK: {"S": out_of_site(key_tuple(item))[0]}}
 
 
 def _key(pk: str, sk: str) -> Key:

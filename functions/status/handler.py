@@ -21,7 +21,7 @@ from functions.core import http, script
 from functions.core.handler import http_handler
 from functions.core.observability import logger, tracer
 from functions.core.settings import Settings
-from functions.model import access, ranges
+from functions.model import access, ranges, sites
 from functions.model.visit import utc_now
 from functions.status import badge, page, service
 from functions.tables import access as tokens
@@ -61,14 +61,14 @@ def refused(status: int, message: str, cors: dict[str, str]) -> http.Response:
     return http.error_response(status, message, headers={**cors, "WWW-Authenticate": SIGN_IN})
 
 
-def status_response(settings: Settings, request: http.Request) -> http.Response:
+def status_response(settings: Settings, request: http.Request, site: str | None) -> http.Response:
     cors = http.cors_headers(settings, request)
     try:
         requested = ranges.parse(request.query, utc_now())
     except ranges.BadRange as exc:
         return http.error_response(400, str(exc), headers=cors)
     try:
-        body = service.build_status(settings, requested=requested)
+        body = service.build_status(settings, requested=requested, site=site)
     except UNAVAILABLE:
         logger.exception("Status unavailable")
         return http.error_response(503, "status temporarily unavailable", headers=cors)
@@ -79,18 +79,20 @@ def status_response(settings: Settings, request: http.Request) -> http.Response:
     return http.json_response(200, body, headers=cors, cache_control=cache_control)
 
 
-def page_count_response(settings: Settings, request: http.Request, *, as_badge: bool) -> http.Response:
+def page_count_response(
+    settings: Settings, request: http.Request, site: str | None, *, as_badge: bool
+) -> http.Response:
     cors = http.cors_headers(settings, request)
     page_path = (request.query.get("page") or "").strip()
     if not page_path.startswith("/"):
         return http.error_response(400, "page must be a path starting with /, e.g. ?page=/blog/post", headers=cors)
     # The same refusal whether the page has visits or not: it tells nothing about the page.
-    public = access.counter_is_public(settings, page_path)
+    public = access.counter_is_public(settings, page_path, site)
     cache_control = PAGE_COUNT_CACHE if public else http.NO_STORE  # a private answer stays out of shared caches
     try:
         if not public and not signed_in(settings, request):
             return refused(403, COUNTER_NOT_PUBLIC, cors)
-        counts = service.page_count(settings, page_path)
+        counts = service.page_count(settings, page_path, site=site)
     except UNAVAILABLE:
         logger.exception("Page count unavailable")
         return http.error_response(503, "page count temporarily unavailable", headers=cors)
@@ -125,8 +127,12 @@ def answer(request: http.Request, settings: Settings) -> http.Response:
         return script.response(request)
     if request.method != "GET":
         return http.method_not_allowed(ALLOWED_METHODS, headers=cors)
+    try:  # the page itself is the same for every site: it picks one from /status's list
+        site = None if route == "dashboard" else sites.resolve(settings, request.query.get(sites.SITE_PARAMETER))
+    except sites.UnknownSite as exc:
+        return http.error_response(404, str(exc), headers=cors)
     if route in ("count", "badge.svg"):
-        return page_count_response(settings, request, as_badge=route == "badge.svg")
+        return page_count_response(settings, request, site, as_badge=route == "badge.svg")
     if not settings.public_dashboard:
         try:
             allowed = signed_in(settings, request)
@@ -137,7 +143,7 @@ def answer(request: http.Request, settings: Settings) -> http.Response:
             return dashboard_response(401) if route == "dashboard" else refused(401, NOT_SIGNED_IN, cors)
     if route == "dashboard":
         return dashboard_response()
-    return status_response(settings, request)
+    return status_response(settings, request, site)
 
 
 _entry = http_handler(answer)

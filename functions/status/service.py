@@ -42,11 +42,11 @@ from functions.core import aws
 from functions.core.environment import ENVIRONMENT
 from functions.core.observability import logger
 from functions.core.settings import Settings
-from functions.model import attrs, keys, layout, names, ranges, summary
+from functions.model import attrs, keys, layout, names, ranges, sites, summary
 from functions.model.keys import key_tuple
 from functions.model.visit import format_timestamp, utc_now
 from functions.status import months
-from functions.tables import aggstore, store
+from functions.tables import aggstore
 from functions.tables.counter import VISITS_ATTRIBUTE
 
 QUEUE_ATTRIBUTES = (
@@ -125,18 +125,20 @@ def oldest_message_age(queue_url: str, now: datetime) -> int | None:
     return age
 
 
-def range_summary(settings: Settings, requested: ranges.Range) -> dict[str, Any]:
+def range_summary(settings: Settings, requested: ranges.Range, site: str | None = None) -> dict[str, Any]:
     """A range's totals, series and top lists: one BatchGetItem of its day items and one Query per
     day partition, or for months their rollups (``functions.status.months``) — bounded by the range's
     length, never by its traffic."""
     periods = requested.periods()
     if requested.granularity == "month":
-        totals, names = months.months_view(settings, periods, requested.end)
+        totals, names = months.months_view(settings, periods, requested.end, site)
     else:
         shards = settings.aggregate_shards
-        items = aggstore.read_aggregates(settings.table_name, [keys.day_agg_key(p) for p in periods], shards)
+        items = aggstore.read_aggregates(settings.table_name, [keys.day_agg_key(p) for p in periods], shards, site)
         totals = {p: items.get(key_tuple(keys.day_agg_key(p))) for p in periods}
-        names = [item for p in periods for item in aggstore.read_names(settings.table_name, p, shards=shards)]
+        names = [
+            item for p in periods for item in aggstore.read_names(settings.table_name, p, shards=shards, site=site)
+        ]
     return {
         "name": requested.name,
         "from": requested.start.isoformat(),
@@ -158,19 +160,19 @@ class PageTallies:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.periods: dict[str, tuple[float, dict[str, int]]] = {}
+        self.periods: dict[tuple[str | None, str], tuple[float, dict[str, int]]] = {}
 
-    def get(self, settings: Settings, period: str) -> dict[str, int]:
+    def get(self, settings: Settings, period: str, site: str | None = None) -> dict[str, int]:
         with self.lock:
-            cached = self.periods.get(period)
+            cached = self.periods.get((site, period))
         if cached and clock() - cached[0] < settings.status_cache_seconds:
             return cached[1]
-        items = aggstore.read_names(settings.table_name, period, shards=settings.aggregate_shards)
+        items = aggstore.read_names(settings.table_name, period, shards=settings.aggregate_shards, site=site)
         tallies = attrs.tallies(items, layout.PAGE)
         with self.lock:
-            if period != layout.ALL_TIME:  # all time, and one day: yesterday's tallies go at midnight
-                self.periods = {p: c for p, c in self.periods.items() if p == layout.ALL_TIME}
-            self.periods[period] = (clock(), tallies)
+            if period != layout.ALL_TIME:  # all time, and one day a site: yesterday's tallies go at midnight
+                self.periods = {k: c for k, c in self.periods.items() if k[1] == layout.ALL_TIME or k[0] != site}
+            self.periods[(site, period)] = (clock(), tallies)
         return tallies
 
     def clear(self) -> None:
@@ -181,25 +183,28 @@ class PageTallies:
 PAGE_TALLIES = ENVIRONMENT.keep(PageTallies())
 
 
-def page_count(settings: Settings, page: str, now: datetime | None = None) -> dict[str, Any]:
+def page_count(settings: Settings, page: str, now: datetime | None = None, site: str | None = None) -> dict[str, Any]:
     """A page's visits today and of all time, from the tallies (seconds behind the visits): two
     Queries of bounded partitions per aggregate shard, whatever the traffic, at most once per
     ``STATUS_CACHE_SECONDS`` per environment."""
     now = now or utc_now()
     name = names.page_name(page)
-    today = PAGE_TALLIES.get(settings, keys.day_of(now))
-    total = PAGE_TALLIES.get(settings, layout.ALL_TIME)
+    today = PAGE_TALLIES.get(settings, keys.day_of(now), site)
+    total = PAGE_TALLIES.get(settings, layout.ALL_TIME, site)
     return {"page": name, "today": today.get(name, 0), "total": total.get(name, 0)}
 
 
 def build_status(
-    settings: Settings, now: datetime | None = None, requested: ranges.Range | None = None
+    settings: Settings,
+    now: datetime | None = None,
+    requested: ranges.Range | None = None,
+    site: str | None = None,
 ) -> dict[str, Any]:
-    """The /status body (with ``range`` when one is asked for). AWS errors propagate (the handler
+    """A site's /status body (with ``range`` when one is asked for). AWS errors propagate (the handler
     answers 503)."""
     now = now or utc_now()
-    items = layout.merge_shards(store.get_items(settings.table_name, read_keys(settings, now)))
-    names = aggstore.read_names(settings.table_name, keys.day_of(now), shards=settings.aggregate_shards)
+    items = aggstore.read_site_items(settings.table_name, read_keys(settings, now), site)
+    names = aggstore.read_names(settings.table_name, keys.day_of(now), shards=settings.aggregate_shards, site=site)
     visitor_count = sum(
         int(items.get(key_tuple(keys.counter_key(n)), {}).get(VISITS_ATTRIBUTE, {}).get("N", "0"))
         for n in range(settings.counter_shards)
@@ -207,6 +212,8 @@ def build_status(
     queue = queue_numbers(settings.queue_url)
     dlq = queue_numbers(settings.dlq_url) if settings.dlq_url else None
     return {
+        "site": sites.name_of(settings, site),
+        "sites": sites.names(settings),
         "visitor_count": visitor_count,
         **summary.summarize(items, names, now, settings.goals),
         "queue_depth": queue["ApproximateNumberOfMessages"],
@@ -215,5 +222,5 @@ def build_status(
         "dlq_depth": dlq["ApproximateNumberOfMessages"] if dlq else None,
         "oldest_message_age_seconds": oldest_message_age(settings.queue_url, now),
         "generated_at": format_timestamp(now),
-        **({"range": range_summary(settings, requested)} if requested is not None else {}),
+        **({"range": range_summary(settings, requested, site)} if requested is not None else {}),
     }

@@ -30,8 +30,9 @@ from functions.model.layout import (
 from functions.tables import store
 
 
-def update_action(table_name: str, delta: Delta, shard: int = 0) -> dict[str, Any]:
-    """Transaction action adding ``delta`` to its aggregate item in ``shard`` (one expression, names substituted)."""
+def update_action(table_name: str, delta: Delta, shard: int = 0, site: str | None = None) -> dict[str, Any]:
+    """Transaction action adding ``delta`` to its aggregate item in ``shard`` of ``site`` (one expression,
+    names substituted)."""
     names: dict[str, str] = {"#ttl": TABLE.ttl_attribute}
     values: dict[str, Any] = {":ttl": {"N": str(delta.expires_at)}}
     adds: list[str] = []
@@ -43,7 +44,7 @@ def update_action(table_name: str, delta: Delta, shard: int = 0) -> dict[str, An
     return {
         "Update": {
             "TableName": table_name,
-            "Key": key_dict(sharded(delta.key, shard)),
+            "Key": key_dict(keys.in_site(sharded(delta.key, shard), site)),
             "UpdateExpression": expression,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
@@ -103,9 +104,9 @@ def uniques_shard_key(day: str, shard: int) -> ItemKey:
     return key[keys.PK]["S"], key[keys.SK]["S"]
 
 
-def put_rollup(table_name: str, item: Item) -> None:
+def put_rollup(table_name: str, item: Item, site: str | None = None) -> None:
     """Store a finished month's rollup (the same content whoever writes it, so a race is harmless)."""
-    aws.dynamodb().put_item(TableName=table_name, Item=item)
+    aws.dynamodb().put_item(TableName=table_name, Item={**item, **keys.site_key(keys.key_dict(key_tuple(item)), site)})
 
 
 def read_names(
@@ -116,23 +117,36 @@ def read_names(
     shards: int = 1,
     only_shard: int | None = None,
     profile: aws.Profile = aws.REQUEST_PATH,
+    site: str | None = None,
 ) -> list[Item]:
     """Every name tally of a period's partitions: a day, a month or all time (each bounded by the caps),
-    one Query per aggregate shard (``only_shard``: that shard's partition alone, for its writer)."""
+    one Query per aggregate shard (``only_shard``: that shard's partition alone, for its writer), of
+    ``site`` (their keys as the model knows them)."""
     projection = [keys.SK] if names_only else None
     limit = ALL_TIME_READ_MAX if day == ALL_TIME else NAMES_READ_MAX
     wanted = range(shards) if only_shard is None else (only_shard,)
     pk = keys.names_pk(day)
     return [
-        item
+        keys.item_out_of_site(item)
         for n in wanted
         for item in store.query_partition(
-            table_name, sharded((pk, ""), n)[0], limit=limit, projection=projection, profile=profile
+            table_name, keys.in_site(sharded((pk, ""), n), site)[0], limit=limit, projection=projection, profile=profile
         )
     ]
 
 
-def read_aggregates(table_name: str, item_keys: list[keys.Key], shards: int = 1) -> dict[ItemKey, Item]:
-    """Day or hour items (any mix), every shard of each in one batch read, summed onto their shard-0 keys."""
-    wanted = [key_dict(sharded(key_tuple(k), n)) for n in range(shards) for k in item_keys]
-    return merge_shards(store.get_items(table_name, wanted))
+def read_aggregates(
+    table_name: str, item_keys: list[keys.Key], shards: int = 1, site: str | None = None
+) -> dict[ItemKey, Item]:
+    """Day or hour items (any mix) of a site, every shard of each in one batch read, summed onto their
+    shard-0 keys as the model knows them."""
+    return read_site_items(
+        table_name, [key_dict(sharded(key_tuple(k), n)) for n in range(shards) for k in item_keys], site
+    )
+
+
+def read_site_items(table_name: str, item_keys: list[keys.Key], site: str | None) -> dict[ItemKey, Item]:
+    """Items of a site in one batch read, their keys as the model knows them, shards summed."""
+    wanted = [keys.site_key(k, site) for k in item_keys]
+    found = store.get_items(table_name, wanted)
+    return merge_shards({keys.out_of_site(k): keys.item_out_of_site(item) for k, item in found.items()})

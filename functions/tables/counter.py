@@ -24,12 +24,12 @@ class CounterReadIncomplete(RuntimeError):
     """DynamoDB kept some shards unprocessed: an exact total cannot be given right now."""
 
 
-def increment_action(table_name: str, shard: int, amount: int) -> dict[str, Any]:
-    """Transaction action adding ``amount`` counted visits to a shard."""
+def increment_action(table_name: str, shard: int, amount: int, site: str | None = None) -> dict[str, Any]:
+    """Transaction action adding ``amount`` counted visits to a shard of a site's counter."""
     return {
         "Update": {
             "TableName": table_name,
-            "Key": keys.counter_key(shard),
+            "Key": keys.site_key(keys.counter_key(shard), site),
             "UpdateExpression": "ADD #v :n",
             "ExpressionAttributeNames": {"#v": VISITS_ATTRIBUTE},
             "ExpressionAttributeValues": {":n": {"N": str(amount)}},
@@ -42,7 +42,11 @@ def visits_of(item: dict[str, Any] | None) -> int:
 
 
 def read_shards(
-    settings: Settings, *, consistent: bool = False, profile: aws.Profile = aws.REQUEST_PATH
+    settings: Settings,
+    *,
+    consistent: bool = False,
+    profile: aws.Profile = aws.REQUEST_PATH,
+    site: str | None = None,
 ) -> dict[int, int]:
     """Every shard's value, ``{shard: visits}`` (0 before its first visit).
 
@@ -52,13 +56,13 @@ def read_shards(
     if settings.counter_shards == 1:
         response = aws.dynamodb(profile).get_item(
             TableName=settings.table_name,
-            Key=keys.counter_key(0),
+            Key=keys.site_key(keys.counter_key(0), site),
             ProjectionExpression="#v",
             ExpressionAttributeNames={"#v": VISITS_ATTRIBUTE},
             ConsistentRead=consistent,
         )
         return {0: visits_of(response.get("Item"))}
-    wanted = {n: keys.counter_key(n) for n in range(settings.counter_shards)}
+    wanted = {n: keys.site_key(keys.counter_key(n), site) for n in range(settings.counter_shards)}
     try:
         items = store.get_items(settings.table_name, wanted.values(), consistent=consistent, profile=profile)
     except RuntimeError as exc:
@@ -66,6 +70,6 @@ def read_shards(
     return {n: visits_of(items.get((k[keys.PK]["S"], k[keys.SK]["S"]))) for n, k in wanted.items()}
 
 
-def read_total(settings: Settings, *, consistent: bool = True) -> int:
-    """The count: the sum of every shard (strongly consistent by default: exact once writes settle)."""
-    return sum(read_shards(settings, consistent=consistent).values())
+def read_total(settings: Settings, *, consistent: bool = True, site: str | None = None) -> int:
+    """A site's count: the sum of every shard (strongly consistent by default: exact once writes settle)."""
+    return sum(read_shards(settings, consistent=consistent, site=site).values())

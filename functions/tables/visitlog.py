@@ -28,7 +28,7 @@ def expires_at(visit: Visit, ttl_days: int) -> int:
 def to_log_item(visit: Visit, ttl_days: int, *, recovered: bool = False) -> Item:
     """The log item for a visit, in DynamoDB's JSON. Same visit -> same key, so rewrites are idempotent."""
     item: Item = dict(
-        keys.log_key(keys.day_of(visit.when), visit.timestamp, visit.visit_id),
+        keys.site_key(keys.log_key(keys.day_of(visit.when), visit.timestamp, visit.visit_id), visit.site),
         visit_id={"S": visit.visit_id},
         ts={"S": visit.timestamp},
         user_agent={"S": visit.user_agent},
@@ -81,8 +81,15 @@ def from_log_item(item: Item) -> Visit:
         hostname=s("hostname"),
         screen=s("screen"),
         props={k: v["S"] for k, v in item["props"]["M"].items()} if "props" in item else None,
+        site=site_of_key(item),
         schema_version=int(item["schema_version"]["N"]),
     )
+
+
+def site_of_key(item: Item) -> str | None:
+    """The site of a log item, from its key (None: the default site)."""
+    pk = item.get(keys.PK, {}).get("S", "")
+    return pk.split("#", 2)[1] if pk.startswith(keys.SITE_MARK) else None
 
 
 def put_new_action(table_name: str, item: Item) -> dict[str, Any]:
@@ -97,6 +104,7 @@ def recent_visits(
     client: Any = None,
     now: datetime | None = None,
     max_days: int = 7,
+    site: str | None = None,
 ) -> list[Visit]:
     """The ``limit`` most recent logged visits, newest first (the CLI's ``visits recent``).
 
@@ -116,7 +124,7 @@ def recent_visits(
                 TableName=table_name,
                 KeyConditionExpression="#pk = :pk",
                 ExpressionAttributeNames={"#pk": keys.PK},
-                ExpressionAttributeValues={":pk": {"S": keys.log_pk(day, bucket)}},
+                ExpressionAttributeValues={":pk": {"S": keys.in_site((keys.log_pk(day, bucket), ""), site)[0]}},
                 ScanIndexForward=False,
                 Limit=limit,
             )

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Sequence
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import KW_ONLY, dataclass, field, replace
 
 from functions.core import aws
 from functions.core.goals import Goal
@@ -90,6 +90,7 @@ class BatchWriter:
     sketches: SketchShards = SKETCHES
     backoff: store.Backoff = store.DEFAULT_BACKOFF
     goals: tuple[Goal, ...] = ()  # completions counted in the day item, converters sketched (step 5)
+    site: str | None = None  # the site whose items this writer writes (None: the default site)
 
     # --- the whole batch ------------------------------------------------------------------
 
@@ -111,7 +112,18 @@ class BatchWriter:
                 visits.append(visit)
             by_visit.setdefault(visit.visit_id, []).append(message.message_id)
 
-        counted, already, reasons = self._count(visits)
+        counted: list[Visit] = []
+        already: list[Visit] = []
+        reasons: dict[str, str] = {}
+        for site, of_site in _by_site(visits).items():
+            writer = self.for_site(site)
+            now, before, failed = writer._count(of_site)
+            counted += now
+            already += before
+            reasons.update(failed)
+            # Visitors of earlier deliveries too: a sketch write lost with a crashed environment is
+            # redone by the redelivery (merging the same visitors again changes nothing).
+            outcome.uniques_deferred += writer.sketches.merge(self.table_name, now + before, self.goals)
         outcome.counted = len(counted)
         outcome.counted_in_total = sum(1 for v in counted if v.counted)
         outcome.bots = sum(1 for v in counted if v.is_bot)
@@ -122,12 +134,15 @@ class BatchWriter:
                     outcome.failed[message_id] = reasons[visit.visit_id]
                 else:
                     outcome.written += 1
-        # Visitors of earlier deliveries too: a sketch write lost with a crashed environment is
-        # redone by the redelivery (merging the same visitors again changes nothing).
-        outcome.uniques_deferred = self.sketches.merge(self.table_name, counted + already, self.goals)
         if outcome.failed and not failures.record_failures(self.table_name, outcome.failed):
             logger.warning("Could not record every failure reason", extra={"count": len(outcome.failed)})
         return outcome
+
+    def for_site(self, site: str | None) -> BatchWriter:
+        """This writer for a site's own items (each site has its own names and sketches)."""
+        if site == self.site:
+            return self
+        return replace(self, site=site, known=self.known.for_site(site), sketches=self.sketches.for_site(site))
 
     # --- counting ---------------------------------------------------------------------------
 
@@ -153,7 +168,7 @@ class BatchWriter:
         """The day's name partition: where each name is packed, and its sketches' versions for step 5."""
         shard = self.shard.current(self.aggregate_shards)
         try:
-            items = aggstore.read_names(self.table_name, day, only_shard=shard, profile=aws.WRITER)
+            items = aggstore.read_names(self.table_name, day, only_shard=shard, profile=aws.WRITER, site=self.site)
         except store.AWS_ERRORS as exc:
             logger.warning("Could not read the day's names", extra={"error": store.error_code(exc), "day": day})
             return None
@@ -207,12 +222,12 @@ class BatchWriter:
             visitlog.put_new_action(self.table_name, to_log_item(v, self.log_ttl_days)) for v in visits
         ]
         shard = self.shard.current(self.aggregate_shards)
-        actions += [aggstore.update_action(self.table_name, d, shard) for d in deltas]
+        actions += [aggstore.update_action(self.table_name, d, shard, self.site) for d in deltas]
         in_total = sum(1 for v in visits if v.counted)
         if in_total:
             # With aggregate shards, the counter shard follows this writer's shard (one writer per item).
             spread = shard if self.aggregate_shards > 1 else random.randrange(self.counter_shards)
-            actions.append(counter.increment_action(self.table_name, spread % self.counter_shards, in_total))
+            actions.append(counter.increment_action(self.table_name, spread % self.counter_shards, in_total, self.site))
         return actions
 
     def _count_chunk(
@@ -254,3 +269,11 @@ class BatchWriter:
             logger.info("Counting transaction retried", extra={"reasons": causes, "attempt": attempt})
             self.backoff.pause(attempt - 1)
         return [], already, None
+
+
+def _by_site(visits: Sequence[Visit]) -> dict[str | None, list[Visit]]:
+    """The batch's visits by site (each site's items are its own: a transaction per site's chunk)."""
+    groups: dict[str | None, list[Visit]] = {}
+    for visit in visits:
+        groups.setdefault(visit.site, []).append(visit)
+    return groups

@@ -49,6 +49,13 @@ class KnownNames:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._days: dict[str, _Day] = {}
+        self._sites: dict[str, KnownNames] = {}
+
+    def for_site(self, site: str | None) -> KnownNames:
+        """The names of another site's tallies (this object is the default site's)."""
+        if site is None:
+            return self
+        return self._sites.setdefault(site, KnownNames(self._clock))
 
     def _day(self, day: str, load: Loader, *, fresh: bool) -> _Day:
         entry = self._days.get(day)
@@ -89,6 +96,7 @@ class KnownNames:
 
     def clear(self) -> None:
         self._days.clear()
+        self._sites.clear()
 
 
 KNOWN = ENVIRONMENT.keep(KnownNames())

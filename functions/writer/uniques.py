@@ -18,7 +18,7 @@ from functions.core.goals import Goal
 from functions.core.observability import logger
 from functions.model import fold, goals, layout
 from functions.model.attrs import Uniques
-from functions.model.keys import ItemKey
+from functions.model.keys import ItemKey, in_site
 from functions.model.sketches import Sketch
 from functions.model.visit import Visit
 from functions.tables import aggstore, store
@@ -46,14 +46,23 @@ class SketchShards:
     """Per execution environment: its uniques shard, the last version it knows of each day's
     sketch, and visitors still to be merged (a write that kept losing)."""
 
-    def __init__(self, shard: int | None = None) -> None:
+    def __init__(self, shard: int | None = None, site: str | None = None) -> None:
         self.shard = random.randrange(layout.UNIQUES_SHARDS) if shard is None else shard
+        self.site = site  # None: the default site (this object holds the other sites' shards)
         self.known: dict[ItemKey, Uniques] = {}
         self.pending: dict[str, DayMembers] = {}
+        self._sites: dict[str, SketchShards] = {}
+
+    def for_site(self, site: str | None) -> SketchShards:
+        """Another site's sketches, in the same shard number."""
+        if site is None:
+            return self
+        return self._sites.setdefault(site, SketchShards(self.shard, site))
 
     def clear(self) -> None:
         self.known.clear()
         self.pending.clear()
+        self._sites.clear()
 
     def merge(self, table_name: str, visits: Sequence[Visit], goal_list: Sequence[Goal] = ()) -> int:
         """Merge the visitors and each goal's converters into this environment's shard (one item a day);
@@ -79,7 +88,7 @@ class SketchShards:
         try:
             for _ in range(SKETCH_ATTEMPTS):
                 if read is None:
-                    read = aggstore.read_sketch(table_name, key)
+                    read = aggstore.read_sketch(table_name, in_site(key, self.site))
                 merged = read.sketch.merge(addition)
                 changed = {
                     label: union
@@ -91,7 +100,8 @@ class SketchShards:
                     return True  # nothing new for this shard: no write, no cost
                 expires_at = layout.uniques_expires_at(day)
                 goal_bytes = {label: sketch.to_bytes() for label, sketch in changed.items()}
-                if aggstore.write_sketch(table_name, key, merged.to_bytes(), read.version, expires_at, goal_bytes):
+                stored = in_site(key, self.site)
+                if aggstore.write_sketch(table_name, stored, merged.to_bytes(), read.version, expires_at, goal_bytes):
                     self.known[key] = Uniques(merged, read.version + 1, {**read.goals, **changed})
                     return True
                 read = None  # another writer wrote this shard since: read it again and merge on top
