@@ -17,6 +17,7 @@ from typing import Any, Final
 from functions.core import definitions as d
 from functions.core.goals import InvalidGoals, format_goals, parse_goals
 from functions.core.settings import ConfigError, load_settings
+from functions.core.sites import InvalidSites, format_sites, parse_sites
 from pipeline import capacity
 
 INGRESS_OPTIONS: Final = ("rest", "http", "function-url")
@@ -60,6 +61,7 @@ class TrackerConfig:
     exclude_paths: tuple[str, ...] = ()
     respect_dnt: bool = False
     goals: tuple[str, ...] = ()  # "Signup", "page:/thanks*" (functions.core.goals)
+    sites: str = ""  # the SITES value (JSON; functions.core.sites): "" = one site
     # Who may read (docs/deploy.md, "Access"): private by default
     public_dashboard: bool = False
     public_counters: tuple[str, ...] = (d.PUBLIC_COUNTERS_ALL,)
@@ -203,6 +205,14 @@ class TrackerConfig:
         return f"{d.METRICS_NAMESPACE}/{self.stack_name}"
 
     @property
+    def cors_origins(self) -> tuple[str, ...]:
+        """The origins the API's CORS answers allow: ``allowed_origins`` and every site's own origins."""
+        if "*" in self.allowed_origins:
+            return self.allowed_origins
+        extra = [o for site in parse_sites(self.sites) for o in site.origins if o not in self.allowed_origins]
+        return self.allowed_origins + tuple(dict.fromkeys(extra))
+
+    @property
     def service_name(self) -> str:
         """Powertools' ``service`` (log field and metric dimension): the stack's name."""
         return self.stack_name
@@ -224,6 +234,7 @@ class TrackerConfig:
             d.ENV_EXCLUDE_PATHS: ",".join(self.exclude_paths),
             d.ENV_RESPECT_DNT: "true" if self.respect_dnt else "false",
             d.ENV_GOALS: ",".join(self.goals),
+            d.ENV_SITES: self.sites,
             # A writer adds to the counter shard of its aggregate shard: at least as many counter shards.
             d.ENV_COUNTER_SHARDS: str(max(self.counter_shards, self.shards)),
             d.ENV_STATUS_CACHE_SECONDS: str(self.status_cache_seconds),
@@ -324,6 +335,17 @@ def _goals(name: str, raw: Any) -> tuple[str, ...]:
     return tuple(format_goals(goals).split(",")) if goals else ()
 
 
+def _sites(name: str, raw: Any) -> str:
+    """Sites as a list (domains or objects) or one comma-separated string, validated as the functions will
+    read them, kept as their SITES value."""
+    if not isinstance(raw, str | list | tuple):
+        raise ContextError(f"{name} must be a list or a comma-separated string, got {raw!r}")
+    try:
+        return format_sites(parse_sites(raw if isinstance(raw, str) else list(raw)))
+    except InvalidSites as exc:
+        raise ContextError(f"{name}: {exc}") from exc
+
+
 _PARSERS: Final[dict[str, Any]] = {
     "stack_name": _str,
     "ingress": _str,
@@ -338,6 +360,7 @@ _PARSERS: Final[dict[str, Any]] = {
     "exclude_paths": _origins,
     "respect_dnt": _bool,
     "goals": _goals,
+    "sites": _sites,
     "public_dashboard": _bool,
     "public_counters": _origins,
     "counter_shards": _int(1, 128),

@@ -155,8 +155,14 @@ class FrontDoor(Construct):
         # Two paths the edge may keep, each for as long as the origin's max-age allows: the per-page
         # badge (<= 5 min) and the site's script (<= 1 day, compressed).
         badge = self._cached(
-            "BadgeCache", "badge", "the per-page badge, for as long as the origin's max-age (<= 5 min)",
-            BADGE_DEFAULT_TTL_SECONDS, BADGE_MAX_TTL_SECONDS, BADGE_QUERY_KEYS, behavior, compress=False,
+            "BadgeCache",
+            "badge",
+            "the per-page badge, for as long as the origin's max-age (<= 5 min)",
+            BADGE_DEFAULT_TTL_SECONDS,
+            BADGE_MAX_TTL_SECONDS,
+            BADGE_QUERY_KEYS,
+            behavior,
+            compress=False,
         )
         script = self._cached(
             "ScriptCache", "script", "the site's script, as long as the origin's max-age (<= 1 day)",

@@ -190,7 +190,7 @@ class VisitorTrackerStack(cdk.Stack):
 
     def _ingress(self, config: TrackerConfig, log_retention: logs.RetentionDays) -> Ingress:
         settings = IngressSettings(
-            allowed_origins=config.allowed_origins,
+            allowed_origins=config.cors_origins,
             throttle_rate_limit=config.throttle_rate_limit,
             throttle_burst_limit=config.throttle_burst_limit,
             log_retention=log_retention,

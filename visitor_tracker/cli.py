@@ -70,13 +70,15 @@ def visits_recent(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(min=1, max=base.MAX_LIMIT, help="How many visits.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="JSON: a list of visit records.")] = False,
+    site: base.SiteOption = None,
 ) -> None:
-    """The newest logged visits, newest first."""
+    """The newest logged visits of a site, newest first."""
     from functions.model.browsers import browser_of
     from functions.tables.visitlog import recent_visits
 
     pipeline = base.pipeline_of(ctx)
-    visits = recent_visits(limit, table_name=pipeline.table_name, client=pipeline.client("dynamodb"))
+    scope = base.site_of(pipeline, site)
+    visits = recent_visits(limit, table_name=pipeline.table_name, client=pipeline.client("dynamodb"), site=scope)
     if as_json:
         base.print_json([asdict(v) for v in visits])
         return

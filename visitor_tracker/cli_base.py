@@ -99,6 +99,21 @@ class _Options:
         return self._pipeline
 
 
+# `--site DOMAIN` of the commands that read or write one site's data (the deployment's `sites`).
+SiteOption = Annotated[
+    str | None,
+    typer.Option("--site", help="One of the deployment's sites (default: the first listed).", metavar="DOMAIN"),
+]
+
+
+def site_of(pipeline: Pipeline, site: str | None) -> str | None:
+    """``--site`` as the table keys it (None: the default site); an unknown site is a CLI error."""
+    try:
+        return pipeline.site_scope(site)
+    except DiscoveryError as exc:
+        raise CliError(str(exc)) from None
+
+
 def pipeline_of(ctx: typer.Context) -> Pipeline:
     options = ctx.find_object(_Options)
     assert options is not None, "the root callback sets the options"

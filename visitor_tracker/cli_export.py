@@ -38,8 +38,9 @@ def export_command(
             help="The stack's aggregate_shards (--daily sums every shard).",
         ),
     ] = 1,
+    site: base.SiteOption = None,
 ) -> None:
-    """Stream the visit log of a range of days (or one row per day) as CSV or JSON lines."""
+    """Stream a site's visit log of a range of days (or one row per day) as CSV or JSON lines."""
     import os
 
     from visitor_tracker import export as ex
@@ -57,6 +58,7 @@ def export_command(
         if not out.parent.is_dir():
             raise base.CliError(f"--out {out}: directory {out.parent} does not exist")
     pipeline = base.pipeline_of(ctx)
+    scope = base.site_of(pipeline, site)
     client = pipeline.client("dynamodb")
     err = base.err()
     what = "day(s)" if daily else "visit(s)"
@@ -85,7 +87,15 @@ def export_command(
         writer = ex.make_writer(fmt, stream, daily=daily)
         with progress:
             return ex.export(
-                client, pipeline.table_name, days, writer, daily=daily, on_day=on_day, on_row=on_row, shards=shards
+                client,
+                pipeline.table_name,
+                days,
+                writer,
+                daily=daily,
+                on_day=on_day,
+                on_row=on_row,
+                shards=shards,
+                site=scope,
             )
 
     span = f"{days[0]}..{days[-1]}"

@@ -11,9 +11,6 @@ from rich.table import Table
 
 from visitor_tracker import cli_base as base
 
-# One deployment tracks one site today; several sites per deployment come later (--site names them).
-DEFAULT_SITE = "default"
-
 
 @base.app.command("import-logs")
 def import_logs_command(
@@ -22,22 +19,16 @@ def import_logs_command(
         list[Path],
         typer.Argument(help="Access logs: nginx/Apache combined or CloudFront standard, gzip or not.", metavar="FILE"),
     ],
-    site: Annotated[
-        str, typer.Option("--site", help=f"The site the logs are of (one per deployment today: {DEFAULT_SITE}).")
-    ] = DEFAULT_SITE,
+    site: base.SiteOption = None,
 ) -> None:
     """Tally the automated requests of access logs (AI crawlers by page, agents, classes); twice changes nothing."""
     from visitor_tracker.import_logs import Importer, Report
 
-    if site != DEFAULT_SITE:
-        raise base.CliError(
-            f"unknown site {site!r}: a deployment tracks one site today, {DEFAULT_SITE!r} (pass --site {DEFAULT_SITE})"
-        )
     for path in files:
         if not path.is_file():
             raise base.CliError(f"{path}: no such file")
     pipeline = base.pipeline_of(ctx)
-    importer = Importer(pipeline.client("dynamodb"), pipeline.table_name)
+    importer = Importer(pipeline.client("dynamodb"), pipeline.table_name, base.site_of(pipeline, site))
     report = Report()
     err = base.err()
     progress = Progress(

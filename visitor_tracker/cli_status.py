@@ -31,11 +31,12 @@ def status(
     api_key: Annotated[
         str | None, typer.Option(envvar=API_KEY_ENV, help="API key sent as x-api-key.", show_envvar=True)
     ] = None,
+    site: base.SiteOption = None,
 ) -> None:
-    """Visitor count, recent traffic, top pages/referrers/browsers, bots, queue and DLQ depth."""
+    """A site's visitor count, recent traffic, top pages/referrers/browsers, bots, queue and DLQ depth."""
     pipeline = base.pipeline_of(ctx)
     if watch is None:
-        data = pipeline.fetch_status(api_key)
+        data = pipeline.fetch_status(api_key, site=site)
         if as_json:
             base.print_json(data)
         else:
@@ -45,15 +46,15 @@ def status(
     try:
         if as_json:
             while True:
-                typer.echo(json.dumps(pipeline.fetch_status(api_key), default=str))
+                typer.echo(json.dumps(pipeline.fetch_status(api_key, site=site), default=str))
                 _pause(watch)
         console = base.out()
-        first = _watched(pipeline, api_key, watch, console.width)
+        first = _watched(pipeline, api_key, watch, console.width, site)
         # "visible": a summary taller than the terminal scrolls instead of losing its last lines.
         with Live(first, console=console, auto_refresh=False, vertical_overflow="visible") as live:
             while True:
                 _pause(watch)
-                live.update(_watched(pipeline, api_key, watch, console.width), refresh=True)
+                live.update(_watched(pipeline, api_key, watch, console.width, site), refresh=True)
     except KeyboardInterrupt:
         return
 
@@ -63,12 +64,14 @@ def _pause(seconds: float) -> None:
     time.sleep(seconds)
 
 
-def _watched(pipeline: Pipeline, api_key: str | None, every: float, width: int) -> RenderableType:
+def _watched(
+    pipeline: Pipeline, api_key: str | None, every: float, width: int, site: str | None = None
+) -> RenderableType:
     """One refresh of ``status --watch``: a failed fetch is shown, and the watch goes on."""
     stamp = datetime.now(UTC).strftime("%H:%M:%S UTC")
     footer = Text(f"refreshed {stamp}, every {every:g}s; Ctrl-C to stop", style="dim")
     try:
-        return Group(render_status(pipeline.fetch_status(api_key), pipeline.source, width), footer)
+        return Group(render_status(pipeline.fetch_status(api_key, site=site), pipeline.source, width), footer)
     except DiscoveryError as exc:
         return Group(Text(f"refresh failed: {exc}", style="bold red"), footer)
 

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import boto3
 import botocore.exceptions
@@ -76,11 +76,24 @@ class Pipeline:
             self._owner["token"] = cached
         return cached
 
-    def fetch_status(self, api_key: str | None = None, timeout: float = HTTP_TIMEOUT_SECONDS) -> Any:
-        """GET the /status JSON as the owner; any failure is a ``DiscoveryError`` naming the likely fix."""
-        return get_json(
-            self.status_url, api_key=api_key, token=self.owner_token(), timeout=timeout, local=self.source == "local"
-        )
+    def fetch_status(
+        self, api_key: str | None = None, timeout: float = HTTP_TIMEOUT_SECONDS, site: str | None = None
+    ) -> Any:
+        """GET a site's /status JSON as the owner; any failure is a ``DiscoveryError`` naming the likely fix."""
+        url = self.status_url + (f"?site={quote(site, safe='')}" if site else "")
+        return get_json(url, api_key=api_key, token=self.owner_token(), timeout=timeout, local=self.source == "local")
+
+    def site_scope(self, site: str | None, api_key: str | None = None) -> str | None:
+        """The site whose items a table command reads or writes, as the functions key them (None: the
+        default site), checked against the deployment's own list (its /status): an unknown site fails."""
+        if not site:
+            return None
+        body = self.fetch_status(api_key, site=site)
+        listed = body.get("sites") if isinstance(body, dict) else None
+        name = body.get("site") if isinstance(body, dict) else None
+        if not isinstance(listed, list) or not isinstance(name, str):
+            raise DiscoveryError(f"{self.status_url} does not list its sites: is this tracker up to date?")
+        return None if name == listed[0] else name
 
 
 def find_pipeline(stack: str | None = None, *, region: str | None = None, profile: str | None = None) -> Pipeline:

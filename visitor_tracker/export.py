@@ -209,14 +209,17 @@ def _partition_stream(client: Any, table_name: str, pk: str, page_items: int) ->
             yield rows.popleft()
 
 
-def log_rows(client: Any, table_name: str, day: str, *, page_items: int | None = None) -> Iterator[Row]:
+def log_rows(
+    client: Any, table_name: str, day: str, *, page_items: int | None = None, site: str | None = None
+) -> Iterator[Row]:
     """A day's logged visits sorted by timestamp (then visit id), as export rows, streamed.
 
     At most ``LOG_BUCKETS`` pages of ``page_items`` rows are held, whatever the day holds.
     """
     size = page_items or PAGE_ITEMS
     streams = [
-        _partition_stream(client, table_name, keys.log_pk(day, bucket), size) for bucket in range(keys.LOG_BUCKETS)
+        _partition_stream(client, table_name, keys.in_site((keys.log_pk(day, bucket), ""), site)[0], size)
+        for bucket in range(keys.LOG_BUCKETS)
     ]
     for _, row in heapq.merge(*streams, key=lambda pair: pair[0]):
         yield row
@@ -226,23 +229,35 @@ def log_rows(client: Any, table_name: str, day: str, *, page_items: int | None =
 
 
 def _day_items(
-    client: Any, table_name: str, days: Sequence[str], sleep: Callable[[float], None], shards: int = 1
+    client: Any,
+    table_name: str,
+    days: Sequence[str],
+    sleep: Callable[[float], None],
+    shards: int = 1,
+    site: str | None = None,
 ) -> dict[str, Item]:
     """The day aggregate items of ``days`` (every shard's, summed), by day; a missing day is absent."""
     try:
         items = store.get_items(
             table_name,
-            [keys.key_dict(sharded(keys.key_tuple(keys.day_agg_key(day)), n)) for n in range(shards) for day in days],
+            [
+                keys.key_dict(keys.in_site(sharded(keys.key_tuple(keys.day_agg_key(day)), n), site))
+                for n in range(shards)
+                for day in days
+            ],
             store.Backoff(attempts=UNPROCESSED_ATTEMPTS, sleep=sleep),
             projection=[keys.PK, keys.SK, VISITS, BOTS],
             client=client,
         )
     except RuntimeError as exc:
         raise ExportError(f"{exc} (day aggregates)") from exc
-    return {item[keys.SK]["S"]: item for item in merge_shards(items).values()}
+    found = {keys.out_of_site(k): item for k, item in items.items()}
+    return {item[keys.SK]["S"]: item for item in merge_shards(found).values()}
 
 
-def _names_summary(client: Any, table_name: str, day: str, shards: int = 1) -> tuple[int, str | None, int]:
+def _names_summary(
+    client: Any, table_name: str, day: str, shards: int = 1, site: str | None = None
+) -> tuple[int, str | None, int]:
     """(unique visitors estimate, top page, its visits) from the day's name partitions (one per shard).
 
     The partition is bounded by the caps (``aggregates.NAMES_READ_MAX`` items), so it is read whole;
@@ -250,7 +265,8 @@ def _names_summary(client: Any, table_name: str, day: str, shards: int = 1) -> t
     """
     items: list[Item] = []
     for n in range(shards):
-        for page in _query_pages(client, table_name, sharded((keys.names_pk(day), ""), n)[0], NAMES_READ_MAX):
+        partition = keys.in_site(sharded((keys.names_pk(day), ""), n), site)[0]
+        for page in _query_pages(client, table_name, partition, NAMES_READ_MAX):
             items.extend(page)
     sketch = Sketch()
     for item in items:
@@ -268,14 +284,15 @@ def daily_rows(
     *,
     sleep: Callable[[float], None] = time.sleep,
     shards: int = 1,
+    site: str | None = None,
 ) -> Iterator[Row]:
     """One row per day of ``days``, in order: human visits, bots, unique visitors, top page
     (``shards``: the stack's ``AGGREGATE_SHARDS``, summed)."""
     for start in range(0, len(days), BATCH_GET_MAX):
         chunk = days[start : start + BATCH_GET_MAX]
-        items = _day_items(client, table_name, chunk, sleep, shards)
+        items = _day_items(client, table_name, chunk, sleep, shards, site)
         for day in chunk:
-            uniques, top_page, top_visits = _names_summary(client, table_name, day, shards)
+            uniques, top_page, top_visits = _names_summary(client, table_name, day, shards, site)
             yield {
                 "day": day,
                 "visits": number(items.get(day), VISITS),
@@ -300,6 +317,7 @@ def export(
     on_row: OnRow | None = None,
     page_items: int | None = None,
     shards: int = 1,
+    site: str | None = None,
 ) -> int:
     """Write the log rows (or, ``daily``, one row per day) of ``days``; returns the rows written.
 
@@ -307,7 +325,7 @@ def export(
     """
     total = 0
     if daily:
-        for row in daily_rows(client, table_name, days, shards=shards):
+        for row in daily_rows(client, table_name, days, shards=shards, site=site):
             writer.write(row)
             total += 1
             if on_row:
@@ -317,7 +335,7 @@ def export(
         return total
     for day in days:
         count = 0
-        for row in log_rows(client, table_name, day, page_items=page_items):
+        for row in log_rows(client, table_name, day, page_items=page_items, site=site):
             writer.write(row)
             count += 1
             if on_row:

@@ -118,6 +118,7 @@ class Importer:
 
     client: Any
     table_name: str
+    site: str | None = None  # the site the logs are of (None: the default site)
     known: KnownNames = field(default_factory=KnownNames)
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
@@ -152,7 +153,7 @@ class Importer:
     def _write(self, digest: str, visits: Sequence[Visit], lines: int, report: Report) -> None:
         expires = layout.epoch(self.now() + timedelta(days=MARKER_TTL_DAYS))
         for index, part in enumerate(groups(visits) if visits else [[]]):
-            actions = imports.transaction(self.table_name, digest, index, self._deltas(part), lines, expires)
+            actions = imports.transaction(self.table_name, digest, index, self._deltas(part), lines, expires, self.site)
             if imports.write(self.client, actions):
                 report.groups_written += 1
             else:
@@ -177,12 +178,12 @@ class Importer:
             "TableName": self.table_name,
             "KeyConditionExpression": "#pk = :pk",
             "ExpressionAttributeNames": {"#pk": keys.PK},
-            "ExpressionAttributeValues": {":pk": {"S": keys.names_pk(day)}},
+            "ExpressionAttributeValues": {":pk": {"S": keys.in_site((keys.names_pk(day), ""), self.site)[0]}},
         }
         while True:
             response = self.client.query(**request)
             for item in response.get("Items", []):
-                parts = layout.split_name_key(key_tuple(item))
+                parts = layout.split_name_key(keys.out_of_site(key_tuple(item)))
                 if parts is not None and parts[2].isdigit():
                     for name in pack_names(item):
                         placed.setdefault((parts[1], name), int(parts[2]))

@@ -31,13 +31,19 @@ def marker_action(table_name: str, digest: str, group: int, lines: int, expires_
 
 
 def transaction(
-    table_name: str, digest: str, group: int, deltas: Sequence[Delta], lines: int, expires_at: int
+    table_name: str,
+    digest: str,
+    group: int,
+    deltas: Sequence[Delta],
+    lines: int,
+    expires_at: int,
+    site: str | None = None,
 ) -> list[dict[str, Any]]:
-    """One group of a chunk: its marker first, then at most ``MAX_UPDATES`` aggregate updates."""
+    """One group of a chunk: its marker first, then at most ``MAX_UPDATES`` aggregate updates of ``site``."""
     if len(deltas) > MAX_UPDATES:
         raise ValueError(f"{len(deltas)} updates do not fit one transaction ({MAX_UPDATES} at most)")
     return [marker_action(table_name, digest, group, lines, expires_at)] + [
-        aggstore.update_action(table_name, d) for d in deltas
+        aggstore.update_action(table_name, d, 0, site) for d in deltas
     ]
 
 

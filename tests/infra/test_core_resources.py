@@ -185,6 +185,7 @@ def test_environment_variables_default(rest: Synth, name: str) -> None:
         "EXCLUDE_PATHS": "",
         "RESPECT_DNT": "false",
         "GOALS": "",
+        "SITES": "",
         "COUNTER_SHARDS": "1",
         "STATUS_CACHE_SECONDS": "5",
         "PUBLIC_DASHBOARD": "false",  # private by default: /status and /dashboard need a token
