@@ -85,6 +85,15 @@ class Captured:
     def other_actions(self) -> set[str]:
         return {r.action for r in self.requests if not r.action.startswith("dynamodb:")}
 
+    def sites(self) -> set[str]:
+        """The sites other than the default whose items were touched (``S#<site>#`` keys)."""
+        return {
+            pk.split("#")[1]
+            for r in self.table_requests()
+            for pk in r.context["dynamodb:LeadingKeys"]
+            if pk[:2] == "S#"
+        }
+
     def used(self) -> set[tuple[str, str]]:
         return {(family_of(pk), r.action) for r in self.table_requests() for pk in r.context["dynamodb:LeadingKeys"]}
 
@@ -142,6 +151,9 @@ def captured(
     ingest.configure(monkeypatch, IP_MODE="hashed", COUNTER_SHARDS="1", AGGREGATE_SHARDS="4")
     assert ingest(rest_event(request_id="human-2")).status == 200
     assert ingest(rest_event(request_id="bot-2", headers={"User-Agent": BOT_UA})).status == 200
+    # ... a second site's visit (its own counter, log, tallies and sketches: S#<site># keys) ...
+    ingest.configure(monkeypatch, SITES="blog.example,shop.example")
+    assert ingest(rest_event(request_id="shop-1", query={"site": "shop.example"})).status == 200
     # ... and the recovery path: the queue refuses the visit, ingest writes it to the table itself
     fail_operation(aws_clients.sqs(), "SendMessage")
     assert ingest(rest_event(request_id="recovered-1")).status == 200
@@ -154,8 +166,8 @@ def captured(
     ingest.forget()
     token = owner_token()  # issued by the CLI with the owner's credentials, not by a function
     recorder.take()
-    for path in ("/status", "/dashboard"):
-        assert status_handler(signed(rest_event(path), token), FakeContext())["statusCode"] == 200
+    for path, query in (("/status", {}), ("/status", {"site": "shop.example", "range": "7d"}), ("/dashboard", {})):
+        assert status_handler(signed(rest_event(path, query=query), token), FakeContext())["statusCode"] == 200
     found["status"] = recorder.take()
     return found
 
@@ -168,6 +180,7 @@ def test_every_real_request_is_allowed(captured: dict[str, Captured], name: str)
     calls = captured[name]
     policy = table_policy_statements(TABLE_GRANTS[name], TABLE)
     assert calls.table_requests(), f"{name} made no table request: the paths above did not run"
+    assert calls.sites() == {"shop.example"}  # the second site's requests are among them
     refused = [r for r in calls.table_requests() if not is_allowed(policy, r)]
     assert refused == []
     assert calls.other_actions() <= OTHER_ACTIONS[name]
