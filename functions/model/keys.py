@@ -12,7 +12,7 @@ Items (``pk`` / ``sk``):
 - daily salt:      ``SALT``               / ``<day>``            random secret for hashed visitors
 - failure reason:  ``FAILURE``            / ``<sqs message id>`` attribute ``reason`` (S), for the CLI
 - access token:    ``ACCESS``             / ``<token id>``       ``owner`` or a shared link's id (secret, label)
-- imported logs:   ``IMPORT``             / ``<sha256>#<group>`` a chunk of access log already tallied (import-logs)
+- imported logs:   ``IMPORT``             / ``<sha256>#<group>[#<site>]`` a chunk of access log already tallied
 
 Several sites (``functions.model.sites``): the counter, log, aggregate and rollup items of a site other
 than the default one carry ``S#<site>#`` before their partition key (``in_site``); the default site's keep
@@ -176,6 +176,7 @@ def access_pk() -> str:
     return "ACCESS"
 
 
-def import_key(digest: str, group: int) -> Key:
-    """The marker of one imported chunk of access log (one transaction group of its updates)."""
-    return _key("IMPORT", f"{digest}#{group}")
+def import_key(digest: str, group: int, site: str | None = None) -> Key:
+    """The marker of one imported chunk of access log (one transaction group of its updates) for a site:
+    the same log imported for another site is another import."""
+    return _key("IMPORT", f"{digest}#{group}" + (f"#{site}" if site else ""))

@@ -21,9 +21,11 @@ from functions.tables import aggstore, store
 MAX_UPDATES = 99  # TransactWriteItems takes 100 actions: the marker and 99 updates
 
 
-def marker_action(table_name: str, digest: str, group: int, lines: int, expires_at: int) -> dict[str, Any]:
+def marker_action(
+    table_name: str, digest: str, group: int, lines: int, expires_at: int, site: str | None = None
+) -> dict[str, Any]:
     item: dict[str, Any] = {
-        **keys.import_key(digest, group),
+        **keys.import_key(digest, group, site),
         "lines": {"N": str(lines)},
         TABLE.ttl_attribute: {"N": str(expires_at)},
     }
@@ -42,7 +44,7 @@ def transaction(
     """One group of a chunk: its marker first, then at most ``MAX_UPDATES`` aggregate updates of ``site``."""
     if len(deltas) > MAX_UPDATES:
         raise ValueError(f"{len(deltas)} updates do not fit one transaction ({MAX_UPDATES} at most)")
-    return [marker_action(table_name, digest, group, lines, expires_at)] + [
+    return [marker_action(table_name, digest, group, lines, expires_at, site)] + [
         aggstore.update_action(table_name, d, 0, site) for d in deltas
     ]
 

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from werkzeug.wrappers import Response
 
 from functions.core.environment import ENVIRONMENT
 from functions.status.handler import handler as status_handler
-from tests.cli.conftest import Env
+from tests.cli.conftest import Env, write_local_state
 from tests.support.access import signed
 from tests.support.accesslogs import (
     CHROME,
@@ -25,15 +26,16 @@ from tests.support.accesslogs import (
 from tests.support.events import http_v2_event
 
 
-def status(env: Env, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """The real status function's /status?range=7d over the pipeline the CLI wrote to."""
+def status(env: Env, monkeypatch: pytest.MonkeyPatch, site: str | None = None) -> dict[str, Any]:
+    """The real status function's /status?range=7d (of a site) over the pipeline the CLI wrote to."""
     for name, value in env.resources.environment().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_ENDPOINT_URL", env.endpoint)
     monkeypatch.setenv("STATUS_CACHE_SECONDS", "0")
     ENVIRONMENT.reset()
     try:
-        response = status_handler(signed(http_v2_event("/status", query={"range": "7d"})), None)
+        query = {"range": "7d", **({"site": site} if site else {})}
+        response = status_handler(signed(http_v2_event("/status", query=query)), None)
     finally:
         ENVIRONMENT.reset()
     assert response["statusCode"] == 200
@@ -60,7 +62,7 @@ def test_import_twice_tallies_ai_crawlers_by_page_once(
 ) -> None:
     files = [str(p) for p in logs(tmp_path)]
 
-    first = env.cli("import-logs", *files, "--site", "default")
+    first = env.cli("import-logs", *files)
     assert first.exit_code == 0, first.output
     assert "9 lines, 5 automated requests tallied, 2 browser requests skipped" in first.stdout
     once = status(env, monkeypatch)
@@ -105,11 +107,38 @@ def test_a_file_of_nothing_but_bad_lines_fails(env: Env, tmp_path: Path) -> None
     assert "no line of these files is a request of a known log format" in result.stderr
 
 
-def test_another_site_is_refused(env: Env, tmp_path: Path) -> None:
-    path = write_nginx(tmp_path / "a.log", [])
-    result = env.cli("import-logs", str(path), "--site", "blog.example.com")
-    assert result.exit_code == 2
-    assert "unknown site 'blog.example.com'" in result.stderr and "one site today" in result.stderr
+def serve_status(env: Env, http_stub: Any, monkeypatch: pytest.MonkeyPatch, **settings: str) -> None:
+    """The real status function behind an HTTP server as the state file's API (``--site`` asks it)."""
+    environment = {**env.resources.environment(), "AWS_ENDPOINT_URL": env.endpoint, "STATUS_CACHE_SECONDS": "0"}
+    for name, value in {**environment, **settings}.items():
+        monkeypatch.setenv(name, value)
+    ENVIRONMENT.reset()
+
+    def handle(request: Any) -> Response:
+        event = http_v2_event(request.path, query=dict(request.args), headers=dict(request.headers))
+        answer = status_handler(event, None)
+        return Response(answer["body"], status=answer["statusCode"], headers=answer["headers"])
+
+    write_local_state(env.state_file, env.endpoint, env.resources, api_url=http_stub(handle).url)
+
+
+def test_the_logs_of_a_second_site_are_its_own_and_an_unknown_site_is_refused(
+    env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, http_stub: Any
+) -> None:
+    serve_status(env, http_stub, monkeypatch, SITES="blog.example,shop.example")
+    files = [str(p) for p in logs(tmp_path)]
+
+    refused = env.cli("import-logs", *files, "--site", "evil.example")
+    assert refused.exit_code == 2
+    assert "unknown site 'evil.example': this deployment does not count it" in refused.stderr
+
+    imported = env.cli("import-logs", *files, "--site", "shop.example")
+    assert imported.exit_code == 0, imported.output
+    assert status(env, monkeypatch, "shop.example")["range"]["bots_by_class"] == {"ai-crawler": 4, "crawler": 1}
+    assert status(env, monkeypatch)["range"]["bots"] == 0  # the default site (blog.example) got none
+    # the default site by name is the default site's keys
+    assert env.cli("import-logs", *files, "--site", "blog.example").exit_code == 0
+    assert status(env, monkeypatch, "blog.example")["range"]["bots"] == 5
 
 
 def test_a_missing_file_is_refused(env: Env, tmp_path: Path) -> None:
