@@ -57,14 +57,23 @@ SCREENS = ("phone", "laptop", "desktop", "tablet")
 MIX_EVENTS_EVERY = 5  # the script mix: one record in five a custom event (issue 21)
 # ... with two goals declared: an event (a third of the events) and a page pattern (11 of the 30 pages)
 MIX_GOALS = "Signup,page:/page/1*"
+# Several sites in one deployment (issue 21): a blog (the default site) and a shop, 7 records in 10 the blog's.
+MIX_SITES = ("blog.example", "shop.example")
+MIX_SECOND_SITE_SHARE = 3  # in 10
 
 
 def visits(
-    count: int, offset: int, pages: int = 20, when: datetime | None = None, events_every: int = 0
+    count: int,
+    offset: int,
+    pages: int = 20,
+    when: datetime | None = None,
+    events_every: int = 0,
+    sites: bool = False,
 ) -> list[Any]:
     """``count`` distinct visits of this hour over ``pages`` pages, a new visitor each (``offset`` apart), as
     the site script sends them (host name, screen class); with ``events_every`` one record in that many is a
-    custom event with a property (a few names and values, as a site's events are)."""
+    custom event with a property (a few names and values, as a site's events are); with ``sites`` three
+    records in ten are the second site's (``MIX_SITES``)."""
     from functions.model.visit import format_timestamp
 
     now = when or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
@@ -78,6 +87,8 @@ def visits(
             hostname="www.example.org",
             screen=SCREENS[n % len(SCREENS)],
         )
+        if sites and n % 10 < MIX_SECOND_SITE_SHARE:
+            visit = replace(visit, site=MIX_SITES[1], hostname=MIX_SITES[1])
         if events_every and n % events_every == 0:
             name = ("Signup", "Outbound Link: Click", "File Download")[n // events_every % 3]
             visit = replace(visit, event=name, props={"plan": ("free", "pro")[n % 2]}, counted=False)
@@ -206,7 +217,13 @@ def _started_kb(size: int) -> int:
 
 
 def write_units(
-    dynamodb_url: str, batch_size: int, pages: int, batches: int, events_every: int = 0, goals: str = ""
+    dynamodb_url: str,
+    batch_size: int,
+    pages: int,
+    batches: int,
+    events_every: int = 0,
+    goals: str = "",
+    sites: bool = False,
 ) -> dict[str, float]:
     """Warm writer, ``batches`` batches of ``batch_size``: calls and WRU per batch, priced on the real items
     (and, for comparison, what DynamoDB Local's ConsumedCapacity reports); ``goals``: the GOALS declared."""
@@ -216,7 +233,8 @@ def write_units(
     from functions.model import keys
     from functions.writer import handler as writer
 
-    with harness.local_pipeline(dynamodb_url, extra_env={"GOALS": goals} if goals else None):
+    env = {**({"GOALS": goals} if goals else {}), **({"SITES": ",".join(MIX_SITES)} if sites else {})}
+    with harness.local_pipeline(dynamodb_url, extra_env=env or None):
         when = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         prefill_pages(os.environ["TABLE_NAME"], keys.day_of(when), pages)
         ENVIRONMENT.reset()
@@ -230,10 +248,10 @@ def write_units(
         reported: list[float] = []
         sample: list[Any] = []
         with harness.captured_stdout():
-            warm = visits(batch_size, 50_000_000, pages, when, events_every)
+            warm = visits(batch_size, 50_000_000, pages, when, events_every, sites)
             writer.handler(event(warm), context)  # warm-up: the Query
             for b in range(batches):
-                batch = visits(batch_size, b * batch_size, pages, when, events_every)
+                batch = visits(batch_size, b * batch_size, pages, when, events_every, sites)
                 sample.extend(batch)
                 counter.reset()
                 recorder.reset()
@@ -555,16 +573,29 @@ def _run(url: str, quick: bool, count: int, measured: dict[str, float] | None) -
         + "\n"
     )
     # The site script's mix (issue 21): pageviews with host and screen, one record in five a custom event.
-    mix = write_units(
-        url, BATCH, DISTINCT_PAGES[0], batches=2 if quick else 4, events_every=MIX_EVENTS_EVERY, goals=MIX_GOALS
-    )
-    emit(
-        f"Script mix (batch {BATCH}, {DISTINCT_PAGES[0]} pages/day, one record in {MIX_EVENTS_EVERY} an event, "
-        f"goals {MIX_GOALS}): "
-        f"{mix['batch_wru']:.1f} WRU per batch, {mix['calls']:.1f} calls, {mix['updates']} aggregate updates\n"
-    )
+    # The same from two sites of one deployment (each site's items are its own: its own transaction).
+    runs = {
+        sites: write_units(
+            url,
+            BATCH,
+            DISTINCT_PAGES[0],
+            batches=2 if quick else 4,
+            events_every=MIX_EVENTS_EVERY,
+            goals=MIX_GOALS,
+            sites=sites,
+        )
+        for sites in (False, True)
+    }
+    for sites, mix in runs.items():
+        emit(
+            f"Script mix (batch {BATCH}, {DISTINCT_PAGES[0]} pages/day, one record in {MIX_EVENTS_EVERY} an event, "
+            f"goals {MIX_GOALS}, "
+            + (f"{MIX_SECOND_SITE_SHARE} records in 10 of a second site): " if sites else "one site): ")
+            + f"{mix['batch_wru']:.1f} WRU per batch, {mix['calls']:.1f} calls, {mix['updates']} aggregate updates\n"
+        )
     if measured is not None:
-        measured["writer_wru_per_batch_mix"] = mix["batch_wru"]
+        measured["writer_wru_per_batch_mix"] = runs[True]["batch_wru"]
+        measured["writer_wru_per_batch_mix_one_site"] = runs[False]["batch_wru"]
         for (size, pages), f in figures.items():
             measured[f"writer_wru_per_batch_b{size}_p{pages}"] = f["batch_wru"]
             measured[f"writer_calls_per_batch_b{size}_p{pages}"] = f["calls"]

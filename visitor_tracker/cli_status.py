@@ -157,7 +157,10 @@ def render_status(data: Any, source: str, width: int = 80) -> RenderableType:
     """The /status JSON as rich tables; fields it does not have are shown as '-'."""
     if not isinstance(data, Mapping):
         return JSON(json.dumps(data, default=str))
-    summary = Table(title=f"visitor tracker ({source})", title_justify="left", show_header=False, show_edge=False)
+    sites = data.get("sites")
+    of_site = f", site {data.get('site')}" if isinstance(sites, list) and len(sites) > 1 else ""
+    title = f"visitor tracker ({source}{of_site})"
+    summary = Table(title=title, title_justify="left", show_header=False, show_edge=False)
     summary.add_column(style="bold")
     summary.add_column(justify="right")
     summary.add_row("visitor count", _num(data.get("visitor_count")))

@@ -77,6 +77,25 @@ def test_status_table_shows_the_figures_and_warns_about_the_dlq(env: Env, api: C
     assert "2 message(s) in the DLQ" in out and "visitor-tracker dlq list" in out
 
 
+def test_status_of_another_site_names_it_and_an_unknown_site_fails(env: Env, api: Callable[..., HttpStub]) -> None:
+    def by_site(request: Request) -> Response:
+        site = request.args.get("site", "blog.example")
+        if site not in ("blog.example", "shop.example"):
+            return json_answer({"error": f"unknown site {site!r}: this deployment does not count it"}, 404)(request)
+        return json_answer({**SAMPLE, "site": site, "sites": ["blog.example", "shop.example"]})(request)
+
+    stub = api(by_site)
+
+    shop = env.cli("status", "--site", "shop.example")
+    unknown = env.cli("status", "--site", "evil.example")
+
+    assert shop.exit_code == 0, shop.output
+    assert "visitor tracker (local, site shop.example)" in shop.stdout
+    assert stub.requests[0].args.get("site") == "shop.example"
+    assert unknown.exit_code == 2
+    assert "answered 404: unknown site 'evil.example': this deployment does not count it" in unknown.stderr
+
+
 def test_recorded_names_are_shown_as_they_are_never_as_rich_markup(env: Env, api: Callable[..., HttpStub]) -> None:
     # GIVEN names anyone can plant with one request: a page and a referrer carrying rich markup
     planted = {
