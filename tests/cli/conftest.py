@@ -213,3 +213,22 @@ def http_stub() -> Iterator[Callable[[Callable[[Request], Response]], HttpStub]]
     yield start
     for server in servers:
         server.shutdown()
+
+
+def serve_status(env: Env, http_stub: Any, monkeypatch: pytest.MonkeyPatch, **settings: str) -> None:
+    """The real status function behind an HTTP server as the state file's API (what ``--site`` asks), with
+    the functions' environment ``settings`` (``SITES=...``)."""
+    from functions.status.handler import handler as status_handler
+    from tests.support.events import http_v2_event
+
+    environment = {**env.resources.environment(), "AWS_ENDPOINT_URL": env.endpoint, "STATUS_CACHE_SECONDS": "0"}
+    for name, value in {**environment, **settings}.items():
+        monkeypatch.setenv(name, value)
+    ENVIRONMENT.reset()
+
+    def handle(request: Request) -> Response:
+        event = http_v2_event(request.path, query=dict(request.args), headers=dict(request.headers))
+        answer = status_handler(event, None)
+        return Response(answer["body"], status=answer["statusCode"], headers=answer["headers"])
+
+    write_local_state(env.state_file, env.endpoint, env.resources, api_url=http_stub(handle).url)

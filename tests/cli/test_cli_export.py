@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -24,7 +25,7 @@ from typer.testing import CliRunner
 from functions.core.environment import ENVIRONMENT
 from functions.model.visit import Visit, format_timestamp
 from functions.tables.visitlog import to_log_item
-from tests.cli.conftest import Env, clients, make_visit, write_local_state
+from tests.cli.conftest import Env, clients, make_visit, serve_status, write_local_state
 from visitor_tracker import cli, cli_base, export
 from visitor_tracker.discovery import find_pipeline
 from visitor_tracker.export import DAILY_COLUMNS, LOG_COLUMNS
@@ -79,6 +80,30 @@ def three_days(env: Env, monkeypatch: pytest.MonkeyPatch) -> dict[int, list[Visi
         env.sqs.send_message(QueueUrl=env.resources.queue_url, MessageBody=visit.to_json())
     assert env.run_writer(monkeypatch) == len(everything)
     return by_day
+
+
+def test_each_site_exports_its_own_visits(env: Env, monkeypatch: pytest.MonkeyPatch, http_stub: Any) -> None:
+    # GIVEN a deployment of two sites, with visits to each, counted by the real writer
+    serve_status(env, http_stub, monkeypatch, SITES="blog.example,shop.example")
+    blog = [make_visit(timestamp=at(1, 9), path="/post"), make_visit(timestamp=at(1, 10), path="/about")]
+    shop = [make_visit(timestamp=at(1, 11), path="/cart", site="shop.example")]
+    for visit in blog + shop:
+        env.sqs.send_message(QueueUrl=env.resources.queue_url, MessageBody=visit.to_json())
+    assert env.run_writer(monkeypatch) == 3
+    monkeypatch.setenv("AWS_ENDPOINT_URL", env.endpoint)
+
+    # WHEN each site is exported (the default site by its name or by none)
+    def paths(*site: str) -> list[str]:
+        result = env.cli("export", "--since", day(1), "--until", day(1), "--format", "jsonl", *site)
+        assert result.exit_code == 0, result.output
+        return [json.loads(line)["path"] for line in result.stdout.splitlines()]
+
+    # THEN each has its own visits, and an unknown site exports nothing but an error
+    assert paths("--site", "shop.example") == ["/cart"]
+    assert paths("--site", "blog.example") == paths() == ["/post", "/about"]
+    refused = env.cli("export", "--site", "evil.example")
+    assert (refused.exit_code, refused.stdout) == (2, "")
+    assert "unknown site 'evil.example'" in refused.stderr
 
 
 def test_csv_export_of_a_two_day_range_has_exactly_its_visits_sorted(

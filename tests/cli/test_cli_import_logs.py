@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.wrappers import Response
 
 from functions.core.environment import ENVIRONMENT
 from functions.status.handler import handler as status_handler
-from tests.cli.conftest import Env, write_local_state
+from tests.cli.conftest import Env, serve_status
 from tests.support.access import signed
 from tests.support.accesslogs import (
     CHROME,
@@ -105,21 +104,6 @@ def test_a_file_of_nothing_but_bad_lines_fails(env: Env, tmp_path: Path) -> None
     result = env.cli("import-logs", str(path))
     assert result.exit_code == 2
     assert "no line of these files is a request of a known log format" in result.stderr
-
-
-def serve_status(env: Env, http_stub: Any, monkeypatch: pytest.MonkeyPatch, **settings: str) -> None:
-    """The real status function behind an HTTP server as the state file's API (``--site`` asks it)."""
-    environment = {**env.resources.environment(), "AWS_ENDPOINT_URL": env.endpoint, "STATUS_CACHE_SECONDS": "0"}
-    for name, value in {**environment, **settings}.items():
-        monkeypatch.setenv(name, value)
-    ENVIRONMENT.reset()
-
-    def handle(request: Any) -> Response:
-        event = http_v2_event(request.path, query=dict(request.args), headers=dict(request.headers))
-        answer = status_handler(event, None)
-        return Response(answer["body"], status=answer["statusCode"], headers=answer["headers"])
-
-    write_local_state(env.state_file, env.endpoint, env.resources, api_url=http_stub(handle).url)
 
 
 def test_the_logs_of_a_second_site_are_its_own_and_an_unknown_site_is_refused(
