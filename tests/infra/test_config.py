@@ -60,6 +60,28 @@ def test_goals_from_a_string_or_a_list_reach_the_functions_as_one_variable() -> 
     assert TrackerConfig().function_environment()["GOALS"] == ""
 
 
+def test_sites_from_a_string_or_a_list_reach_the_functions_as_their_settings_read_them() -> None:
+    from functions.core.settings import load_settings
+    from functions.core.sites import Site
+
+    from_string = TrackerConfig.from_context({"sites": "Blog.example, shop.example"})
+    from_list = TrackerConfig.from_context(
+        {
+            "sites": ["blog.example", {"domain": "shop.example", "origins": ["https://shop.example"]}],
+            "allowed_origins": "https://blog.example",
+        }
+    )
+    env = from_list.function_environment()
+    assert load_settings(env).sites == (Site("blog.example"), Site("shop.example", origins=("https://shop.example",)))
+    assert load_settings(from_string.function_environment()).sites == (Site("blog.example"), Site("shop.example"))
+    # the API's CORS answers allow the sites' own origins too (and "*" stays "*")
+    assert from_list.cors_origins == ("https://blog.example", "https://shop.example")
+    assert from_string.cors_origins == ("*",)
+    assert TrackerConfig().function_environment()["SITES"] == ""
+    with pytest.raises(ContextError, match="sites: site 'a.example' is listed twice"):
+        TrackerConfig.from_context({"sites": ["a.example", "A.example"]})
+
+
 def test_reserved_concurrency_is_opt_in_in_every_mode() -> None:
     """A new account's concurrency quota (often 10) leaves nothing to reserve: never reserve by default."""
     assert TrackerConfig(ingress="function-url").ingest_concurrency_ceiling is None
