@@ -146,7 +146,7 @@ def _gateway(local_aws: LocalAws, handlers: dict[str, Handler]) -> LocalGateway 
         prefix=local_aws.prefix,
         region=local_aws.region,
         on_error=on_error,
-        cors_origins=settings.allowed_origins,
+        cors_origins=settings.allowed_origins + tuple(o for site in settings.sites for o in site.origins),
     )
     if local_aws.data is not None:
         gateway.on_counting = local_aws.data.counting
@@ -197,7 +197,13 @@ def _announce(local_aws: LocalAws, api_url: str) -> None:
     say(f"  API (count a visit)  {api_url}/")
     say(f"  status (JSON)        {api_url}/status  (Authorization: Bearer <token>; `visitor-tracker token show`)")
     say(f"  dashboard            {api_url}/dashboard#token={token}")
-    say(f'  site script          <script defer src="{api_url}/script.js"></script>')
+    from functions.core.settings import get_settings
+
+    sites = get_settings().sites
+    if not sites:
+        say(f'  site script          <script defer src="{api_url}/script.js"></script>')
+    for site in sites:  # SITES: one tag per site, the default first
+        say(f'  {site.domain[:20]:<20} <script defer src="{api_url}/script.js" data-site="{site.domain}"></script>')
     say(f"  AWS endpoint         {where}")
     say(f"  data kept            {kept}")
     say(f"  state file           {state_path()}")
