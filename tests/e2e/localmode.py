@@ -81,8 +81,10 @@ class LocalMode:
         """The dashboard as the banner's link opens it: the token in the fragment (plus ``fragment``)."""
         return f"{self.url}/dashboard#" + "&".join(p for p in (fragment, f"token={self.token}") if p)
 
-    def status(self) -> dict[str, Any]:
-        response = httpx.get(f"{self.url}/status", headers=self.auth, timeout=10)
+    def status(self, site: str | None = None) -> dict[str, Any]:
+        """The owner's /status (of ``site``, with several)."""
+        params = {"site": site} if site else None
+        response = httpx.get(f"{self.url}/status", params=params, headers=self.auth, timeout=10)
         assert response.status_code == 200, response.text
         return dict(response.json())
 

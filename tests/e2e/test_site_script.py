@@ -60,8 +60,8 @@ def _pageviews(requests: list[str], api: str) -> list[str]:
     return [url for url in requests if url.startswith(f"{api}/?page=") and "&e=" not in url]
 
 
-def _top_pages(mode: LocalMode, slug: str) -> Counter[str]:
-    pages = mode.status()["top_pages"]
+def _top_pages(mode: LocalMode, slug: str, site: str | None = None) -> Counter[str]:
+    pages = mode.status(site)["top_pages"]
     return Counter({p["path"]: p["visits"] for p in pages if p["path"].startswith(slug)})
 
 
@@ -114,10 +114,28 @@ def _lists(body: dict[str, Any]) -> dict[str, Counter[str]]:
     }
 
 
-def test_five_pages_two_events_and_an_outbound_click_on_a_phone_from_a_search(local_mode: LocalMode, page: Any) -> None:
-    """The issue's scenario: a phone-sized visitor arrives from a search engine, the app shows five pages,
-    two custom events fire (one queued before the script loaded) and the visitor leaves by an outbound
-    link; /status then shows exactly those pageviews, events, one entrance from Organic Search, phone."""
+@pytest.fixture
+def sites_mode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMode]:
+    """Local mode counting two sites (the stack's ``sites``), the app's being the second, with goals on an
+    event and on pages (the stack's ``goals``)."""
+    env = {"SITES": f"blog.example,{SHOP}", "GOALS": "Signup,page:/gl/thanks*,page:/ev/thanks"}
+    mode = start_local_mode(tmp_path_factory.mktemp("sites"), env=env)
+    try:
+        yield mode
+        assert mode.stop() == 0, mode.output()
+    finally:
+        mode.kill()
+
+
+SHOP = "shop.example"  # the app's data-site
+
+
+def test_five_pages_two_events_and_an_outbound_click_on_a_phone_from_a_search(sites_mode: LocalMode, page: Any) -> None:
+    """The issue's scenario: a phone-sized visitor arrives from a search engine, the app (one of two sites)
+    shows five pages, two custom events fire (one queued before the script loaded) and the visitor leaves by
+    an outbound link; the site's /status then shows exactly those pageviews, events, goal completions, one
+    entrance from Organic Search and a phone; the other site's, nothing."""
+    local_mode = sites_mode
     api, slug = local_mode.url, "/ev"
     page.set_viewport_size({"width": 390, "height": 800})
     requests: list[str] = []
@@ -132,7 +150,7 @@ def test_five_pages_two_events_and_an_outbound_click_on_a_phone_from_a_search(lo
         )
         with serve_page(app) as site:
             # GIVEN the app with the outbound extension, a vt() call queued before the script loaded
-            before = local_mode.status()
+            before = local_mode.status(SHOP)
             page.goto(f"{site}{slug}/home", referer="https://www.google.com/")
             page.wait_for_function("typeof vt === 'function' && !vt.q")
             # WHEN the visitor goes through four more pages, adds to cart, then leaves through an outbound link
@@ -148,16 +166,22 @@ def test_five_pages_two_events_and_an_outbound_click_on_a_phone_from_a_search(lo
     sent = [url for url in requests if url.startswith(f"{api}/?") and "&e=" in url]
     assert len(sent) == 3, sent
 
+    assert all(f"&site={SHOP}" in url for url in sent)
+
     def tallied() -> dict[str, int]:
-        return {e["event"]: e["count"] for e in local_mode.status()["top_events"]}
+        return {e["event"]: e["count"] for e in local_mode.status(SHOP)["top_events"]}
 
     expected = {"Signup": 1, "Add to cart": 1, "Outbound Link: Click": 1}
     assert wait_for(lambda: tallied() == expected, timeout=WRITER_TIMEOUT_SECONDS), tallied()
-    after = local_mode.status()
+    after = local_mode.status(SHOP)
+    assert after["site"] == SHOP
     # AND they are events, not visits: the count grew by the five pageviews only, one per page
     assert after["visitor_count"] == before["visitor_count"] + 5
     pages = ("home", "products", "cart", "checkout", "thanks")
-    assert _top_pages(local_mode, slug) == Counter({f"{slug}/{name}": 1 for name in pages})
+    assert _top_pages(local_mode, slug, SHOP) == Counter({f"{slug}/{name}": 1 for name in pages})
+    # AND the one visitor completed the event goal once and the page goal once: a conversion rate of 100 %
+    goals = {g["goal"]: (g["completions"], g["unique_converters"], g["conversion_rate"]) for g in after["goals"]}
+    assert goals == {"Signup": (1, 1, 1.0), "Visit /gl/thanks*": (0, 0, 0.0), "Visit /ev/thanks": (1, 1, 1.0)}
     # AND one entrance, from a search engine; five pageviews on a phone-sized screen
     grown = {key: _lists(after)[key] - _lists(before)[key] for key in ("channels", "screens")}
     assert grown == {"channels": Counter({"Organic Search": 1}), "screens": Counter({"phone": 5})}
@@ -172,6 +196,9 @@ def test_five_pages_two_events_and_an_outbound_click_on_a_phone_from_a_search(lo
         },
         1,
     )
+    # AND the deployment's other site counted none of it
+    blog = local_mode.status()
+    assert (blog["site"], blog["visitor_count"], blog["events_today"], blog["top_pages"]) == ("blog.example", 0, 0, [])
 
 
 def test_the_download_and_404_extensions_send_their_events(local_mode: LocalMode, page: Any) -> None:
@@ -205,18 +232,10 @@ def test_the_download_and_404_extensions_send_their_events(local_mode: LocalMode
     assert len([url for url in requests if url.startswith(f"{api}/?") and "&e=" in url]) == 2
 
 
-@pytest.fixture
-def goals_mode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMode]:
-    """Local mode with two goals in its environment (the stack's ``goals`` context key): an event and a page."""
-    mode = start_local_mode(tmp_path_factory.mktemp("goals"), env={"GOALS": "Signup,page:/gl/thanks*"})
-    try:
-        yield mode
-        assert mode.stop() == 0, mode.output()
-    finally:
-        mode.kill()
-
-
-def test_goals_on_an_event_and_a_page_pattern_show_on_the_dashboard(goals_mode: LocalMode, page: Any) -> None:
+def test_goals_on_an_event_and_a_page_pattern_show_on_the_dashboard_of_their_site(
+    sites_mode: LocalMode, page: Any
+) -> None:
+    goals_mode = sites_mode
     api, slug = goals_mode.url, "/gl"
     with serve_page(
         _app(api, slug).replace(
@@ -232,20 +251,32 @@ def test_goals_on_an_event_and_a_page_pattern_show_on_the_dashboard(goals_mode: 
         page.click("#signup")
         page.wait_for_load_state("networkidle")
     # AND another visitor (another browser) who only reads a page
-    other = httpx.get(f"{api}/", params={"page": f"{slug}/about"}, headers={"User-Agent": FIREFOX_UA}, timeout=10)
+    other = httpx.get(
+        f"{api}/", params={"page": f"{slug}/about", "site": SHOP}, headers={"User-Agent": FIREFOX_UA}, timeout=10
+    )
     assert other.status_code == 200
 
     def goals() -> dict[str, tuple[int, int, float]]:
-        rows = goals_mode.status()["goals"]
+        rows = goals_mode.status(SHOP)["goals"]
         return {g["goal"]: (g["completions"], g["unique_converters"], g["conversion_rate"]) for g in rows}
 
     # THEN /status has both goals: 1 of the 2 visitors converted on each
-    expected = {"Signup": (2, 1, 0.5), f"Visit {slug}/thanks*": (1, 1, 0.5)}
+    expected = {"Signup": (2, 1, 0.5), f"Visit {slug}/thanks*": (1, 1, 0.5), "Visit /ev/thanks": (0, 0, 0.0)}
     assert wait_for(lambda: goals() == expected, timeout=WRITER_TIMEOUT_SECONDS), goals()
-    assert goals_mode.status()["unique_visitors_today"] == 2
+    assert goals_mode.status(SHOP)["unique_visitors_today"] == 2
 
-    # WHEN the owner opens the dashboard
+    # WHEN the owner opens the dashboard: it shows the default site, and offers both
     page.goto(goals_mode.dashboard_url())
+    picker = page.locator("[data-testid=site-picker]")
+    picker.wait_for(state="visible", timeout=UPDATE_TIMEOUT_MS)
+    assert picker.locator("option").all_text_contents() == ["blog.example", SHOP]
+    assert picker.input_value() == "blog.example"
+    page.wait_for_function("document.getElementById('visitor-count').textContent === '0'")
+    # AND picks the app's site: its numbers, and the site kept in the address for a reload
+    with page.expect_response(lambda r: "/status" in r.url and f"site={SHOP}" in r.url):
+        picker.select_option(SHOP)
+    assert page.url.split("#")[0].endswith(f"/dashboard?site={SHOP}")
+    page.wait_for_function("document.getElementById('visitor-count').textContent === '3'")
     panel = page.locator("[data-testid=goals-panel]")
     panel.wait_for(state="visible", timeout=UPDATE_TIMEOUT_MS)
 
@@ -257,6 +288,7 @@ def test_goals_on_an_event_and_a_page_pattern_show_on_the_dashboard(goals_mode: 
     assert page.locator("#goals tr").evaluate_all("rows => rows.map(r => r.dataset.goal)") == [
         "Signup",
         f"Visit {slug}/thanks*",
+        "Visit /ev/thanks",
     ]
     assert row("Signup") == ["Signup", "2", "1", "50.0 %"]
     assert row(f"Visit {slug}/thanks*") == [f"Visit {slug}/thanks*", "1", "1", "50.0 %"]
@@ -264,10 +296,12 @@ def test_goals_on_an_event_and_a_page_pattern_show_on_the_dashboard(goals_mode: 
     # AND over the last 7 days (the range's own goal lines, from the days' counters and sketches)
     with page.expect_response(lambda r: "/status" in r.url and "range=7d" in r.url) as answer:
         page.click("[data-range='7d']")
+    assert f"site={SHOP}" in answer.value.url  # the range of the site picked
     week = answer.value.json()["range"]
     assert {g["goal"]: (g["completions"], g["unique_converters"]) for g in week["goals"]} == {
         "Signup": (2, 1),
         f"Visit {slug}/thanks*": (1, 1),
+        "Visit /ev/thanks": (0, 0),
     }
     # (rendered: the period shown is the range's, several days, no longer today's one day)
     page.wait_for_function("document.getElementById('range-period').textContent.indexOf('–') > 0")
