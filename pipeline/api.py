@@ -30,8 +30,8 @@ STAGE_NAME = "prod"
 # every mode, never API-keyed: a badge <img> in a README or a page cannot send x-api-key, and they
 # answer only the aggregate numbers of the page a caller names. Query parameter -> required.
 COUNTER_ROUTES: dict[str, dict[str, bool]] = {
-    "count": {"page": True},
-    "badge.svg": {"page": True, "label": False},
+    "count": {"page": True, "site": False},
+    "badge.svg": {"page": True, "label": False, "site": False},
 }
 
 # Issue 21's site script (GET /script.js?ext=outbound,downloads,404), a static asset served by the status

@@ -55,11 +55,12 @@ FORWARDED_HEADERS: tuple[str, ...] = (
 
 # The badge (GET /badge.svg?page=...&label=...) counts no visit and is the same picture for everyone
 # for a minute: the edge keeps it as long as the origin's Cache-Control max-age allows (the status
-# function sends 60 s), never longer than this, keyed by the two query parameters that shape it. No
+# function sends 60 s), never longer than this, keyed by the query parameters that shape it (the page, the
+# label and, with several sites, the site: another site's badge is another picture). No
 # header is in the key (an <img> sends no CORS request). /count stays uncached like every other path:
 # it is a cheap read from aggregates and the snippet wants the page's number fresh after its visit.
 BADGE_PATH = "badge.svg"
-BADGE_QUERY_KEYS: tuple[str, ...] = ("page", "label")
+BADGE_QUERY_KEYS: tuple[str, ...] = ("page", "label", "site")
 BADGE_DEFAULT_TTL_SECONDS = 60
 BADGE_MAX_TTL_SECONDS = 300
 # The site's script (GET /script.js?ext=...) is a static file: the edge keeps it as long as the origin's

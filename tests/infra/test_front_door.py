@@ -94,7 +94,7 @@ def test_counters_pass_through_and_only_the_badge_is_cached_briefly(
     policy = synth.resources[badge["CachePolicyId"]["Ref"]]["Properties"]["CachePolicyConfig"]
     assert (policy["MinTTL"], policy["DefaultTTL"], policy["MaxTTL"]) == (0, 60, 300)
     key = policy["ParametersInCacheKeyAndForwardedToOrigin"]
-    assert key["QueryStringsConfig"] == {"QueryStringBehavior": "whitelist", "QueryStrings": ["page", "label"]}
+    assert key["QueryStringsConfig"] == {"QueryStringBehavior": "whitelist", "QueryStrings": ["page", "label", "site"]}
     assert key["HeadersConfig"] == {"HeaderBehavior": "none"}
     assert key["CookiesConfig"] == {"CookieBehavior": "none"}
 

@@ -13,7 +13,7 @@ from aws_cdk.assertions import Match, Template
 from .helpers import Synth, function_id, function_props, logical_id
 
 # Issue 13's public per-page counters (status function): path -> query parameter -> required
-COUNTER_PATHS = {"count": {"page": True}, "badge.svg": {"page": True, "label": False}}
+COUNTER_PATHS = {"count": {"page": True, "site": False}, "badge.svg": {"page": True, "label": False, "site": False}}
 
 pytestmark = pytest.mark.xdist_group("infra")
 
