@@ -129,6 +129,13 @@ def start_local_mode(tmp: Path, *args: str, env: dict[str, str] | None = None) -
         raise
 
 
+def pages_today(mode: LocalMode, paths: Any) -> dict[str, int]:
+    """Today's visits of each page from ``GET /count`` (the writer's page tallies that /status ranks): exact
+    for any page however busy the shared local mode is, where ``top_pages`` keeps only the ten busiest."""
+    with httpx.Client(base_url=mode.url, timeout=10) as http:
+        return {path: int(http.get("/count", params={"page": path}).json()["today"]) for path in paths}
+
+
 def count_log_items(dynamodb: Any, table: str, *, counted_only: bool = False) -> int:
     """Log items in the table (Scan, paginated): the writer's output, whatever the day buckets."""
     expression = f"begins_with({PK}, :log)" + (" AND counted = :true" if counted_only else "")

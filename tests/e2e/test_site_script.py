@@ -8,14 +8,13 @@ exactly the pages it went through, once each time they were entered.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.e2e import test_dashboard as dashboard
-from tests.e2e.localmode import LocalMode, start_local_mode, wait_for
+from tests.e2e.localmode import LocalMode, pages_today, wait_for
 from tests.support.pipeline import FIREFOX_UA
 from tests.support.static import serve_page
 
@@ -60,9 +59,17 @@ def _pageviews(requests: list[str], api: str) -> list[str]:
     return [url for url in requests if url.startswith(f"{api}/?page=") and "&e=" not in url]
 
 
-def _top_pages(mode: LocalMode, slug: str) -> Counter[str]:
-    pages = mode.status()["top_pages"]
-    return Counter({p["path"]: p["visits"] for p in pages if p["path"].startswith(slug)})
+def _routes(slug: str) -> list[str]:
+    return [f"{slug}/{name}" for name in ("home", "products", "cart", "checkout", "thanks")]
+
+
+def _route_visits(mode: LocalMode, slug: str) -> Counter[str]:
+    """Today's visits of each route of the app (its own slug: the shared local mode has other pages)."""
+    return Counter({path: n for path, n in pages_today(mode, _routes(slug)).items() if n})
+
+
+def _by(body: dict[str, Any], name: str, key: str) -> Counter[str]:
+    return Counter({row[key]: row["visits"] for row in body[name]})
 
 
 def test_a_single_page_app_records_each_route_it_enters_once(local_mode: LocalMode, page: Any) -> None:
@@ -72,7 +79,9 @@ def test_a_single_page_app_records_each_route_it_enters_once(local_mode: LocalMo
     with serve_page(_app(api, slug)) as site:
         # GIVEN the app opened on its home route from a Perplexity answer (a 1200 px wide window): one
         # pageview, and the total shown in the page
-        before = local_mode.status()["visitor_count"]
+        assert _route_visits(local_mode, slug) == Counter()
+        start = local_mode.status()
+        before = start["visitor_count"]
         page.goto(f"{site}{slug}/home", referer="https://www.perplexity.ai/search/shop")
         page.locator("#visitor-count").wait_for(state="visible", timeout=UPDATE_TIMEOUT_MS)
         assert int(page.text_content("#visitor-count").replace(",", "")) == before + 1
@@ -92,7 +101,7 @@ def test_a_single_page_app_records_each_route_it_enters_once(local_mode: LocalMo
     assert len(sent) == 6, sent
     expected = Counter({f"{slug}/home": 1, f"{slug}/products": 1, f"{slug}/cart": 1, f"{slug}/checkout": 2})
     expected[f"{slug}/thanks"] = 1
-    assert wait_for(lambda: _top_pages(local_mode, slug) == expected, timeout=WRITER_TIMEOUT_SECONDS), _top_pages(
+    assert wait_for(lambda: _route_visits(local_mode, slug) == expected, timeout=WRITER_TIMEOUT_SECONDS), _route_visits(
         local_mode, slug
     )
     assert local_mode.status()["visitor_count"] == before + 6
@@ -102,16 +111,23 @@ def test_a_single_page_app_records_each_route_it_enters_once(local_mode: LocalMo
     # AND the visit entered once, from an AI assistant; every pageview was on a laptop-sized screen of
     # the app's host (the client-side navigations are no new entrances)
     body = local_mode.status()
-    assert {c["channel"]: c["visits"] for c in body["channels"]} == {"AI Assistants": 1}
-    assert {c["screen"]: c["visits"] for c in body["screens"]} == {"laptop": 6}
-    assert {c["hostname"]: c["visits"] for c in body["hostnames"]} == {"127.0.0.1": 6}
-
-
-def _lists(body: dict[str, Any]) -> dict[str, Counter[str]]:
-    return {
-        "channels": Counter({c["channel"]: c["visits"] for c in body["channels"]}),
-        "screens": Counter({c["screen"]: c["visits"] for c in body["screens"]}),
+    grown = {name: _by(body, name, key) - _by(start, name, key) for name, key in DIMENSIONS}
+    assert grown == {
+        "channels": Counter({"AI Assistants": 1}),
+        "screens": Counter({"laptop": 6}),
+        "hostnames": Counter({"127.0.0.1": 6}),
     }
+
+
+DIMENSIONS = (("channels", "channel"), ("screens", "screen"), ("hostnames", "hostname"))
+
+
+def _events(body: dict[str, Any]) -> Counter[str]:
+    return Counter({e["event"]: e["count"] for e in body["top_events"]})
+
+
+def _properties(body: dict[str, Any]) -> Counter[tuple[str, str, str]]:
+    return Counter({(p["event"], p["property"], p["value"]): p["count"] for p in body["top_properties"]})
 
 
 def test_five_pages_two_events_and_an_outbound_click_on_a_phone_from_a_search(local_mode: LocalMode, page: Any) -> None:
@@ -132,6 +148,7 @@ def test_five_pages_two_events_and_an_outbound_click_on_a_phone_from_a_search(lo
         )
         with serve_page(app) as site:
             # GIVEN the app with the outbound extension, a vt() call queued before the script loaded
+            assert _route_visits(local_mode, slug) == Counter()
             before = local_mode.status()
             page.goto(f"{site}{slug}/home", referer="https://www.google.com/")
             page.wait_for_function("typeof vt === 'function' && !vt.q")
@@ -148,29 +165,29 @@ def test_five_pages_two_events_and_an_outbound_click_on_a_phone_from_a_search(lo
     sent = [url for url in requests if url.startswith(f"{api}/?") and "&e=" in url]
     assert len(sent) == 3, sent
 
-    def tallied() -> dict[str, int]:
-        return {e["event"]: e["count"] for e in local_mode.status()["top_events"]}
+    def tallied() -> Counter[str]:
+        return _events(local_mode.status()) - _events(before)
 
-    expected = {"Signup": 1, "Add to cart": 1, "Outbound Link: Click": 1}
+    expected = Counter({"Signup": 1, "Add to cart": 1, "Outbound Link: Click": 1})
     assert wait_for(lambda: tallied() == expected, timeout=WRITER_TIMEOUT_SECONDS), tallied()
     after = local_mode.status()
     # AND they are events, not visits: the count grew by the five pageviews only, one per page
     assert after["visitor_count"] == before["visitor_count"] + 5
-    pages = ("home", "products", "cart", "checkout", "thanks")
-    assert _top_pages(local_mode, slug) == Counter({f"{slug}/{name}": 1 for name in pages})
+    assert _route_visits(local_mode, slug) == Counter(dict.fromkeys(_routes(slug), 1))
     # AND one entrance, from a search engine; five pageviews on a phone-sized screen
-    grown = {key: _lists(after)[key] - _lists(before)[key] for key in ("channels", "screens")}
+    grown = {name: _by(after, name, key) - _by(before, name, key) for name, key in DIMENSIONS[:2]}
     assert grown == {"channels": Counter({"Organic Search": 1}), "screens": Counter({"phone": 5})}
     assert after["events_today"] == before["events_today"] + 3
-    properties = {(p["event"], p["property"], p["value"]): p["count"] for p in after["top_properties"]}
-    assert properties == dict.fromkeys(
-        {
-            ("Signup", "plan", "pro"),
-            ("Add to cart", "sku", "A1"),
-            ("Add to cart", "qty", "2"),
-            ("Outbound Link: Click", "url", f"{elsewhere}/docs"),
-        },
-        1,
+    assert _properties(after) - _properties(before) == Counter(
+        dict.fromkeys(
+            {
+                ("Signup", "plan", "pro"),
+                ("Add to cart", "sku", "A1"),
+                ("Add to cart", "qty", "2"),
+                ("Outbound Link: Click", "url", f"{elsewhere}/docs"),
+            },
+            1,
+        )
     )
 
 
@@ -205,18 +222,13 @@ def test_the_download_and_404_extensions_send_their_events(local_mode: LocalMode
     assert len([url for url in requests if url.startswith(f"{api}/?") and "&e=" in url]) == 2
 
 
-@pytest.fixture
-def goals_mode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMode]:
-    """Local mode with two goals in its environment (the stack's ``goals`` context key): an event and a page."""
-    mode = start_local_mode(tmp_path_factory.mktemp("goals"), env={"GOALS": "Signup,page:/gl/thanks*"})
-    try:
-        yield mode
-        assert mode.stop() == 0, mode.output()
-    finally:
-        mode.kill()
+# Local mode with two goals in its environment (the stack's ``goals`` context key): an event and a page.
+GOALS = "Signup,page:/gl/thanks*"
 
 
-def test_goals_on_an_event_and_a_page_pattern_show_on_the_dashboard(goals_mode: LocalMode, page: Any) -> None:
+@pytest.mark.local_mode(env={"GOALS": GOALS})
+def test_goals_on_an_event_and_a_page_pattern_show_on_the_dashboard(local_mode: LocalMode, page: Any) -> None:
+    goals_mode = local_mode  # the only test of this configuration: its visitors are the only ones
     api, slug = goals_mode.url, "/gl"
     with serve_page(
         _app(api, slug).replace(
