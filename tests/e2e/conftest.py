@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -76,8 +75,7 @@ class SharedLocalModes:
         """SIGINT to all at once (each stops in seconds), then each must exit cleanly (0) and remove its state file."""
         try:
             for mode in self._running.values():
-                if mode.process.poll() is None:
-                    mode.process.send_signal(signal.SIGINT)
+                mode.interrupt()
             for mode in self._running.values():
                 assert mode.stop() == 0, mode.output()
                 assert not mode.state_file.exists(), "the state file must be removed on exit"

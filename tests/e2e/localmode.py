@@ -38,6 +38,7 @@ class LocalMode:
     state_file: Path
     log_file: Path
     state: LocalState = field(init=False)
+    interrupted: bool = field(default=False, init=False)
 
     def wait_ready(self) -> LocalMode:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -86,10 +87,15 @@ class LocalMode:
         assert response.status_code == 200, response.text
         return dict(response.json())
 
-    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> int:
-        """SIGINT, then wait; the exit code (kills it and fails the test if it hangs)."""
-        if self.process.poll() is None:
+    def interrupt(self) -> None:
+        """One SIGINT (Ctrl-C), once: a second one would skip the drain (or meet the interpreter's exit)."""
+        if not self.interrupted and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
+            self.interrupted = True
+
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> int:
+        """SIGINT (unless sent already), then wait; the exit code (kills it and fails the test if it hangs)."""
+        self.interrupt()
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
