@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+import functools
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -40,6 +44,57 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         tier = item.path.parent.name
         if tier in TIER_MARKERS:
             item.add_marker(TIER_MARKERS[tier])
+
+
+@functools.cache
+def _module_group(path: Path) -> str | None:
+    """The ``xdist_group`` named in a test module's ``pytestmark`` (read from its source, not imported)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for statement in tree.body:
+        if not isinstance(statement, ast.Assign | ast.AnnAssign):
+            continue
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        if not any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in targets) or statement.value is None:
+            continue
+        for node in ast.walk(statement.value):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "xdist_group"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                return str(node.args[0].value)
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` that keeps each module's ``xdist_group`` on one worker under pytest >= 9.2.
+
+    pytest-xdist (3.8) tags a grouped test by appending ``@group`` to ``item._nodeid`` on the worker, but
+    pytest 9.2 keeps node ids elsewhere (``Node._id``): the tag is lost, and every grouped test was
+    scheduled alone, so session fixtures meant to be built once (the infra syntheses, the e2e local
+    modes) were built on both workers and the groups' heavy tests ran against each other. This scheduler
+    reads the group of a test module's ``pytestmark`` instead (the only place this suite names groups).
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    root = config.rootpath
+
+    class ModuleGroupScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = str(super()._split_scope(nodeid))
+            if scope != nodeid:  # xdist found its own ``@group`` tag (a pytest it supports)
+                return scope
+            return _module_group(root / nodeid.split("::", 1)[0]) or nodeid
+
+    return ModuleGroupScheduling(config, log)
 
 
 def _reset_caches() -> None:

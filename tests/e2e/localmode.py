@@ -38,6 +38,7 @@ class LocalMode:
     state_file: Path
     log_file: Path
     state: LocalState = field(init=False)
+    interrupted: bool = field(default=False, init=False)
 
     def wait_ready(self) -> LocalMode:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -88,10 +89,15 @@ class LocalMode:
         assert response.status_code == 200, response.text
         return dict(response.json())
 
-    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> int:
-        """SIGINT, then wait; the exit code (kills it and fails the test if it hangs)."""
-        if self.process.poll() is None:
+    def interrupt(self) -> None:
+        """One SIGINT (Ctrl-C), once: a second one would skip the drain (or meet the interpreter's exit)."""
+        if not self.interrupted and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
+            self.interrupted = True
+
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> int:
+        """SIGINT (unless sent already), then wait; the exit code (kills it and fails the test if it hangs)."""
+        self.interrupt()
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -129,6 +135,14 @@ def start_local_mode(tmp: Path, *args: str, env: dict[str, str] | None = None) -
     except BaseException:
         mode.kill()
         raise
+
+
+def pages_today(mode: LocalMode, paths: Any, site: str | None = None) -> dict[str, int]:
+    """Today's visits of each page (of ``site``) from ``GET /count`` (the writer's page tallies that /status
+    ranks): exact for any page however busy the shared local mode is, where ``top_pages`` keeps the ten busiest."""
+    where = {"site": site} if site else {}
+    with httpx.Client(base_url=mode.url, timeout=10) as http:
+        return {path: int(http.get("/count", params={"page": path, **where}).json()["today"]) for path in paths}
 
 
 def count_log_items(dynamodb: Any, table: str, *, counted_only: bool = False) -> int:

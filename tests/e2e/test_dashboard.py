@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.localmode import ROOT, LocalMode, wait_for
+from tests.e2e.localmode import ROOT, LocalMode, pages_today, queue_depth, wait_for
 from tests.support.events import DEFAULT_UA
 from tests.support.static import serve_page
 
@@ -19,6 +19,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("e2
 
 # The page polls every 5 s: a change must show within two polls.
 UPDATE_TIMEOUT_MS = 15_000
+POLL_MS = 5_000
 
 
 @pytest.fixture
@@ -82,6 +83,7 @@ def test_dashboard_shows_the_count_and_follows_new_visits(local_mode: LocalMode,
 def test_dashboard_warns_when_the_dlq_is_not_empty(local_mode: LocalMode, page: Any) -> None:
     # GIVEN a dead-lettered message
     sqs = local_mode.client("sqs")
+    assert queue_depth(sqs, local_mode.state.dlq_url) == 0, "a test left a dead letter in the shared local mode"
     sqs.send_message(QueueUrl=local_mode.state.dlq_url, MessageBody='{"dead": true}')
     try:
         # WHEN the dashboard loads
@@ -146,11 +148,8 @@ def test_docs_snippet_counts_a_visit_from_another_origin(local_mode: LocalMode, 
         shown = int(page.text_content("#visitor-count").replace(",", ""))
     assert shown == before + 1
 
-    # ... and, once the writer has run, its page is among the top pages
-    def logged_pages() -> dict[str, int]:
-        return {p["path"]: p["visits"] for p in local_mode.status()["top_pages"]}
-
-    assert wait_for(lambda: logged_pages().get("/blog/post-1") == 1, timeout=30)
+    # ... and, once the writer has run, its page is tallied once (the tally /status ranks its top pages by)
+    assert wait_for(lambda: pages_today(local_mode, ["/blog/post-1"]) == {"/blog/post-1": 1}, timeout=30)
 
 
 def test_dashboard_reports_a_failing_status_and_recovers(local_mode: LocalMode, page: Any) -> None:
@@ -167,12 +166,14 @@ def test_dashboard_reports_a_failing_status_and_recovers(local_mode: LocalMode, 
     page.route("**/status", flaky)
 
     # WHEN the dashboard loads, THEN it shows the error as an alert, not a broken page ...
+    page.clock.install()  # the page's own clock (time flows), so that its next poll can be brought forward
     page.goto(local_mode.dashboard_url())
     error = page.locator("[data-testid=error]")
     error.wait_for(state="visible", timeout=UPDATE_TIMEOUT_MS)
     assert error.get_attribute("role") == "alert"
     assert "HTTP 503" in (error.text_content() or "")
 
-    # ... and the next poll recovers by itself
+    # ... and the next poll (its timer moved on to now) recovers by itself
+    page.clock.fast_forward(POLL_MS)
     page.wait_for_selector("[data-testid=visitor-count][data-value]", timeout=UPDATE_TIMEOUT_MS)
     assert error.is_hidden()

@@ -479,6 +479,7 @@ def test_full_page_screenshots(browser: Any, site: str) -> None:
 # ---------------------------------------------------------------- through local mode
 
 
+@pytest.mark.local_mode(own=True)  # the range's top ten pages must be this test's
 def test_seven_days_through_local_mode(local_mode: LocalMode, browser: Any) -> None:
     # GIVEN visits through local mode's ingest as the snippet sends them (path and query), one from a campaign link
     for path in ("/v2-home", "/v2-post?utm_source=newsletter&utm_medium=email&utm_campaign=v2-launch", "/v2-post"):

@@ -87,21 +87,24 @@ def test_dashboard_is_served_as_html_with_its_csp(local_mode: LocalMode) -> None
 def test_poison_message_reaches_the_dlq_without_holding_up_good_visits(local_mode: LocalMode) -> None:
     # GIVEN a message no writer can read, put on the queue ahead of good visits
     sqs, dynamodb = local_mode.client("sqs"), local_mode.client("dynamodb")
-    table = local_mode.state.table_name
+    table, dlq = local_mode.state.table_name, local_mode.state.dlq_url
+    assert queue_depth(sqs, dlq) == 0, "a test left a dead letter in the shared local mode"
     sqs.send_message(QueueUrl=local_mode.state.queue_url, MessageBody='{"not": "a visit"}')
     logged_before = count_log_items(dynamodb, table)
+    try:
+        # WHEN visitors keep coming
+        with httpx.Client(base_url=local_mode.url, headers={"User-Agent": DEFAULT_UA}, timeout=10) as http:
+            for i in range(20):
+                assert http.get("/", params={"page": f"/good/{i}"}).status_code == 200
 
-    # WHEN visitors keep coming
-    with httpx.Client(base_url=local_mode.url, headers={"User-Agent": DEFAULT_UA}, timeout=10) as http:
-        for i in range(20):
-            assert http.get("/", params={"page": f"/good/{i}"}).status_code == 200
-
-    # THEN the good visits are logged while the poison message is retried ...
-    assert wait_for(lambda: count_log_items(dynamodb, table) == logged_before + 20, timeout=60), local_mode.output()
-    # ... and after maxReceiveCount failed deliveries it sits in the DLQ, not in the queue
-    assert wait_for(lambda: queue_depth(sqs, local_mode.state.dlq_url) == 1, timeout=60), local_mode.output()
-    assert wait_for(lambda: queue_depth(sqs, local_mode.state.queue_url) == 0, timeout=30)
-    (dead,) = sqs.receive_message(QueueUrl=local_mode.state.dlq_url, VisibilityTimeout=0)["Messages"]
-    assert dead["Body"] == '{"not": "a visit"}'
-    status = local_mode.status()
-    assert status["dlq_depth"] == 1
+        # THEN the good visits are logged while the poison message is retried ...
+        assert wait_for(lambda: count_log_items(dynamodb, table) == logged_before + 20, timeout=60), local_mode.output()
+        # ... and after maxReceiveCount failed deliveries it sits in the DLQ, not in the queue
+        assert wait_for(lambda: queue_depth(sqs, dlq) == 1, timeout=60), local_mode.output()
+        assert wait_for(lambda: queue_depth(sqs, local_mode.state.queue_url) == 0, timeout=30)
+        (dead,) = sqs.receive_message(QueueUrl=dlq, VisibilityTimeout=0)["Messages"]
+        assert dead["Body"] == '{"not": "a visit"}'
+        status = local_mode.status()
+        assert status["dlq_depth"] == 1
+    finally:
+        sqs.purge_queue(QueueUrl=dlq)  # the shared local mode's dashboard shows no dead letter to the next test

@@ -181,8 +181,8 @@ def test_second_sigint_skips_the_drain_and_the_next_start_writes_the_rest(tmp_pa
             entries = [{"Id": str(i), "MessageBody": _visit("hurry-test").to_json()} for i in range(10)]
             sqs.send_message_batch(QueueUrl=mode.state.queue_url, Entries=entries)
 
-        # WHEN Ctrl-C is pressed twice
-        mode.process.send_signal(signal.SIGINT)
+        # WHEN Ctrl-C is pressed twice (and no more: stop() below only waits)
+        mode.interrupt()
         assert wait_for(lambda: "Stopping" in mode.output(), timeout=10)
         mode.process.send_signal(signal.SIGINT)
 
@@ -214,8 +214,8 @@ def test_in_memory_second_sigint_says_queued_visits_were_not_written(tmp_path: P
             entries = [{"Id": str(i), "MessageBody": _visit("hurry-test").to_json()} for i in range(10)]
             sqs.send_message_batch(QueueUrl=mode.state.queue_url, Entries=entries)
 
-        # WHEN Ctrl-C is pressed twice
-        mode.process.send_signal(signal.SIGINT)
+        # WHEN Ctrl-C is pressed twice (and no more: stop() below only waits)
+        mode.interrupt()
         assert wait_for(lambda: "Stopping" in mode.output(), timeout=10)
         mode.process.send_signal(signal.SIGINT)
 

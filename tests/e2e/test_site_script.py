@@ -8,14 +8,13 @@ exactly the pages it went through, once each time they were entered.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.e2e import test_dashboard as dashboard
-from tests.e2e.localmode import LocalMode, start_local_mode, wait_for
+from tests.e2e.localmode import LocalMode, pages_today, wait_for
 from tests.support.pipeline import FIREFOX_UA
 from tests.support.static import serve_page
 
@@ -29,7 +28,7 @@ WRITER_TIMEOUT_SECONDS = 30
 # by the app itself. `vt` is called before the script has loaded (the documented queue stub).
 APP = """<!doctype html><html lang=en><head><title>Shop</title>
 <script>window.vt=window.vt||function(){{(vt.q=vt.q||[]).push(arguments)}};</script>
-<script defer src="{api}/script.js{query}" data-site="shop.example" data-count="visitor-count"></script>
+<script defer src="{api}/script.js{query}" data-site="{site}" data-count="visitor-count"></script>
 </head><body>
 <nav>{links}</nav>
 <main id=view></main>
@@ -50,19 +49,27 @@ APP = """<!doctype html><html lang=en><head><title>Shop</title>
 </body></html>"""
 
 
-def _app(api: str, slug: str, query: str = "") -> str:
+def _app(api: str, slug: str, query: str = "", site: str = "shop.example") -> str:
     routes = [f"{slug}/{name}" for name in ("products", "cart", "checkout", "thanks")]
     links = "".join(f'<a data-route href="{route}">{route}</a> ' for route in routes)
-    return APP.format(api=api, query=query, links=links)
+    return APP.format(api=api, query=query, links=links, site=site)
 
 
 def _pageviews(requests: list[str], api: str) -> list[str]:
     return [url for url in requests if url.startswith(f"{api}/?page=") and "&e=" not in url]
 
 
-def _top_pages(mode: LocalMode, slug: str, site: str | None = None) -> Counter[str]:
-    pages = mode.status(site)["top_pages"]
-    return Counter({p["path"]: p["visits"] for p in pages if p["path"].startswith(slug)})
+def _routes(slug: str) -> list[str]:
+    return [f"{slug}/{name}" for name in ("home", "products", "cart", "checkout", "thanks")]
+
+
+def _route_visits(mode: LocalMode, slug: str, site: str | None = None) -> Counter[str]:
+    """Today's visits of each route of the app (its own slug: the shared local mode has other pages)."""
+    return Counter({path: n for path, n in pages_today(mode, _routes(slug), site).items() if n})
+
+
+def _by(body: dict[str, Any], name: str, key: str) -> Counter[str]:
+    return Counter({row[key]: row["visits"] for row in body[name]})
 
 
 def test_a_single_page_app_records_each_route_it_enters_once(local_mode: LocalMode, page: Any) -> None:
@@ -72,7 +79,9 @@ def test_a_single_page_app_records_each_route_it_enters_once(local_mode: LocalMo
     with serve_page(_app(api, slug)) as site:
         # GIVEN the app opened on its home route from a Perplexity answer (a 1200 px wide window): one
         # pageview, and the total shown in the page
-        before = local_mode.status()["visitor_count"]
+        assert _route_visits(local_mode, slug) == Counter()
+        start = local_mode.status()
+        before = start["visitor_count"]
         page.goto(f"{site}{slug}/home", referer="https://www.perplexity.ai/search/shop")
         page.locator("#visitor-count").wait_for(state="visible", timeout=UPDATE_TIMEOUT_MS)
         assert int(page.text_content("#visitor-count").replace(",", "")) == before + 1
@@ -92,7 +101,7 @@ def test_a_single_page_app_records_each_route_it_enters_once(local_mode: LocalMo
     assert len(sent) == 6, sent
     expected = Counter({f"{slug}/home": 1, f"{slug}/products": 1, f"{slug}/cart": 1, f"{slug}/checkout": 2})
     expected[f"{slug}/thanks"] = 1
-    assert wait_for(lambda: _top_pages(local_mode, slug) == expected, timeout=WRITER_TIMEOUT_SECONDS), _top_pages(
+    assert wait_for(lambda: _route_visits(local_mode, slug) == expected, timeout=WRITER_TIMEOUT_SECONDS), _route_visits(
         local_mode, slug
     )
     assert local_mode.status()["visitor_count"] == before + 6
@@ -102,40 +111,37 @@ def test_a_single_page_app_records_each_route_it_enters_once(local_mode: LocalMo
     # AND the visit entered once, from an AI assistant; every pageview was on a laptop-sized screen of
     # the app's host (the client-side navigations are no new entrances)
     body = local_mode.status()
-    assert {c["channel"]: c["visits"] for c in body["channels"]} == {"AI Assistants": 1}
-    assert {c["screen"]: c["visits"] for c in body["screens"]} == {"laptop": 6}
-    assert {c["hostname"]: c["visits"] for c in body["hostnames"]} == {"127.0.0.1": 6}
-
-
-def _lists(body: dict[str, Any]) -> dict[str, Counter[str]]:
-    return {
-        "channels": Counter({c["channel"]: c["visits"] for c in body["channels"]}),
-        "screens": Counter({c["screen"]: c["visits"] for c in body["screens"]}),
+    grown = {name: _by(body, name, key) - _by(start, name, key) for name, key in DIMENSIONS}
+    assert grown == {
+        "channels": Counter({"AI Assistants": 1}),
+        "screens": Counter({"laptop": 6}),
+        "hostnames": Counter({"127.0.0.1": 6}),
     }
 
 
-@pytest.fixture
-def sites_mode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMode]:
-    """Local mode counting two sites (the stack's ``sites``), the app's being the second, with goals on an
-    event and on pages (the stack's ``goals``)."""
-    env = {"SITES": f"blog.example,{SHOP}", "GOALS": "Signup,page:/gl/thanks*,page:/ev/thanks"}
-    mode = start_local_mode(tmp_path_factory.mktemp("sites"), env=env)
-    try:
-        yield mode
-        assert mode.stop() == 0, mode.output()
-    finally:
-        mode.kill()
+DIMENSIONS = (("channels", "channel"), ("screens", "screen"), ("hostnames", "hostname"))
 
 
-SHOP = "shop.example"  # the app's data-site
+def _events(body: dict[str, Any]) -> Counter[str]:
+    return Counter({e["event"]: e["count"] for e in body["top_events"]})
 
 
-def test_five_pages_two_events_and_an_outbound_click_on_a_phone_from_a_search(sites_mode: LocalMode, page: Any) -> None:
-    """The issue's scenario: a phone-sized visitor arrives from a search engine, the app (one of two sites)
+def _properties(body: dict[str, Any]) -> Counter[tuple[str, str, str]]:
+    return Counter({(p["event"], p["property"], p["value"]): p["count"] for p in body["top_properties"]})
+
+
+# Local mode counting three sites (the stack's ``sites``; each test below has its own, so they do not meet
+# in a site's goals or unique visitors) with goals on an event and on pages (the stack's ``goals``).
+SHOP, DOCS = "shop.example", "docs.example"
+SITES_ENV = {"SITES": f"blog.example,{SHOP},{DOCS}", "GOALS": "Signup,page:/gl/thanks*,page:/ev/thanks"}
+
+
+@pytest.mark.local_mode(env=SITES_ENV)
+def test_five_pages_two_events_and_an_outbound_click_on_a_phone_from_a_search(local_mode: LocalMode, page: Any) -> None:
+    """The issue's scenario: a phone-sized visitor arrives from a search engine, the app (one site of several)
     shows five pages, two custom events fire (one queued before the script loaded) and the visitor leaves by
     an outbound link; the site's /status then shows exactly those pageviews, events, goal completions, one
-    entrance from Organic Search and a phone; the other site's, nothing."""
-    local_mode = sites_mode
+    entrance from Organic Search and a phone; the default site's, none of it."""
     api, slug = local_mode.url, "/ev"
     page.set_viewport_size({"width": 390, "height": 800})
     requests: list[str] = []
@@ -150,7 +156,8 @@ def test_five_pages_two_events_and_an_outbound_click_on_a_phone_from_a_search(si
         )
         with serve_page(app) as site:
             # GIVEN the app with the outbound extension, a vt() call queued before the script loaded
-            before = local_mode.status(SHOP)
+            assert _route_visits(local_mode, slug, SHOP) == Counter()
+            before, default_before = local_mode.status(SHOP), local_mode.status()
             page.goto(f"{site}{slug}/home", referer="https://www.google.com/")
             page.wait_for_function("typeof vt === 'function' && !vt.q")
             # WHEN the visitor goes through four more pages, adds to cart, then leaves through an outbound link
@@ -168,37 +175,45 @@ def test_five_pages_two_events_and_an_outbound_click_on_a_phone_from_a_search(si
 
     assert all(f"&site={SHOP}" in url for url in sent)
 
-    def tallied() -> dict[str, int]:
-        return {e["event"]: e["count"] for e in local_mode.status(SHOP)["top_events"]}
+    def tallied() -> Counter[str]:
+        return _events(local_mode.status(SHOP)) - _events(before)
 
-    expected = {"Signup": 1, "Add to cart": 1, "Outbound Link: Click": 1}
+    expected = Counter({"Signup": 1, "Add to cart": 1, "Outbound Link: Click": 1})
     assert wait_for(lambda: tallied() == expected, timeout=WRITER_TIMEOUT_SECONDS), tallied()
     after = local_mode.status(SHOP)
     assert after["site"] == SHOP
     # AND they are events, not visits: the count grew by the five pageviews only, one per page
     assert after["visitor_count"] == before["visitor_count"] + 5
-    pages = ("home", "products", "cart", "checkout", "thanks")
-    assert _top_pages(local_mode, slug, SHOP) == Counter({f"{slug}/{name}": 1 for name in pages})
-    # AND the one visitor completed the event goal once and the page goal once: a conversion rate of 100 %
+    assert _route_visits(local_mode, slug, SHOP) == Counter(dict.fromkeys(_routes(slug), 1))
+    # AND the site's one visitor completed the event goal once and the page goal once: 100 % each
     goals = {g["goal"]: (g["completions"], g["unique_converters"], g["conversion_rate"]) for g in after["goals"]}
     assert goals == {"Signup": (1, 1, 1.0), "Visit /gl/thanks*": (0, 0, 0.0), "Visit /ev/thanks": (1, 1, 1.0)}
     # AND one entrance, from a search engine; five pageviews on a phone-sized screen
-    grown = {key: _lists(after)[key] - _lists(before)[key] for key in ("channels", "screens")}
+    grown = {name: _by(after, name, key) - _by(before, name, key) for name, key in DIMENSIONS[:2]}
     assert grown == {"channels": Counter({"Organic Search": 1}), "screens": Counter({"phone": 5})}
     assert after["events_today"] == before["events_today"] + 3
-    properties = {(p["event"], p["property"], p["value"]): p["count"] for p in after["top_properties"]}
-    assert properties == dict.fromkeys(
-        {
-            ("Signup", "plan", "pro"),
-            ("Add to cart", "sku", "A1"),
-            ("Add to cart", "qty", "2"),
-            ("Outbound Link: Click", "url", f"{elsewhere}/docs"),
-        },
-        1,
+    assert _properties(after) - _properties(before) == Counter(
+        dict.fromkeys(
+            {
+                ("Signup", "plan", "pro"),
+                ("Add to cart", "sku", "A1"),
+                ("Add to cart", "qty", "2"),
+                ("Outbound Link: Click", "url", f"{elsewhere}/docs"),
+            },
+            1,
+        )
     )
-    # AND the deployment's other site counted none of it
-    blog = local_mode.status()
-    assert (blog["site"], blog["visitor_count"], blog["events_today"], blog["top_pages"]) == ("blog.example", 0, 0, [])
+    # AND the deployment's default site counted none of it
+    default = local_mode.status()
+    assert default["site"] == "blog.example"
+    assert (
+        (default["visitor_count"], default["events_today"])
+        == (0, 0)
+        == (
+            default_before["visitor_count"],
+            default_before["events_today"],
+        )
+    )
 
 
 def test_the_download_and_404_extensions_send_their_events(local_mode: LocalMode, page: Any) -> None:
@@ -232,13 +247,14 @@ def test_the_download_and_404_extensions_send_their_events(local_mode: LocalMode
     assert len([url for url in requests if url.startswith(f"{api}/?") and "&e=" in url]) == 2
 
 
+@pytest.mark.local_mode(env=SITES_ENV)
 def test_goals_on_an_event_and_a_page_pattern_show_on_the_dashboard_of_their_site(
-    sites_mode: LocalMode, page: Any
+    local_mode: LocalMode, page: Any
 ) -> None:
-    goals_mode = sites_mode
+    goals_mode = local_mode  # the only test of its site (docs.example): its visitors are the site's only ones
     api, slug = goals_mode.url, "/gl"
     with serve_page(
-        _app(api, slug).replace(
+        _app(api, slug, site=DOCS).replace(
             "<main id=view></main>", "<main id=view></main><button id=signup onclick=\"vt('Signup')\">sign up</button>"
         )
     ) as site:
@@ -252,30 +268,29 @@ def test_goals_on_an_event_and_a_page_pattern_show_on_the_dashboard_of_their_sit
         page.wait_for_load_state("networkidle")
     # AND another visitor (another browser) who only reads a page
     other = httpx.get(
-        f"{api}/", params={"page": f"{slug}/about", "site": SHOP}, headers={"User-Agent": FIREFOX_UA}, timeout=10
+        f"{api}/", params={"page": f"{slug}/about", "site": DOCS}, headers={"User-Agent": FIREFOX_UA}, timeout=10
     )
     assert other.status_code == 200
 
     def goals() -> dict[str, tuple[int, int, float]]:
-        rows = goals_mode.status(SHOP)["goals"]
+        rows = goals_mode.status(DOCS)["goals"]
         return {g["goal"]: (g["completions"], g["unique_converters"], g["conversion_rate"]) for g in rows}
 
     # THEN /status has both goals: 1 of the 2 visitors converted on each
     expected = {"Signup": (2, 1, 0.5), f"Visit {slug}/thanks*": (1, 1, 0.5), "Visit /ev/thanks": (0, 0, 0.0)}
     assert wait_for(lambda: goals() == expected, timeout=WRITER_TIMEOUT_SECONDS), goals()
-    assert goals_mode.status(SHOP)["unique_visitors_today"] == 2
+    assert goals_mode.status(DOCS)["unique_visitors_today"] == 2
 
-    # WHEN the owner opens the dashboard: it shows the default site, and offers both
+    # WHEN the owner opens the dashboard: it shows the default site, and offers every site
     page.goto(goals_mode.dashboard_url())
     picker = page.locator("[data-testid=site-picker]")
     picker.wait_for(state="visible", timeout=UPDATE_TIMEOUT_MS)
-    assert picker.locator("option").all_text_contents() == ["blog.example", SHOP]
+    assert picker.locator("option").all_text_contents() == ["blog.example", SHOP, DOCS]
     assert picker.input_value() == "blog.example"
-    page.wait_for_function("document.getElementById('visitor-count').textContent === '0'")
     # AND picks the app's site: its numbers, and the site kept in the address for a reload
-    with page.expect_response(lambda r: "/status" in r.url and f"site={SHOP}" in r.url):
-        picker.select_option(SHOP)
-    assert page.url.split("#")[0].endswith(f"/dashboard?site={SHOP}")
+    with page.expect_response(lambda r: "/status" in r.url and f"site={DOCS}" in r.url):
+        picker.select_option(DOCS)
+    assert page.url.split("#")[0].endswith(f"/dashboard?site={DOCS}")
     page.wait_for_function("document.getElementById('visitor-count').textContent === '3'")
     panel = page.locator("[data-testid=goals-panel]")
     panel.wait_for(state="visible", timeout=UPDATE_TIMEOUT_MS)
@@ -296,7 +311,7 @@ def test_goals_on_an_event_and_a_page_pattern_show_on_the_dashboard_of_their_sit
     # AND over the last 7 days (the range's own goal lines, from the days' counters and sketches)
     with page.expect_response(lambda r: "/status" in r.url and "range=7d" in r.url) as answer:
         page.click("[data-range='7d']")
-    assert f"site={SHOP}" in answer.value.url  # the range of the site picked
+    assert f"site={DOCS}" in answer.value.url  # the range of the site picked
     week = answer.value.json()["range"]
     assert {g["goal"]: (g["completions"], g["unique_converters"]) for g in week["goals"]} == {
         "Signup": (2, 1),
