@@ -43,6 +43,7 @@ class Settings:
     front_door_secret: str = field(default="", repr=False)
     count_datacenters: bool = False
     goals: tuple[Goal, ...] = ()
+    default_site: str = "default"
 
     def allows_origin(self, origin: str | None) -> str | None:
         """The value for Access-Control-Allow-Origin, or None when the origin is not allowed."""
