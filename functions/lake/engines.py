@@ -123,11 +123,20 @@ class AthenaEngine:
 
     dialect = TRINO
 
-    def __init__(self, workgroup: str, database: str, *, timeout: float = ATHENA_TIMEOUT_SECONDS, poll: float = 0.25):
+    def __init__(
+        self,
+        workgroup: str,
+        database: str,
+        *,
+        timeout: float = ATHENA_TIMEOUT_SECONDS,
+        poll: float = 0.25,
+        client: Any = None,  # the CLI's (its --profile and --region); the function's own otherwise
+    ) -> None:
         self.workgroup, self.database, self.timeout, self.poll = workgroup, database, timeout, poll
+        self.client = client
 
     def run(self, sql: str, *, site: str | None = None, start: str | None = None, end: str | None = None) -> Result:
-        client = athena()
+        client = self.client or athena()
         started = client.start_query_execution(
             QueryString=sql, WorkGroup=self.workgroup, QueryExecutionContext={"Database": self.database}
         )
