@@ -24,7 +24,7 @@ class BadQuery(ValueError):
     """SQL the command will not run: the message says why, in one line."""
 
 
-def parse(sql: str) -> exp.Expression:
+def parse(sql: str) -> exp.Query:
     """The owner's SQL as one read-only query, else BadQuery."""
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
@@ -32,9 +32,10 @@ def parse(sql: str) -> exp.Expression:
         raise BadQuery(f"cannot parse the SQL: {str(exc).splitlines()[0]}") from exc
     if len(statements) != 1:
         raise BadQuery("give exactly one SQL statement")
-    if not isinstance(statements[0], exp.Query):
+    statement = statements[0]
+    if not isinstance(statement, exp.Query):
         raise BadQuery("only queries (SELECT ...) are run: the lake is read-only here")
-    return statements[0]
+    return statement
 
 
 def for_athena(sql: str) -> str:
