@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
@@ -112,7 +112,7 @@ class Lake(Construct):
         self.workgroup = athena.CfnWorkGroup(
             self,
             "Workgroup",
-            name=f"{name}-lake",
+            name=Fn.join("-", [Aws.STACK_NAME, "lake"]),  # unique per stack and region, like the stack's name
             description="Visitor tracker: the dashboard's and the CLI's queries over the lake",
             state="ENABLED",
             recursive_delete_option=True,
@@ -128,7 +128,7 @@ class Lake(Construct):
                 ),
             ),
         )
-        self.workgroup_arn = stack.format_arn(service="athena", resource="workgroup", resource_name=self.workgroup.name)
+        self.workgroup_arn = stack.format_arn(service="athena", resource="workgroup", resource_name=self.workgroup.ref)
 
     def _acknowledge_prefix(self, role: iam.IRole, bucket: s3.Bucket, prefix: str) -> None:
         stack = Stack.of(self)

@@ -102,7 +102,7 @@ class VisitorTrackerStack(cdk.Stack):
         )  # fmt: skip
         fns.writer.add_environment(ENV_LAKE_BUCKET, self.lake.bucket.bucket_name)
         fns.status.add_environment(ENV_LAKE_BUCKET, self.lake.bucket.bucket_name)
-        fns.status.add_environment(ENV_ATHENA_WORKGROUP, self.lake.workgroup.name)
+        fns.status.add_environment(ENV_ATHENA_WORKGROUP, self.lake.workgroup.ref)
         fns.status.add_environment(ENV_ATHENA_DATABASE, self.lake.database_name)
         self.lake.grant_writer(fns.writer)
         self.lake.grant_reader(fns.status)
@@ -169,7 +169,7 @@ class VisitorTrackerStack(cdk.Stack):
         cdk.CfnOutput(self, d.OUTPUT_TABLE_NAME, value=table.table_name)
         cdk.CfnOutput(self, d.OUTPUT_QUEUE_URL, value=queue.queue_url)
         cdk.CfnOutput(self, d.OUTPUT_DLQ_URL, value=dlq.queue_url)
-        cdk.CfnOutput(self, OUTPUT_ATHENA_WORKGROUP, value=self.lake.workgroup.name)
+        cdk.CfnOutput(self, OUTPUT_ATHENA_WORKGROUP, value=self.lake.workgroup.ref)
         cdk.CfnOutput(self, OUTPUT_ATHENA_DATABASE, value=self.lake.database_name)
         cdk.CfnOutput(self, "LakeBucket", value=self.lake.bucket.bucket_name, description="Raw events (docs/lake.md)")
         script_base = self.front_door.url if self.front_door is not None else self.ingress.api_url
