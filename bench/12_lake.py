@@ -162,7 +162,7 @@ def row_cost_seconds(samples: int = 2_000) -> float:
 
 def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[Result]:
     rows = 200_000 if quick else 1_000_000
-    repeats = 3 if quick else 5
+    repeats = 3
     today = datetime.now(UTC).date()
     root = Path(tempfile.mkdtemp(prefix="bench-lake-"))
     try:

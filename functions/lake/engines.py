@@ -72,7 +72,8 @@ class DuckDBEngine:
         try:
             if self.threads:
                 connection.execute(f"SET threads = {int(self.threads)}")
-            self._define(connection, self.files(site, start, end))
+            # A dashboard question (one site's days) loads its rows once: its query reads them many times.
+            self._define(connection, self.files(site, start, end), load=site is not None)
             cursor = connection.execute(sql)
             columns = [d[0] for d in cursor.description or ()]
             return columns, [tuple(row) for row in cursor.fetchall()]
@@ -82,14 +83,16 @@ class DuckDBEngine:
             connection.close()
 
     @staticmethod
-    def _define(connection: Any, files: list[str]) -> None:
+    def _define(connection: Any, files: list[str], *, load: bool = False) -> None:
         if files:
             listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
             types = ", ".join(f"'{name}': '{kind}'" for name, kind, _ in COLUMNS)
             partitions = ", ".join(f"'{name}': '{kind}'" for name, kind, _ in PARTITIONS)
+            relation = "TABLE" if load else "VIEW"
             connection.execute(
-                f"CREATE TEMP VIEW {RAW_TABLE} AS SELECT * FROM read_json([{listed}], format = 'newline_delimited', "
-                f"columns = {{{types}}}, hive_partitioning = true, hive_types = {{{partitions}}})"
+                f"CREATE TEMP {relation} {RAW_TABLE} AS SELECT * FROM read_json([{listed}], "
+                f"format = 'newline_delimited', columns = {{{types}}}, hive_partitioning = true, "
+                f"hive_types = {{{partitions}}})"
             )
         else:
             columns = ", ".join(f"{name} {kind}" for name, kind, _ in (*COLUMNS, *PARTITIONS))
