@@ -38,7 +38,7 @@ from bench.harness import Result, emit, table  # noqa: E402
 from functions.lake.analytics import Explorer, Question  # noqa: E402
 from functions.lake.config import LakeConfig  # noqa: E402
 from functions.lake.dialect import DUCKDB  # noqa: E402
-from functions.lake.engines import DuckDBEngine  # noqa: E402
+from functions.lake.duck import DuckDBEngine  # noqa: E402
 from functions.lake.queries import panels_sql  # noqa: E402
 from functions.model.explore import Filter  # noqa: E402
 from functions.model.lakerow import encode_rows, object_key, row_of  # noqa: E402

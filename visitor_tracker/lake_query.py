@@ -13,7 +13,8 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from functions.lake.engines import DEDUPED_VIEW, AthenaEngine, DuckDBEngine, Result, dedupe_sql
+from functions.lake.duck import DuckDBEngine
+from functions.lake.engines import DEDUPED_VIEW, AthenaEngine, Result, dedupe_sql
 from visitor_tracker.discovery import Pipeline
 
 OUTPUT_ATHENA_WORKGROUP = "AthenaWorkgroup"

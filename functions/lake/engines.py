@@ -1,16 +1,14 @@
-"""The engines that run the lake's SQL: DuckDB over local files, Amazon Athena over the bucket.
+"""The engines that run the lake's SQL: Amazon Athena over the bucket here, DuckDB over local files in
+``functions.lake.duck``.
 
 Both answer ``(columns, rows)`` for one SQL text over the relation ``events_raw`` (every column of
-``functions.model.lakerow`` plus the ``site`` and ``day`` partitions). DuckDB is imported only
-when used: it is local mode's and the CLI's, never in the Lambda asset.
+``functions.model.lakerow`` plus the ``site`` and ``day`` partitions).
 """
 
 from __future__ import annotations
 
 import time
-from datetime import date, timedelta
 from functools import cache
-from pathlib import Path
 from typing import Any, Protocol
 
 from botocore.config import Config
@@ -18,8 +16,8 @@ from botocore.config import Config
 from functions.core import aws
 from functions.core.environment import ENVIRONMENT
 from functions.lake.config import RAW_TABLE
-from functions.lake.dialect import DUCKDB, TRINO
-from functions.model.lakerow import COLUMNS, EVENTS_PREFIX, PARTITIONS
+from functions.lake.dialect import TRINO
+from functions.model.lakerow import COLUMNS, PARTITIONS
 
 Result = tuple[list[str], list[tuple[Any, ...]]]
 DEDUPED_VIEW = "events"  # what the owner's SQL reads: one row per visit_id (docs/lake.md)
@@ -42,62 +40,6 @@ def dedupe_sql(source: str = RAW_TABLE) -> str:
         f"SELECT {names} FROM (SELECT *, row_number() OVER (PARTITION BY visit_id ORDER BY ts_ms) AS copy "
         f"FROM {source}) deduped WHERE copy = 1"
     )
-
-
-def _days(start: str, end: str) -> list[str]:
-    first, last = date.fromisoformat(start), date.fromisoformat(end)
-    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
-
-
-class DuckDBEngine:
-    """DuckDB over the gzip JSON-lines files under ``directory``: only the site's days in range are read
-    when the caller names them (the partition pruning Athena's projection does on S3)."""
-
-    dialect = DUCKDB
-
-    def __init__(self, directory: str | Path, threads: int | None = None) -> None:
-        self.root = Path(directory) / EVENTS_PREFIX
-        self.threads = threads
-
-    def files(self, site: str | None, start: str | None, end: str | None) -> list[str]:
-        if site is not None and start is not None and end is not None:
-            folders = [self.root / f"site={site}" / f"day={day}" for day in _days(start, end)]
-            return sorted(str(f) for folder in folders if folder.is_dir() for f in folder.glob("*.json.gz"))
-        return sorted(str(f) for f in self.root.glob("site=*/day=*/*.json.gz"))
-
-    def run(self, sql: str, *, site: str | None = None, start: str | None = None, end: str | None = None) -> Result:
-        import duckdb
-
-        connection = duckdb.connect()
-        try:
-            if self.threads:
-                connection.execute(f"SET threads = {int(self.threads)}")
-            # A dashboard question (one site's days) loads its rows once: its query reads them many times.
-            self._define(connection, self.files(site, start, end), load=site is not None)
-            cursor = connection.execute(sql)
-            columns = [d[0] for d in cursor.description or ()]
-            return columns, [tuple(row) for row in cursor.fetchall()]
-        except duckdb.Error as exc:
-            raise QueryFailed(str(exc).splitlines()[0]) from exc
-        finally:
-            connection.close()
-
-    @staticmethod
-    def _define(connection: Any, files: list[str], *, load: bool = False) -> None:
-        if files:
-            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-            types = ", ".join(f"'{name}': '{kind}'" for name, kind, _ in COLUMNS)
-            partitions = ", ".join(f"'{name}': '{kind}'" for name, kind, _ in PARTITIONS)
-            relation = "TABLE" if load else "VIEW"
-            connection.execute(
-                f"CREATE TEMP {relation} {RAW_TABLE} AS SELECT * FROM read_json([{listed}], "
-                f"format = 'newline_delimited', columns = {{{types}}}, hive_partitioning = true, "
-                f"hive_types = {{{partitions}}})"
-            )
-        else:
-            columns = ", ".join(f"{name} {kind}" for name, kind, _ in (*COLUMNS, *PARTITIONS))
-            connection.execute(f"CREATE TEMP TABLE {RAW_TABLE} ({columns})")
-        connection.execute(f"CREATE TEMP VIEW {DEDUPED_VIEW} AS {dedupe_sql()}")
 
 
 ATHENA_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"total_max_attempts": 3, "mode": "standard"})

@@ -17,7 +17,8 @@ from functions.core.observability import logger
 from functions.core.settings import Settings
 from functions.lake import analytics, store
 from functions.lake.config import LakeConfig, get_config
-from functions.lake.engines import AthenaEngine, DuckDBEngine, Engine, QueryFailed
+from functions.lake.duck import DuckDBEngine
+from functions.lake.engines import AthenaEngine, Engine, QueryFailed
 from functions.model import explore, ranges
 from functions.model.visit import utc_now
 

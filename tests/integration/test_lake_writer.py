@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from functions.lake import store
 from functions.lake.analytics import Explorer, Question
 from functions.lake.config import LakeConfig
-from functions.lake.engines import DuckDBEngine
+from functions.lake.duck import DuckDBEngine
 from tests.support import lake, tables
 from tests.support.pipeline import deliver, drain_queue, receive_batch, send_visits
 from visitor_tracker.resources import PipelineResources
