@@ -20,7 +20,7 @@ from functions.lake.engines import DEDUPED_VIEW, QueryFailed, Result, dedupe_sql
 from functions.model.lakerow import COLUMNS, EVENTS_PREFIX, PARTITIONS
 
 CACHE_PREFIX = "cache"
-CACHE_AFTER_DAYS = 2  # days older than yesterday are cached as Parquet
+CACHE_AFTER_DAYS = 1  # days before today are cached as Parquet (renewed if a late object arrives)
 
 
 def _days(start: str, end: str) -> list[str]:
@@ -104,11 +104,13 @@ class DuckDBEngine:
                 parquet.append(self._cached(connection, site, day, files))
             else:
                 json_files += files
-        parts = (
-            [f"SELECT * FROM read_parquet([{_quoted(parquet)}], hive_partitioning = false)"] if parquet else []
-        ) + ([_read_json(json_files)] if json_files else [])
+        # Parquet is read where the query reads it (only the columns it needs); JSON is parsed once, here.
+        parts = [f"SELECT * FROM read_parquet([{_quoted(parquet)}], hive_partitioning = false)"] if parquet else []
+        if json_files:
+            connection.execute(f"CREATE TEMP TABLE recent_rows AS {_read_json(json_files)}")
+            parts.append("SELECT * FROM recent_rows")
         if parts:
-            connection.execute(f"CREATE TEMP TABLE {RAW_TABLE} AS {' UNION ALL BY NAME '.join(parts)}")
+            connection.execute(f"CREATE TEMP VIEW {RAW_TABLE} AS {' UNION ALL BY NAME '.join(parts)}")
         else:
             self._empty(connection)
         connection.execute(f"CREATE TEMP VIEW {DEDUPED_VIEW} AS {dedupe_sql()}")

@@ -31,3 +31,19 @@ def test_a_cached_day_is_read_from_parquet_and_a_late_batch_renews_it(tmp_path: 
     assert _rows(engine) == len(records)
     renewed = sorted((tmp_path / "cache").glob("site=*/day=*/*.parquet"))
     assert len(renewed) == 1 and renewed != cached
+
+
+def test_today_is_read_from_its_objects_beside_the_cached_days(tmp_path: Path) -> None:
+    today = datetime.now(UTC).date()
+    config = LakeConfig(directory=str(tmp_path))
+    earlier = [v for s in lake.script([SITE], [DAY], 5) for v in s.visits()]
+    current = [v for s in lake.script([SITE], [today], 7) for v in s.visits()]
+    sink.append(config, earlier + current, "default")
+    _, rows = DuckDBEngine(tmp_path).run(
+        "SELECT day, count(*) FROM events GROUP BY day ORDER BY day",
+        site=SITE,
+        start=DAY.isoformat(),
+        end=today.isoformat(),
+    )
+    assert rows == [(DAY.isoformat(), len(earlier)), (today.isoformat(), len(current))]
+    assert [p.parent.name for p in (tmp_path / "cache").glob("site=*/day=*/*.parquet")] == [f"day={DAY}"]
