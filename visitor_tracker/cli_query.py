@@ -17,7 +17,6 @@ from rich.table import Table
 
 from functions.lake.engines import QueryFailed
 from visitor_tracker import cli_base as base
-from visitor_tracker import lake_query
 
 
 class Format(StrEnum):
@@ -42,6 +41,8 @@ def query(
     ] = None,
 ) -> None:
     """Run SQL on every visit in the lake: DuckDB locally, Athena with --stack."""
+    from visitor_tracker import lake_query  # SQLGlot and DuckDB: only for this command
+
     options = ctx.find_object(base._Options)
     stack = options.stack if options is not None else None
     try:
