@@ -26,3 +26,9 @@ def regex_match(column: str, pattern: str, dialect: str) -> str:
     if dialect == TRINO:
         return f"regexp_like({column}, {literal(pattern)})"
     raise ValueError(f"unknown dialect {dialect!r}")
+
+
+def materialized(dialect: str) -> str:
+    """DuckDB computes a CTE once only when told (without it, every reference recomputes the sessions);
+    Trino has no such keyword and plans the CTE itself."""
+    return " MATERIALIZED" if dialect == DUCKDB else ""

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from functions.core.goals import EVENT_KIND, Goal
 from functions.lake.config import RAW_TABLE
-from functions.lake.dialect import literal, regex_match
+from functions.lake.dialect import literal, materialized, regex_match
 from functions.model.explore import NONE, VISIT_DIMENSIONS, Filter, goal_named, page_regex
 
 GAP_MS = 30 * 60 * 1000
@@ -108,6 +108,7 @@ def visits_ctes(scope: Scope, dialect: str) -> str:
     """The WITH clause every query starts from: ``ev`` (rows numbered into visits) and ``visits``."""
     where = " AND ".join(_filter_condition(f, scope, dialect) for f in scope.filters) or "1 = 1"
     order = "ORDER BY ts_ms, visit_id"
+    once = materialized(dialect)
     return f"""WITH raw AS (
   SELECT day, visit_id, ts_ms, coalesce(visitor, visit_id) AS visitor, path, referrer, channel, utm_source,
     utm_medium, utm_campaign, country, browser, os, device, screen, hostname, event,
@@ -118,11 +119,11 @@ def visits_ctes(scope: Scope, dialect: str) -> str:
   SELECT *, CASE WHEN ts_ms - lag(ts_ms) OVER (PARTITION BY day, visitor {order}) <= {GAP_MS} THEN 0 ELSE 1 END
     AS starts
   FROM raw WHERE copy = 1
-), ev AS (
+), ev AS{once} (
   SELECT *, sum(starts) OVER (PARTITION BY day, visitor {order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
     AS sn, row_number() OVER (PARTITION BY day, visitor {order}) AS pos
   FROM marked
-), pv AS (
+), pv AS{once} (
   SELECT day, visitor, sn, path, ts_ms,
     row_number() OVER (PARTITION BY day, visitor, sn {order}) AS first_rank,
     row_number() OVER (PARTITION BY day, visitor, sn ORDER BY ts_ms DESC, visit_id DESC) AS last_rank,
@@ -142,7 +143,7 @@ def visits_ctes(scope: Scope, dialect: str) -> str:
   JOIN ev f ON {_on("f", "t")} AND f.starts = 1
   JOIN pv en ON {_on("en", "t")} AND en.first_rank = 1
   JOIN pv ex ON {_on("ex", "t")} AND ex.last_rank = 1
-), visits AS (
+), visits AS{once} (
   SELECT * FROM sessions s WHERE {where}
 )"""
 
