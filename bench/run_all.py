@@ -38,6 +38,7 @@ FIGURES = (
     "9_bots",
     "10_spike",
     "11_script_size",
+    "12_lake",
 )
 
 

@@ -114,6 +114,7 @@ WRITER_WORST_PATH: Final = (
     "dynamodb:TransactWriteItems (counting, second half)",
     "dynamodb:UpdateItem (unique-visitor sketch)",
     "dynamodb:BatchWriteItem (failure reasons)",
+    "s3:PutObject (the lake's rows, issue 22)",
 )
 # SQS's visibility timeout is at least six times the writer's timeout (AWS's advice for event source
 # mappings), so a batch is never redelivered while an invocation may still be writing it.

@@ -65,11 +65,12 @@ class FunctionSizing:
 # writer handles batches of up to QUEUE.batch_size visits: 512 MB for the concurrent writes, and
 # its timeout computed the same way from its own client settings and worst path (the queue's
 # visibility timeout is six times it).
-# status answers small reads, cached in memory: 256 MB, 10 s.
+# status answers small reads, cached in memory: 256 MB; 29 s for the lake's Athena queries.
 SIZING: Final = {
     "ingest": FunctionSizing(memory_mb=256, timeout_seconds=budget.ingest_timeout_seconds()),
     "writer": FunctionSizing(memory_mb=512, timeout_seconds=budget.writer_timeout_seconds()),
-    "status": FunctionSizing(memory_mb=256, timeout_seconds=10),
+    # 29 s: API Gateway's integration limit, for /status/explore's Athena queries (functions.lake.engines).
+    "status": FunctionSizing(memory_mb=256, timeout_seconds=29),
 }
 
 

@@ -93,8 +93,8 @@ class QueueDefinition:
     max_receive_count: int = 5
     # The writer's timeout, computed from its client settings by pipeline/budget.py (tests/infra checks
     # these agree); the queue's visibility timeout is six times it. Local mode uses them as they are.
-    writer_timeout_seconds: int = 233
-    visibility_timeout_seconds: int = 1398
+    writer_timeout_seconds: int = 279
+    visibility_timeout_seconds: int = 1674
     retention_days: int = 4
     dlq_retention_days: int = 14
     batch_size: int = 100
