@@ -199,8 +199,17 @@ class RestIngress(Ingress):
             + (", the API key and the usage plan." if key_for_ingest else " (and WAF / api_key=all if enabled)."),
         )
         status_integration = apigw.LambdaIntegration(status)
-        status_method = self.api.root.add_resource("status").add_method(
+        status_resource = self.api.root.add_resource("status")
+        status_method = status_resource.add_method(
             "GET", status_integration, request_validator=validator, api_key_required=key_for_status
+        )
+        explore_method = status_resource.add_resource("explore").add_method(
+            "GET", status_integration, request_validator=validator, api_key_required=key_for_status
+        )
+        _acknowledge_open_method(
+            explore_method,
+            "GET /status/explore (the lake's answers, issue 22) is authorized by the status function itself with "
+            "the same check as /status: the owner's access token or a shared link's, unless public_dashboard.",
         )
         _acknowledge_open_method(
             status_method,
@@ -394,7 +403,7 @@ class HttpIngress(Ingress):
                 "identity to authorize; abuse is bounded by the stage's default route throttling.",
             )
         status_integration = integrations.HttpLambdaIntegration("Status", status)
-        for path in ("/status", "/dashboard"):
+        for path in ("/status", "/status/explore", "/dashboard"):
             for route in self.api.add_routes(
                 path=path, methods=[apigwv2.HttpMethod.GET], integration=status_integration
             ):

@@ -53,6 +53,7 @@ class TrackerConfig:
     # Functions
     log_retention_days: int = 30
     log_ttl_days: int = d.DEFAULT_LOG_TTL_DAYS
+    lake_retention_days: int = 760  # the lake's raw events (issue 22): about 25 months, apart from log_ttl_days
     allowed_origins: tuple[str, ...] = (d.DEFAULT_ALLOWED_ORIGINS,)
     ip_mode: str = d.DEFAULT_IP_MODE
     count_bots: bool = False
@@ -352,6 +353,7 @@ _PARSERS: Final[dict[str, Any]] = {
     "removal_policy": _str,
     "log_retention_days": _int(1, 3653),
     "log_ttl_days": _int(1, 3650),
+    "lake_retention_days": _int(1, 3650),
     "allowed_origins": _origins,
     "ip_mode": _str,
     "count_bots": _bool,

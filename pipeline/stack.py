@@ -14,6 +14,7 @@ from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
 from functions.core import definitions as d
+from functions.lake.config import ENV_ATHENA_DATABASE, ENV_ATHENA_WORKGROUP, ENV_LAKE_BUCKET
 from pipeline.api import (
     SCRIPT_PATH,
     ApiKeySettings,
@@ -26,6 +27,7 @@ from pipeline.api import (
 from pipeline.config import TrackerConfig, cdk_json_context
 from pipeline.front_door import FrontDoor, FrontDoorSettings
 from pipeline.functions import TrackerFunctions
+from pipeline.lake import Lake
 from pipeline.monitoring import Monitoring
 from pipeline.nag import acknowledge
 from pipeline.permissions import (
@@ -43,6 +45,8 @@ OUTPUT_API_KEY_ID: Final = "ApiKeyId"
 OUTPUT_FRONT_DOOR_URL: Final = "FrontDoorUrl"
 OUTPUT_FRONT_DOOR_DOMAIN: Final = "FrontDoorDomain"
 OUTPUT_SCRIPT_URL: Final = "ScriptUrl"
+OUTPUT_ATHENA_WORKGROUP: Final = "AthenaWorkgroup"  # visitor-tracker query --stack reads these two
+OUTPUT_ATHENA_DATABASE: Final = "AthenaDatabase"
 
 _RETENTION_NAMES: Final = {
     1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS", 30: "ONE_MONTH",
@@ -91,6 +95,17 @@ class VisitorTrackerStack(cdk.Stack):
             retain_logs=not config.destroy_on_delete,
         )
         fns = self.functions
+        # The lake (issue 22): the writer appends every counted visit's row, status asks Athena.
+        self.lake = Lake(
+            self, "Lake", retention_days=config.lake_retention_days, retain=not config.destroy_on_delete,
+            name=config.stack_name,
+        )  # fmt: skip
+        fns.writer.add_environment(ENV_LAKE_BUCKET, self.lake.bucket.bucket_name)
+        fns.status.add_environment(ENV_LAKE_BUCKET, self.lake.bucket.bucket_name)
+        fns.status.add_environment(ENV_ATHENA_WORKGROUP, self.lake.workgroup.ref)
+        fns.status.add_environment(ENV_ATHENA_DATABASE, self.lake.database_name)
+        self.lake.grant_writer(fns.writer)
+        self.lake.grant_reader(fns.status)
         for name, fn in (("ingest", fns.ingest), ("writer", fns.writer), ("status", fns.status)):
             self._grant_table(fn, TABLE_GRANTS[name], table.table_arn)
         queue.grant(fns.ingest, *INGEST_QUEUE_ACTIONS)
@@ -154,6 +169,9 @@ class VisitorTrackerStack(cdk.Stack):
         cdk.CfnOutput(self, d.OUTPUT_TABLE_NAME, value=table.table_name)
         cdk.CfnOutput(self, d.OUTPUT_QUEUE_URL, value=queue.queue_url)
         cdk.CfnOutput(self, d.OUTPUT_DLQ_URL, value=dlq.queue_url)
+        cdk.CfnOutput(self, OUTPUT_ATHENA_WORKGROUP, value=self.lake.workgroup.ref)
+        cdk.CfnOutput(self, OUTPUT_ATHENA_DATABASE, value=self.lake.database_name)
+        cdk.CfnOutput(self, "LakeBucket", value=self.lake.bucket.bucket_name, description="Raw events (docs/lake.md)")
         script_base = self.front_door.url if self.front_door is not None else self.ingress.api_url
         cdk.CfnOutput(
             self,

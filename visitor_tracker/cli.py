@@ -108,7 +108,7 @@ def visits_recent(
 
 
 # The other command groups register themselves on the app when imported.
-from visitor_tracker import cli_access, cli_dlq, cli_export, cli_import, cli_status  # noqa: E402, F401
+from visitor_tracker import cli_access, cli_dlq, cli_export, cli_import, cli_query, cli_status  # noqa: E402, F401
 
 app = base.app
 

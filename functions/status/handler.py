@@ -23,11 +23,11 @@ from functions.core.observability import logger, tracer
 from functions.core.settings import Settings
 from functions.model import access, ranges, sites
 from functions.model.visit import utc_now
-from functions.status import badge, page, service
+from functions.status import badge, explore, page, service
 from functions.tables import access as tokens
 from functions.tables.store import AWS_ERRORS
 
-ROUTES = ("status", "dashboard", "count", "badge.svg", "script.js")
+ROUTES = ("status", "dashboard", "count", "badge.svg", "script.js", "explore")
 PAGE_COUNT_CACHE = "max-age=60"  # a badge on a busy page is fetched often; seconds behind is fine
 ALLOWED_METHODS = ("GET",)
 PAGE_HEADERS = {
@@ -143,6 +143,8 @@ def answer(request: http.Request, settings: Settings) -> http.Response:
             return dashboard_response(401) if route == "dashboard" else refused(401, NOT_SIGNED_IN, cors)
     if route == "dashboard":
         return dashboard_response()
+    if route == "explore":  # GET /status/explore: the lake (issue 22), owner-only like /status
+        return explore.response(settings, request, cors)
     return status_response(settings, request, site)
 
 

@@ -32,7 +32,7 @@ why is logged with its message id and recorded in a ``FAILURE`` item for the CLI
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import KW_ONLY, dataclass, field, replace
 
 from functions.core import aws
@@ -91,6 +91,8 @@ class BatchWriter:
     backoff: store.Backoff = store.DEFAULT_BACKOFF
     goals: tuple[Goal, ...] = ()  # completions counted in the day item, converters sketched (step 5)
     site: str | None = None  # the site whose items this writer writes (None: the default site)
+    # The lake (functions.lake.sink.appender): rows of every counted visit, now or before; a reason fails them.
+    lake: Callable[[Sequence[Visit]], str | None] | None = None
 
     # --- the whole batch ------------------------------------------------------------------
 
@@ -134,6 +136,11 @@ class BatchWriter:
                     outcome.failed[message_id] = reasons[visit.visit_id]
                 else:
                     outcome.written += 1
+        lake_failure = self.lake(counted + already) if self.lake is not None else None
+        for visit in counted + already if lake_failure else ():
+            for message_id in by_visit[visit.visit_id]:
+                outcome.failed[message_id] = lake_failure or ""
+                outcome.written -= 1
         if outcome.failed and not failures.record_failures(self.table_name, outcome.failed):
             logger.warning("Could not record every failure reason", extra={"count": len(outcome.failed)})
         return outcome

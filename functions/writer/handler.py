@@ -15,6 +15,7 @@ from functions.core.definitions import CORRELATION_ID_ATTRIBUTE
 from functions.core.handler import run
 from functions.core.observability import count, logger, tracer
 from functions.core.settings import Settings
+from functions.lake import sink
 from functions.model import bots, browsers, devices
 from functions.model.fold import Namers
 from functions.writer.batch import BatchWriter, Message
@@ -49,6 +50,7 @@ def write_batch(records: Records, settings: Settings) -> dict[str, Any]:
         counter_shards=settings.counter_shards,
         aggregate_shards=settings.aggregate_shards,
         goals=settings.goals,
+        lake=sink.appender(settings.default_site),
     )
     outcome = writer.write([_message(record) for record in records])
     failures = []

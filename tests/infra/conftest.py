@@ -57,6 +57,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "api_key": "all",
         "allowed_origins": "https://www.example.com,https://blog.example.com",
         "removal_policy": "destroy",
+        "lake_retention_days": 400,
         "ingest_reserved_concurrency": 50,
         "max_receive_count": 3,
         "writer_max_concurrency": 10,

@@ -168,6 +168,21 @@ def test_log_retention_comes_from_context(rest_all: Synth) -> None:
     assert retentions == {90}
 
 
+def _lake_bucket(synth: Synth) -> dict[str, str]:
+    return {"LAKE_BUCKET": {"Ref": logical_id(synth, "AWS::S3::Bucket", "LakeBucket")}}  # type: ignore[dict-item]
+
+
+LAKE_ENVIRONMENT = {
+    "ingest": lambda synth: {},
+    "writer": _lake_bucket,
+    "status": lambda synth: {
+        **_lake_bucket(synth),
+        "ATHENA_WORKGROUP": {"Ref": logical_id(synth, "AWS::Athena::WorkGroup", "LakeWorkgroup")},
+        "ATHENA_DATABASE": "visitortracker_lake",
+    },
+}
+
+
 @pytest.mark.parametrize("name", list(HANDLERS))
 def test_environment_variables_default(rest: Synth, name: str) -> None:
     env = function_props(rest, name)["Environment"]["Variables"]
@@ -194,6 +209,7 @@ def test_environment_variables_default(rest: Synth, name: str) -> None:
         "AGGREGATE_SHARDS": "1",
         "POWERTOOLS_SERVICE_NAME": "VisitorTracker",  # per stack: the stack's name ...
         "POWERTOOLS_METRICS_NAMESPACE": "VisitorTracker/VisitorTracker",  # ... in the namespace too
+        **LAKE_ENVIRONMENT[name](rest),  # the lake (issue 22): the writer puts, status asks Athena
     }
 
 

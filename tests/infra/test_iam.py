@@ -8,6 +8,7 @@ import pytest
 
 from functions.model.keys import FAMILY_LEADING_KEYS
 from pipeline.iam_eval import Request, is_allowed
+from pipeline.lake import ATHENA_ACTIONS, GLUE_ACTIONS, RESULTS_ACTIONS, RESULTS_BUCKET_ACTIONS
 from pipeline.permissions import TABLE_GRANTS, table_actions, table_policy_statements
 
 from .conftest import INGRESS_VARIANTS
@@ -35,8 +36,14 @@ EXPECTED = {
         "sqs:ChangeMessageVisibility",
         "sqs:GetQueueAttributes",
         "sqs:GetQueueUrl",
+        "s3:PutObject",  # the lake's events/* (tests/infra/test_lake.py checks where)
     },
-    "status": LOGS | XRAY | _table_actions("status") | {"sqs:GetQueueAttributes", "cloudwatch:GetMetricData"},
+    "status": LOGS
+    | XRAY
+    | _table_actions("status")
+    | {"sqs:GetQueueAttributes", "cloudwatch:GetMetricData"}
+    # The lake through Athena (tests/infra/test_lake.py checks on which resources).
+    | {*ATHENA_ACTIONS, *GLUE_ACTIONS, *RESULTS_ACTIONS, *RESULTS_BUCKET_ACTIONS, "s3:GetObject", "s3:PutObject"},
 }
 # Spelled out once, so a change to pipeline/permissions.py is a visible change here too.
 SPELLED_OUT = {

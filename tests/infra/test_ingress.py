@@ -300,6 +300,7 @@ def test_http_api_routes_cors_and_integrations(http: Synth) -> None:
     assert set(routes) == {
         "GET /",
         "GET /status",
+        "GET /status/explore",
         "GET /dashboard",
         "GET /count",
         "GET /badge.svg",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -148,6 +149,11 @@ class LocalAws:
             error(f"cannot create the table and queues at {self.endpoint}: {exc}")
             return False
         os.environ.update(self.resources.environment())
+        # The lake (issue 22): the writer's raw events in the data directory, queried with DuckDB by /status/explore.
+        lake = (
+            self.data.path / "lake" if self.data is not None else Path(tempfile.mkdtemp(prefix="visitor-tracker-lake-"))
+        )
+        os.environ.setdefault("LAKE_DIR", str(lake))
         return True
 
     def _restore_queues(self, previous: dict[str, Any] | None) -> None:

@@ -31,6 +31,7 @@ DEFAULT_REGION = "us-east-1"
 ROUTES: Mapping[str, str] = {
     "/": "ingest",
     "/status": "status",
+    "/status/explore": "status",  # the lake's answers (issue 22): owner-only like /status
     "/dashboard": "status",
     "/count": "status",  # issue 13's public per-page counters: read-only, they count no visit
     "/badge.svg": "status",
