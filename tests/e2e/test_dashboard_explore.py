@@ -34,7 +34,9 @@ TIMEOUT_MS = 15_000
 Check = Callable[[lake.Session], bool]
 
 
-def _session(day: Any, visitor: str, hour: int, kind: str, country: str, mobile: bool, entry: str = "/") -> lake.Session:
+def _session(
+    day: Any, visitor: str, hour: int, kind: str, country: str, mobile: bool, entry: str = "/"
+) -> lake.Session:
     start = datetime.combine(day, time(hour), tzinfo=UTC)
     return lake.Session(SHOP, day, visitor, start, kind, country, mobile, entry)
 
@@ -144,8 +146,9 @@ def _shown(page: Any) -> dict[str, Any]:
             out.change_text[name] = change.textContent;
           }
           for (const box of q('[data-testid^=list-]')) {
-            out.lists[box.dataset.testid.slice('list-'.length)] = Array.from(box.querySelectorAll('tbody tr[data-value]'))
-              .map(tr => [tr.dataset.value, num(tr.querySelector('[data-field=visits]'))]);
+            const rows = Array.from(box.querySelectorAll('tbody tr[data-value]'));
+            out.lists[box.dataset.testid.slice('list-'.length)] =
+              rows.map(tr => [tr.dataset.value, num(tr.querySelector('[data-field=visits]'))]);
           }
           for (const tr of q('[data-testid=list-page] tbody tr[data-value]')) {
             out.pages[tr.dataset.value] = {time_on_page: num(tr.querySelector('[data-field=time_on_page]')),
