@@ -197,6 +197,7 @@ def _query(page: Any) -> dict[str, list[str]]:
 
 def test_visits_filters_in_the_url_and_a_funnel(mode: LocalMode, page: Any) -> None:
     # GIVEN the dashboard on the last 7 days, then the shop picked in the site picker
+    assert mode.status(SHOP)["explore"] is True  # the page shows the section because /status says so
     page.goto(mode.dashboard_url("range=7d"))
     page.locator("[data-testid=site-picker]").wait_for(state="visible", timeout=TIMEOUT_MS)
     _wait_for_visits(page, 1)  # the blog's one visit
@@ -220,9 +221,11 @@ def test_visits_filters_in_the_url_and_a_funnel(mode: LocalMode, page: Any) -> N
     held[1].continue_()  # the newer question's answer first, then the older one's: that one is dropped
     both = lake.summary(s for s in NOW if _on_pricing(s) and _in_germany(s))
     _wait_for_visits(page, both["visits"])
-    held[0].continue_()
+    with page.expect_response(held[0].request.url, timeout=TIMEOUT_MS) as older:
+        held[0].continue_()
+    assert older.value.ok  # the older answer arrived...
     page.unroute("**/status/explore?*")
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(200)  # ... and had its turn in the page's event loop
 
     # THEN the numbers are the visits to /pricing from Germany (AND), every one filtered
     _check_view(page, lambda s: _on_pricing(s) and _in_germany(s), ["Page is /pricing", "Country is Germany (DE)"])
