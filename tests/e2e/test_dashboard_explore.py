@@ -78,6 +78,10 @@ def mode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMode]:
     other = lake.Session(BLOG, RECENT, "b1", datetime.combine(RECENT, time(6), tzinfo=UTC), "long", "DE", False, "/")
     records = [v for s in [*NOW, *BEFORE, other] for v in s.visits()]
     sink.append(LakeConfig(directory=str(lake_dir)), records, BLOG)
+    # A damaged object in the blog's lake, 20 days ago: its 30 days cannot be queried (the engine fails)
+    broken = lake_dir / "events" / f"site={BLOG}" / f"day={TODAY - timedelta(days=20)}" / "damaged.json.gz"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"not gzip at all")
     env = {"SITES": f"{BLOG},{SHOP}", "GOALS": lake.GOALS, "LAKE_DIR": str(lake_dir)}
     started = start_local_mode(tmp, env=env)
     try:
@@ -89,12 +93,15 @@ def mode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMode]:
 
 def _unexpected(message: Any) -> str | None:
     """A console error, except the dashboard's own anonymous 401 (its navigation, a filtered view's query
-    string included) and the one the scenario causes on purpose: the bad funnel's 400 (shown in the page)."""
+    string included) and those the scenario causes on purpose: the bad funnel's 400 and the damaged lake's
+    503 (both shown in the page)."""
     url = urlsplit((message.location or {}).get("url", ""))
     if "status of 400" in message.text and url.path.endswith("/status/explore") and "funnel=" in url.query:
         return None
     if "status of 401" in message.text and url.path.endswith("/dashboard"):
         return None
+    if "status of 503" in message.text and url.path.endswith("/status/explore") and f"site={BLOG}" in url.query:
+        return None  # the damaged lake's answer, shown in the page
     return console_error(message)
 
 
@@ -276,3 +283,19 @@ def test_visits_filters_in_the_url_and_a_funnel(mode: LocalMode, page: Any) -> N
     page.click("[data-testid=filters-clear]")
     _check_view(page, lambda s: True, [])
     assert page.locator("[data-testid=visitor-count]").is_visible()
+
+    # WHEN the blog's last 30 days are asked, whose lake holds a damaged object
+    page.select_option("[data-testid=site-picker]", BLOG)
+    _wait_for_visits(page, 1)
+    page.click("[data-range='30d']")
+
+    # THEN the section says so, keeps its last numbers and stays usable; the rest of the page updates
+    error = page.locator("[data-testid=visits-error]")
+    error.wait_for(state="visible", timeout=TIMEOUT_MS)
+    assert "HTTP 503" in error.inner_text() and "retrying in a minute" in error.inner_text()
+    assert page.get_attribute("[data-testid=visits-section]", "aria-busy") == "false"
+    assert page.get_attribute("[data-testid=headline-visits]", "data-value") == "1"
+    assert page.locator("[data-testid=range-title]").inner_text() == "Last 30 days"
+    page.click("[data-range='7d']")
+    error.wait_for(state="hidden", timeout=TIMEOUT_MS)
+    _wait_for_visits(page, 1)
