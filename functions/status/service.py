@@ -17,7 +17,8 @@ to 255 visitors, about 2.3 % standard error beyond; see ``functions.model.sketch
 ``[{"path"|"referrer"|"browser"|"agent": x, "visits": n}]``),
 ``hourly`` (last 24 hours, oldest first, ``[{"hour": "YYYY-MM-DDTHH", "visits": n}]``),
 ``queue_depth`` / ``queue_in_flight`` / ``queue_delayed``, ``dlq_depth`` (null without DLQ_URL),
-``oldest_message_age_seconds``, ``generated_at`` and ``goals`` (one line per declared goal:
+``oldest_message_age_seconds``, ``generated_at``, ``explore`` (whether ``GET /status/explore`` answers:
+this deployment keeps a lake, docs/lake.md) and ``goals`` (one line per declared goal:
 completions from the day item, unique converters from its sketches in the same name partition, so
 goals add no call; ``functions.model.goals``).
 
@@ -42,6 +43,7 @@ from functions.core import aws
 from functions.core.environment import ENVIRONMENT
 from functions.core.observability import logger
 from functions.core.settings import Settings
+from functions.lake.config import get_config as lake_config
 from functions.model import attrs, keys, layout, names, ranges, sites, summary
 from functions.model.keys import key_tuple
 from functions.model.visit import format_timestamp, utc_now
@@ -214,6 +216,7 @@ def build_status(
     return {
         "site": sites.name_of(settings, site),
         "sites": sites.names(settings),
+        "explore": lake_config().enabled,  # GET /status/explore answers: this deployment keeps a lake
         "visitor_count": visitor_count,
         **summary.summarize(items, names, now, settings.goals),
         "queue_depth": queue["ApproximateNumberOfMessages"],
