@@ -48,10 +48,11 @@ class Question:
     goals: tuple[Goal, ...] = ()
     compare: bool = False
     funnel: tuple[Goal, ...] = ()
+    also: tuple[str, ...] = ()  # the site's other partition values (Scope.also)
 
     def scope(self, start: date | None = None, end: date | None = None) -> Scope:
         first, last = start or self.start, end or self.end
-        return Scope(self.site, first.isoformat(), last.isoformat(), self.filters, self.goals)
+        return Scope(self.site, first.isoformat(), last.isoformat(), self.filters, self.goals, self.also)
 
     def previous(self) -> Question:
         """The period of the same length just before, for the comparison."""
@@ -130,7 +131,7 @@ class Explorer:
 
     def _query(self, sql: str, scope: Scope) -> Rows:
         self.stats["queries"] += 1
-        return _rows(self.engine.run(sql, site=scope.site, start=scope.start, end=scope.end))
+        return _rows(self.engine.run(sql, site=scope.site, start=scope.start, end=scope.end, also=scope.also))
 
     def panels(self, question: Question, *, summary_only: bool = False) -> dict[tuple[str, str], dict[str, int]]:
         """The period's panels: from rollups for its finished days when unfiltered, else one query."""

@@ -53,13 +53,21 @@ class DuckDBEngine:
         self.threads = threads
         self.cache = cache
 
-    def files(self, site: str | None, start: str | None, end: str | None) -> list[str]:
+    def files(self, site: str | None, start: str | None, end: str | None, also: tuple[str, ...] = ()) -> list[str]:
         if site is not None and start is not None and end is not None:
-            folders = [self.root / f"site={site}" / f"day={day}" for day in _days(start, end)]
+            folders = [self.root / f"site={s}" / f"day={day}" for s in (site, *also) for day in _days(start, end)]
             return sorted(str(f) for folder in folders if folder.is_dir() for f in folder.glob("*.json.gz"))
         return sorted(str(f) for f in self.root.glob("site=*/day=*/*.json.gz"))
 
-    def run(self, sql: str, *, site: str | None = None, start: str | None = None, end: str | None = None) -> Result:
+    def run(
+        self,
+        sql: str,
+        *,
+        site: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        also: tuple[str, ...] = (),
+    ) -> Result:
         import duckdb
 
         connection = duckdb.connect()
@@ -67,7 +75,7 @@ class DuckDBEngine:
             if self.threads:
                 connection.execute(f"SET threads = {int(self.threads)}")
             if site is not None and start is not None and end is not None:
-                self._load(connection, site, start, end)
+                self._load(connection, site, start, end, also)
             else:
                 self._define(connection, self.files(None, None, None))
             cursor = connection.execute(sql)
@@ -91,13 +99,13 @@ class DuckDBEngine:
         columns = ", ".join(f"{name} {kind}" for name, kind, _ in (*COLUMNS, *PARTITIONS))
         connection.execute(f"CREATE TEMP TABLE {RAW_TABLE} ({columns})")
 
-    def _load(self, connection: Any, site: str, start: str, end: str) -> None:
+    def _load(self, connection: Any, site: str, start: str, end: str, also: tuple[str, ...] = ()) -> None:
         """One site's days as a temporary table: cached days from Parquet, the others from JSON."""
         before = (datetime.now(UTC).date() - timedelta(days=CACHE_AFTER_DAYS)).isoformat()
         parquet: list[str] = []
         json_files: list[str] = []
         for day in _days(start, end):
-            files = self.files(site, day, day)
+            files = self.files(site, day, day, also)
             if not files:
                 continue
             if self.cache and day <= before:

@@ -30,7 +30,15 @@ class QueryFailed(RuntimeError):
 class Engine(Protocol):
     dialect: str
 
-    def run(self, sql: str, *, site: str | None = None, start: str | None = None, end: str | None = None) -> Result: ...
+    def run(
+        self,
+        sql: str,
+        *,
+        site: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        also: tuple[str, ...] = (),
+    ) -> Result: ...
 
 
 def dedupe_sql(source: str = RAW_TABLE) -> str:
@@ -80,7 +88,15 @@ class AthenaEngine:
         self.workgroup, self.database, self.timeout, self.poll = workgroup, database, timeout, poll
         self.client = client
 
-    def run(self, sql: str, *, site: str | None = None, start: str | None = None, end: str | None = None) -> Result:
+    def run(
+        self,
+        sql: str,
+        *,
+        site: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        also: tuple[str, ...] = (),
+    ) -> Result:
         client = self.client or athena()
         started = client.start_query_execution(
             QueryString=sql, WorkGroup=self.workgroup, QueryExecutionContext={"Database": self.database}

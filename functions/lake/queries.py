@@ -37,13 +37,15 @@ _KEY = ("day", "visitor", "sn")
 
 @dataclass(frozen=True)
 class Scope:
-    """Which rows: a site, a range of days (inclusive, YYYY-MM-DD), AND filters, the declared goals."""
+    """Which rows: a site, a range of days (inclusive, YYYY-MM-DD), AND filters, the declared goals;
+    ``also``: other partition values of the same site (the default site's rows of before ``SITES``)."""
 
     site: str
     start: str
     end: str
     filters: tuple[Filter, ...] = ()
     goals: tuple[Goal, ...] = ()
+    also: tuple[str, ...] = ()
 
 
 def _on(left: str, right: str) -> str:
@@ -90,7 +92,8 @@ def _row_condition(flt: Filter, scope: Scope, dialect: str) -> str:
 
 def _scope_where(scope: Scope) -> str:
     return (
-        f"site = {literal(scope.site)} AND day BETWEEN {literal(scope.start)} AND {literal(scope.end)} AND NOT is_bot"
+        f"site IN ({', '.join(literal(s) for s in (scope.site, *scope.also))}) "
+        f"AND day BETWEEN {literal(scope.start)} AND {literal(scope.end)} AND NOT is_bot"
     )
 
 

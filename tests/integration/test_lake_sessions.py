@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ def explore(scripted: tuple[Path, list[lake.Session]], monkeypatch: pytest.Monke
     root, _ = scripted
     for name, value in {
         "TABLE_NAME": "unused", "QUEUE_URL": "unused", "PUBLIC_DASHBOARD": "true", "LAKE_DIR": str(root),
-        "GOALS": lake.GOALS,
+        "GOALS": lake.GOALS, "SITES": ",".join(SITES),
     }.items():  # fmt: skip
         monkeypatch.setenv(name, value)
     ENVIRONMENT.reset()
@@ -158,13 +159,37 @@ def test_finished_days_are_computed_once_then_read_from_their_rollups(
         ({"f.goal": "Nope"}, "unknown goal"),
         ({"funnel": "/only-one"}, "2 to 8"),
         ({"range": "forever"}, "range must be one of"),
-        ({"site": "../etc"}, "site must be"),
         ({"compare": "maybe"}, "compare must be"),
     ],
 )
 def test_bad_parameters_are_a_400_naming_them(explore: Any, query: dict[str, str], message: str) -> None:
     status, body = explore(**query)
     assert status == 400 and message in body["error"]
+
+
+def test_an_unknown_site_is_a_404(explore: Any) -> None:
+    assert explore(site="../etc") == (404, {"error": "unknown site '../etc': this deployment does not count it"})
+
+
+def test_the_default_sites_rows_of_before_sites_were_listed_are_its_own(
+    explore: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A one-site deployment's lake rows are under ``site=default``; once SITES lists its site first,
+    they are that site's, beside the rows written under its name since."""
+    before = lake.script(SITES[:1], [DAYS[-2]], 40)
+    after = lake.script(SITES[:1], [DAYS[-1]], 30)
+    config = LakeConfig(directory=str(tmp_path))
+    # (the writer of a one-site deployment: its visits name no site, its default site is "default")
+    sink.append(config, [replace(v, site=None) for s in before for v in s.visits()], "default")
+    sink.append(config, [v for s in after for v in s.visits()], SITES[0])
+    monkeypatch.setenv("LAKE_DIR", str(tmp_path))
+    ENVIRONMENT.reset()
+    period = {"from": DAYS[-2].isoformat(), "to": DAYS[-1].isoformat()}
+    status, body = explore(**period)
+    assert status == 200, body
+    assert body["site"] == SITES[0]
+    assert body["summary"] == lake.summary(before + after)
+    assert explore(site=SITES[1], **period)[1]["summary"]["visits"] == 0
 
 
 def test_the_query_command_reads_the_same_visits(scripted: Any) -> None:

@@ -66,7 +66,8 @@ def summary_from_lake(tmp_path: Path) -> dict[str, Any]:
 
 
 def counted(resources: PipelineResources) -> int:
-    return tables.total(resources)
+    """The site's count (its visits name it: a site's own counter)."""
+    return tables.total(resources, SITE)
 
 
 def records_of(sessions: list[lake.Session]) -> list[Any]:

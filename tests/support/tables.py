@@ -54,8 +54,9 @@ def uniques(resources: PipelineResources, when: datetime) -> int:
     return int(summary.summarize({}, names(resources, when), when)["unique_visitors_today"])
 
 
-def total(resources: PipelineResources) -> int:
-    """The count: every counter shard a test may have configured, summed."""
+def total(resources: PipelineResources, site: str | None = None) -> int:
+    """A site's count (None: the default site's): every counter shard a test may have configured, summed."""
     return sum(
-        counter.visits_of(get(resources.table_name, keys.counter_key(s)) or None) for s in range(COUNTER_SHARDS_READ)
+        counter.visits_of(get(resources.table_name, keys.site_key(keys.counter_key(s), site)) or None)
+        for s in range(COUNTER_SHARDS_READ)
     )
