@@ -212,12 +212,31 @@ def _script_mix(w: Workload, m: dict[str, float], base_rest: float) -> list[Resu
         f"REST ${rest:.3f}/M requests ({rest / base_rest:.2f}x the seed on REST, goal <= 1.15x), "
         f"function URL ${url:.3f}/M ({url / base_rest:.2f}x the seed on REST, goal <= 0.5x).\n"
     )
+    lake = _lake_write_per_million(w.batch_size)
+    emit(
+        f"Lake write path (issue 22: every counted visit's row in S3, one gzip object per batch and site-day): "
+        f"${lake:.3f}/M visits at batch {w.batch_size} (S3 PUTs, storage of a month, the writer's CPU; goal <= $0.10). "
+        f"The script mix with it: REST ${rest + lake:.3f}/M ({(rest + lake) / base_rest:.3f}x the seed), "
+        f"function URL ${url + lake:.3f}/M ({(url + lake) / base_rest:.3f}x the seed on REST).\n"
+    )
     return [
         Result("8 cost", "script mix (1 event in 5, 2 sites): REST, batch 100", round(rest, 3), round(base_rest, 3),
                "<= 1.15x", rest / base_rest <= 1.15),
         Result("8 cost", "script mix: function URL vs seed on REST", round(url, 3), round(base_rest, 3),
                "<= 0.5x", url / base_rest <= 0.5),
+        Result("8 cost", "lake write path $ per million visits, batch 100 (vs seed on REST)", round(lake, 4),
+               round(base_rest, 3), "<= $0.10", lake <= 0.10),
+        Result("8 cost", "script mix + lake: REST, batch 100", round(rest + lake, 3), round(base_rest, 3)),
     ]
+
+
+def _lake_write_per_million(batch: int) -> float:
+    """Figure 12's price of the lake's write path (its PUT, storage and CPU prices), with its row size and
+    CPU as measured there on 2026-12-04 (30 B a gzip row, 25 µs a row), so figure 8 runs alone."""
+    import importlib
+
+    lake_figure = importlib.import_module("bench.12_lake")
+    return float(lake_figure.write_path_per_million(batch, bytes_per_row=30.0, cpu_s_per_row=25e-6)["total"])
 
 
 def run(quick: bool = False, measured: dict[str, float] | None = None) -> list[Result]:
