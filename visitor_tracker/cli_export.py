@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from visitor_tracker import cli_base as base
+from visitor_tracker.discovery import DiscoveryError, Pipeline
+
+if TYPE_CHECKING:
+    from functions.lake.engines import Result
 
 # --- export -----------------------------------------------------------------------------------
 
@@ -39,6 +44,17 @@ def export_command(
         ),
     ] = 1,
     site: base.SiteOption = None,
+    source: Annotated[
+        str,
+        typer.Option(
+            "--source",
+            help="table: the visit log (kept log_ttl_days); lake: every visit the lake keeps (docs/lake.md).",
+            metavar="SOURCE",
+        ),
+    ] = "table",
+    lake_dir: Annotated[
+        Path | None, typer.Option(help="With --source lake: local mode's lake (default: its data directory's).")
+    ] = None,
 ) -> None:
     """Stream a site's visit log of a range of days (or one row per day) as CSV or JSON lines."""
     import os
@@ -50,6 +66,10 @@ def export_command(
         ex.check_format(fmt)
     except ex.ExportError as exc:
         raise base.CliError(str(exc)) from None
+    if source not in ("table", "lake"):
+        raise base.CliError(f"unknown --source {source!r}: use table or lake")
+    if source == "lake" and daily:
+        raise base.CliError("--daily reads the day aggregates: with --source lake, export the rows")
     if out is not None:
         if out.is_dir():
             raise base.CliError(f"--out {out} is a directory: name a file")
@@ -59,6 +79,7 @@ def export_command(
             raise base.CliError(f"--out {out}: directory {out.parent} does not exist")
     pipeline = base.pipeline_of(ctx)
     scope = base.site_of(pipeline, site)
+    day_rows, columns = _lake_source(ctx, pipeline, site, lake_dir) if source == "lake" else (None, None)
     client = pipeline.client("dynamodb")
     err = base.err()
     what = "day(s)" if daily else "visit(s)"
@@ -84,7 +105,7 @@ def export_command(
         progress.update(task, advance=1, rows=rows, description=f"exported {day}")
 
     def run(stream: Any) -> int:
-        writer = ex.make_writer(fmt, stream, daily=daily)
+        writer = ex.make_writer(fmt, stream, daily=daily, columns=columns)
         with progress:
             return ex.export(
                 client,
@@ -96,6 +117,7 @@ def export_command(
                 on_row=on_row,
                 shards=shards,
                 site=scope,
+                day_rows=day_rows,
             )
 
     span = f"{days[0]}..{days[-1]}"
@@ -126,3 +148,41 @@ def export_command(
     finally:
         partial.unlink(missing_ok=True)
     say(f"Exported {total:,} {what} of {span} to {out} ({pipeline.source}).")
+
+
+def _lake_source(
+    ctx: typer.Context, pipeline: Pipeline, site: str | None, lake_dir: Path | None
+) -> tuple[Callable[[str], Iterable[dict[str, Any]]], tuple[str, ...]]:
+    """A day's rows of the site from the lake (DuckDB over local mode's lake, Athena with --stack), and
+    their columns."""
+    from functions.lake.engines import QueryFailed
+    from visitor_tracker import export_lake, lake_query
+
+    try:
+        body = pipeline.fetch_status(site=site)
+    except DiscoveryError as exc:
+        raise base.CliError(str(exc)) from None
+    parts = export_lake.partitions(str(body.get("site")), [str(s) for s in body.get("sites") or []])
+    options = ctx.find_object(base._Options)
+    stack = options.stack if options is not None else None
+    if stack:
+
+        def run(sql: str, day: str) -> Result:
+            return lake_query.run_athena(sql, pipeline, stack)
+
+    else:
+        from functions.lake.duck import DuckDBEngine
+        from visitor_tracker.cli_query import default_lake_dir
+
+        engine = DuckDBEngine(lake_dir or default_lake_dir())
+
+        def run(sql: str, day: str) -> Result:
+            return engine.run(sql, site=parts[0], start=day, end=day, also=parts[1:])
+
+    def day_rows(day: str) -> Iterable[dict[str, Any]]:
+        try:
+            return list(export_lake.rows(run, parts, day))
+        except (lake_query.BadQuery, QueryFailed) as exc:
+            raise base.CliError(f"the lake could not be read: {exc}") from None
+
+    return day_rows, export_lake.LAKE_COLUMNS

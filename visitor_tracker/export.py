@@ -23,7 +23,7 @@ import json
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from typing import IO, Any, Protocol
 
@@ -150,9 +150,10 @@ class JsonLinesWriter:
         self._stream.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
-def make_writer(fmt: str, stream: IO[str], *, daily: bool) -> RowWriter:
-    columns = DAILY_COLUMNS if daily else LOG_COLUMNS
-    return CsvWriter(stream, columns) if check_format(fmt) == "csv" else JsonLinesWriter(stream)
+def make_writer(fmt: str, stream: IO[str], *, daily: bool, columns: Sequence[str] | None = None) -> RowWriter:
+    """A writer of daily rows, log rows or the given ``columns`` (the lake's rows)."""
+    chosen = columns or (DAILY_COLUMNS if daily else LOG_COLUMNS)
+    return CsvWriter(stream, chosen) if check_format(fmt) == "csv" else JsonLinesWriter(stream)
 
 
 # --- the log ----------------------------------------------------------------------------------
@@ -318,8 +319,10 @@ def export(
     page_items: int | None = None,
     shards: int = 1,
     site: str | None = None,
+    day_rows: Callable[[str], Iterable[Row]] | None = None,
 ) -> int:
-    """Write the log rows (or, ``daily``, one row per day) of ``days``; returns the rows written.
+    """Write the log rows (or, ``daily``, one row per day; or ``day_rows(day)``, another source's rows) of
+    ``days``; returns the rows written.
 
     ``on_row`` is called after each row, ``on_day(day, rows_of_the_day)`` after each day (progress).
     """
@@ -335,7 +338,8 @@ def export(
         return total
     for day in days:
         count = 0
-        for row in log_rows(client, table_name, day, page_items=page_items, site=site):
+        rows = day_rows(day) if day_rows else log_rows(client, table_name, day, page_items=page_items, site=site)
+        for row in rows:
             writer.write(row)
             count += 1
             if on_row:

@@ -26,7 +26,7 @@ from functions.core.environment import ENVIRONMENT
 from functions.model.visit import Visit, format_timestamp
 from functions.tables.visitlog import to_log_item
 from tests.cli.conftest import Env, clients, make_visit, serve_status, write_local_state
-from visitor_tracker import cli, cli_base, export
+from visitor_tracker import cli, cli_base, export, export_lake
 from visitor_tracker.discovery import find_pipeline
 from visitor_tracker.export import DAILY_COLUMNS, LOG_COLUMNS
 from visitor_tracker.resources import create_resources
@@ -104,6 +104,43 @@ def test_each_site_exports_its_own_visits(env: Env, monkeypatch: pytest.MonkeyPa
     refused = env.cli("export", "--site", "evil.example")
     assert (refused.exit_code, refused.stdout) == (2, "")
     assert "unknown site 'evil.example'" in refused.stderr
+
+
+def test_the_lake_exports_the_days_the_log_no_longer_has(
+    env: Env, monkeypatch: pytest.MonkeyPatch, http_stub: Any, tmp_path: Path
+) -> None:
+    from functions.lake import sink
+    from functions.lake.config import LakeConfig
+
+    # GIVEN rows the writer put in the lake 45 days ago (the log's items expired after 30 days): the blog's
+    # from before SITES listed it (site=default), the blog's since, twice (a redelivered batch), the shop's
+    lake_dir = tmp_path / "lake"
+    serve_status(env, http_stub, monkeypatch, SITES="blog.example,shop.example", LAKE_DIR=str(lake_dir))
+    config = LakeConfig(directory=str(lake_dir))
+    sink.append(config, [make_visit(timestamp=at(45, 9), path="/old", visitor="v1")], "default")
+    blog = [make_visit(timestamp=at(45, 10), path="/post", visitor="v2", referrer="https://news.example.org/x")]
+    sink.append(config, blog, "blog.example")
+    sink.append(config, blog, "blog.example")
+    sink.append(config, [make_visit(timestamp=at(45, 11), path="/cart", site="shop.example")], "default")
+
+    def export(*args: str) -> list[dict[str, Any]]:
+        result = env.cli("export", "--since", day(45), "--until", day(45), "--format", "jsonl", *args)
+        assert result.exit_code == 0, result.output
+        return [json.loads(line) for line in result.stdout.splitlines()]
+
+    # WHEN each site is exported from the lake, and from the table
+    blog_rows = export("--source", "lake", "--lake-dir", str(lake_dir))
+    shop_rows = export("--source", "lake", "--lake-dir", str(lake_dir), "--site", "shop.example")
+
+    # THEN the lake has each visit once, in time order, with what the lake keeps (no address, no User-Agent)
+    assert [(r["timestamp"], r["path"]) for r in blog_rows] == [(at(45, 9), "/old"), (at(45, 10), "/post")]
+    assert blog_rows[1]["referrer"] == "news.example.org" and blog_rows[1]["browser"] == "Firefox"
+    assert set(blog_rows[0]) == set(export_lake.LAKE_COLUMNS)
+    assert [r["path"] for r in shop_rows] == ["/cart"]
+    assert export() == []  # the visit log has nothing that old
+    refused = env.cli("export", "--source", "lake", "--daily")
+    assert (refused.exit_code, refused.stdout) == (2, "")
+    assert "--daily reads the day aggregates" in refused.stderr
 
 
 def test_csv_export_of_a_two_day_range_has_exactly_its_visits_sorted(
