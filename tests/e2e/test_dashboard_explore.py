@@ -11,22 +11,26 @@ Every expected number follows from the script (``tests.support.lake``), never fr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from typer.testing import CliRunner
 
 from functions.lake import sink
 from functions.lake.config import LakeConfig
 from tests.e2e.localmode import LocalMode, console_error, start_local_mode
 from tests.support import lake
 from tests.support.events import DEFAULT_UA
+from visitor_tracker.cli import app
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("e2e-browser")]
 
-BLOG, SHOP = "blog.example", "shop.example"
+BLOG, SHOP, DOCS = "blog.example", "shop.example", "docs.example"
 TODAY = datetime.now(UTC).date()
 FINISHED, RECENT = TODAY - timedelta(days=3), TODAY - timedelta(days=1)  # a rolled-up day and a queried one
 EARLIER = TODAY - timedelta(days=9)  # in the previous 7 days
@@ -69,20 +73,30 @@ def _in_germany(s: lake.Session) -> bool:
     return s.country == "DE"
 
 
+# A third site: 10,000 scripted visit records of known sessions over the last three days (the acceptance
+# volume), written in the writer's batches of 100.
+DOCS_DAYS = [TODAY - timedelta(days=n) for n in (3, 2, 1)]
+DOCS_SESSIONS = lake.script([DOCS], DOCS_DAYS, 620)
+
+
 @pytest.fixture(scope="module")
-def mode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMode]:
-    """One local mode counting two sites with goals, its lake holding the script's sessions (and a visit of
+def lake_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("explore") / "lake"
+
+
+@pytest.fixture(scope="module")
+def mode(lake_dir: Path) -> Iterator[LocalMode]:
+    """One local mode counting three sites with goals, its lake holding the script's sessions (and a visit of
     the other site, which must never show)."""
-    tmp = tmp_path_factory.mktemp("explore")
-    lake_dir = tmp / "lake"
+    tmp = lake_dir.parent
     other = lake.Session(BLOG, RECENT, "b1", datetime.combine(RECENT, time(6), tzinfo=UTC), "long", "DE", False, "/")
     records = [v for s in [*NOW, *BEFORE, other] for v in s.visits()]
     sink.append(LakeConfig(directory=str(lake_dir)), records, BLOG)
-    # A damaged object in the blog's lake, 20 days ago: its 30 days cannot be queried (the engine fails)
-    broken = lake_dir / "events" / f"site={BLOG}" / f"day={TODAY - timedelta(days=20)}" / "damaged.json.gz"
-    broken.parent.mkdir(parents=True)
-    broken.write_bytes(b"not gzip at all")
-    env = {"SITES": f"{BLOG},{SHOP}", "GOALS": lake.GOALS, "LAKE_DIR": str(lake_dir)}
+    docs = [v for s in DOCS_SESSIONS for v in s.visits()]
+    assert len(docs) >= 10_000
+    for start in range(0, len(docs), 100):
+        sink.append(LakeConfig(directory=str(lake_dir)), docs[start : start + 100], BLOG)
+    env = {"SITES": f"{BLOG},{SHOP},{DOCS}", "GOALS": lake.GOALS, "LAKE_DIR": str(lake_dir)}
     started = start_local_mode(tmp, env=env)
     try:
         yield started
@@ -202,7 +216,7 @@ def _query(page: Any) -> dict[str, list[str]]:
     return parse_qs(urlsplit(page.url).query)
 
 
-def test_visits_filters_in_the_url_and_a_funnel(mode: LocalMode, page: Any) -> None:
+def test_visits_filters_in_the_url_and_a_funnel(mode: LocalMode, lake_dir: Path, page: Any) -> None:
     # GIVEN the dashboard on the last 7 days, then the shop picked in the site picker
     assert mode.status(SHOP)["explore"] is True  # the page shows the section because /status says so
     page.goto(mode.dashboard_url("range=7d"))
@@ -284,12 +298,21 @@ def test_visits_filters_in_the_url_and_a_funnel(mode: LocalMode, page: Any) -> N
     _check_view(page, lambda s: True, [])
     assert page.locator("[data-testid=visitor-count]").is_visible()
 
-    # WHEN the blog's last 30 days are asked, whose lake holds a damaged object
+    # WHEN the blog's last 30 days are asked, whose lake holds a damaged object 20 days ago (the engine fails)
     page.select_option("[data-testid=site-picker]", BLOG)
     _wait_for_visits(page, 1)
-    page.click("[data-range='30d']")
+    broken = lake_dir / "events" / f"site={BLOG}" / f"day={TODAY - timedelta(days=20)}" / "damaged.json.gz"
+    broken.parent.mkdir(parents=True, exist_ok=True)
+    broken.write_bytes(b"not gzip at all")
+    try:
+        page.click("[data-range='30d']")
+        _check_damaged_lake(page)
+    finally:
+        broken.unlink()
 
-    # THEN the section says so, keeps its last numbers and stays usable; the rest of the page updates
+
+def _check_damaged_lake(page: Any) -> None:
+    """The section says so, keeps its last numbers and stays usable; the rest of the page updates."""
     error = page.locator("[data-testid=visits-error]")
     error.wait_for(state="visible", timeout=TIMEOUT_MS)
     assert "HTTP 503" in error.inner_text() and "retrying in a minute" in error.inner_text()
@@ -299,3 +322,30 @@ def test_visits_filters_in_the_url_and_a_funnel(mode: LocalMode, page: Any) -> N
     page.click("[data-range='7d']")
     error.wait_for(state="hidden", timeout=TIMEOUT_MS)
     _wait_for_visits(page, 1)
+
+
+def test_ten_thousand_scripted_visits_on_the_dashboard_and_in_sql(mode: LocalMode, lake_dir: Path, page: Any) -> None:
+    # GIVEN the third site's 10,000 visit records of known sessions in local mode's lake
+    expected = lake.summary(DOCS_SESSIONS)
+    # WHEN the owner picks it on the dashboard, over the last 7 days
+    page.goto(mode.dashboard_url("range=7d"))
+    page.locator("[data-testid=site-picker]").wait_for(state="visible", timeout=TIMEOUT_MS)
+    page.select_option("[data-testid=site-picker]", DOCS)
+    # THEN every headline number and the lists are the script's
+    _wait_for_visits(page, expected["visits"])
+    shown = _shown(page)
+    assert shown["summary"] == expected
+    for dim in ("country", "entry_page", "exit_page", "device"):
+        assert shown["lists"][dim] == [list(row) for row in lake.top(DOCS_SESSIONS, dim)], dim
+    assert shown["lists"]["page"] == [list(row) for row in lake.page_visits(DOCS_SESSIONS)]
+    # AND the owner's SQL over the same lake counts the same records and visits
+    sql = (
+        f"SELECT count(*) AS records, count(DISTINCT visitor) AS visitors, "
+        f"count(*) FILTER (WHERE event IS NULL) AS pageviews FROM events WHERE site = '{DOCS}'"
+    )
+    result = CliRunner().invoke(app, ["query", sql, "--lake-dir", str(lake_dir), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    records = sum(len(s.visits()) for s in DOCS_SESSIONS)
+    assert json.loads(result.stdout) == [
+        {"records": records, "visitors": expected["visitors"], "pageviews": expected["pageviews"]}
+    ]
