@@ -22,9 +22,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from functions.lake.analytics import ROLLUP_PREFIX as ROLLUPS_PREFIX
 from functions.lake.config import RAW_TABLE
-from functions.model.lakerow import COLUMNS, EVENTS_PREFIX, PARTITIONS
+from functions.model.lakerow import COLUMNS, EVENTS_PREFIX, PARTITIONS, ROLLUPS_PREFIX
 from pipeline.nag import acknowledge
 
 RESULTS_DAYS = 7
@@ -140,14 +139,20 @@ class Lake(Construct):
         )
 
     def grant_writer(self, function: lambda_.Function) -> None:
-        """PutObject on events/* only."""
+        """PutObject on events/*; DeleteObject on rollups/* (late rows drop their day's stored panels)."""
         function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=list(WRITER_ACTIONS), resources=[self.bucket.arn_for_objects(f"{EVENTS_PREFIX}/*")]
             )
         )
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:DeleteObject"], resources=[self.bucket.arn_for_objects(f"{ROLLUPS_PREFIX}/*")]
+            )
+        )
         assert function.role is not None
         self._acknowledge_prefix(function.role, self.bucket, EVENTS_PREFIX)
+        self._acknowledge_prefix(function.role, self.bucket, ROLLUPS_PREFIX)
 
     def grant_reader(self, function: lambda_.Function) -> None:
         """Athena in this workgroup, the Glue table's metadata, the events (read), the rollups (read and

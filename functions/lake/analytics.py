@@ -14,7 +14,6 @@ unless a value outside every day's top 1,000 would have made it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import time
@@ -30,10 +29,9 @@ from functions.lake.config import LakeConfig
 from functions.lake.engines import Engine
 from functions.lake.queries import PANEL_COLUMNS, TOP, Scope, funnel_sql, panels_sql
 from functions.model.explore import Filter
+from functions.model.lakerow import FINISHED_AFTER_DAYS, rollup_key
 
 ROLLUP_TOP = 1000
-FINISHED_AFTER_DAYS = 2  # a day is final once no queued visit can still belong to it in practice
-ROLLUP_PREFIX = "rollups"
 SUMS = ("visits", "visitors", "pageviews", "bounces", "entries", "duration_ms", "events", "top_ms", "top_n")
 HEADLINES = ("visits", "visitors", "pageviews", "views_per_visit", "bounce_rate", "visit_duration", "events")
 
@@ -148,8 +146,7 @@ class Explorer:
         return _merge(rows)
 
     def _rollup_key(self, question: Question, day: str) -> str:
-        goals = hashlib.sha256(",".join(g.spec for g in question.goals).encode()).hexdigest()[:12]
-        return f"{ROLLUP_PREFIX}/site={question.site}/day={day}/{goals}.json"
+        return rollup_key(question.site, day, (g.spec for g in question.goals))
 
     def _rollups(self, question: Question, start: date, end: date) -> Rows:
         days = [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]

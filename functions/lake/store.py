@@ -44,6 +44,14 @@ def put(config: LakeConfig, key: str, body: bytes, content_type: str = "applicat
         raise
 
 
+def delete(config: LakeConfig, key: str) -> None:
+    """Remove an object if it is there (deleting a missing key is no error, in S3 as here)."""
+    if config.bucket:
+        s3().delete_object(Bucket=config.bucket, Key=key)
+        return
+    (Path(config.directory) / key).unlink(missing_ok=True)
+
+
 def get(config: LakeConfig, key: str) -> bytes | None:
     """The object's bytes, None when there is none."""
     if config.bucket:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from datetime import date, timedelta
 from typing import Any
 
 from functions.model import browsers, channels, devices
@@ -44,6 +45,11 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 PARTITIONS: tuple[tuple[str, str, str], ...] = (("site", "VARCHAR", "string"), ("day", "VARCHAR", "string"))
 EVENTS_PREFIX = "events"
+ROLLUPS_PREFIX = "rollups"
+# A day's unfiltered panels are computed once and stored (a rollup) from this many days after it; rows
+# that arrive later for it (a dead letter redriven days after) drop its rollup, which is then computed
+# again (functions.lake.sink).
+FINISHED_AFTER_DAYS = 2
 
 
 def row_of(visit: Visit) -> dict[str, Any]:
@@ -88,6 +94,17 @@ def object_key(site: str, day: str, visit_ids: Iterable[str]) -> str:
     of the same visits writes the same object again (duplicates across batches are removed at query time)."""
     digest = hashlib.sha256("\n".join(sorted(visit_ids)).encode()).hexdigest()[:32]
     return f"{EVENTS_PREFIX}/site={site}/day={day}/{digest}.json.gz"
+
+
+def rollup_key(site: str, day: str, goal_specs: Iterable[str]) -> str:
+    """Where a site's day's panels are kept, per list of declared goals (their completions are in it)."""
+    goals = hashlib.sha256(",".join(goal_specs).encode()).hexdigest()[:12]
+    return f"{ROLLUPS_PREFIX}/site={site}/day={day}/{goals}.json"
+
+
+def finished(day: str, today: date) -> bool:
+    """Whether a day may have a stored rollup (its panels computed once)."""
+    return date.fromisoformat(day) <= today - timedelta(days=FINISHED_AFTER_DAYS)
 
 
 def encode_rows(rows: Iterable[dict[str, Any]]) -> bytes:

@@ -50,7 +50,7 @@ def write_batch(records: Records, settings: Settings) -> dict[str, Any]:
         counter_shards=settings.counter_shards,
         aggregate_shards=settings.aggregate_shards,
         goals=settings.goals,
-        lake=sink.appender(settings.default_site),
+        lake=sink.appender(settings.default_site, goals=settings.goals),
     )
     outcome = writer.write([_message(record) for record in records])
     failures = []

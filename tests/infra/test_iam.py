@@ -37,6 +37,7 @@ EXPECTED = {
         "sqs:GetQueueAttributes",
         "sqs:GetQueueUrl",
         "s3:PutObject",  # the lake's events/* (tests/infra/test_lake.py checks where)
+        "s3:DeleteObject",  # the lake's rollups/*: late rows drop their day's stored panels
     },
     "status": LOGS
     | XRAY

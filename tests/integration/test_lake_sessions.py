@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from functions.core.environment import ENVIRONMENT
+from functions.core.goals import parse_goals
 from functions.lake import sink
 from functions.lake.config import LakeConfig
 from functions.model.explore import DIMENSIONS
@@ -210,3 +211,29 @@ def test_the_query_command_reads_the_same_visits(scripted: Any) -> None:
 def test_bad_sql_is_one_line_and_exit_2(scripted: Any, sql: str) -> None:
     result = CliRunner().invoke(app, ["query", sql, "--lake-dir", str(scripted[0])])
     assert result.exit_code == 2 and result.stderr.startswith("error: ") and "Traceback" not in result.output
+
+
+def test_late_rows_for_a_finished_day_drop_its_stored_panels(
+    explore: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dead letter redriven days later: its rows reach a day whose panels are already stored; the next
+    view has them (the writer's sink drops the day's rollup after writing the late object)."""
+    day = DAYS[0]  # finished: its panels are computed once and stored
+    goals = parse_goals(lake.GOALS)
+    everyone = lake.script(SITES[:1], [day], 25)
+    first, late = everyone[:40], everyone[40:]  # visitors 0-19, then 20-24
+    config = LakeConfig(directory=str(tmp_path))
+    sink.append(config, [v for s in first for v in s.visits()], SITES[0], goals)
+    monkeypatch.setenv("LAKE_DIR", str(tmp_path))
+    monkeypatch.setenv("LAKE_CACHE_SECONDS", "0")
+    ENVIRONMENT.reset()
+    period = {"from": day.isoformat(), "to": day.isoformat()}
+    status, body = explore(**period)
+    assert (status, body["summary"]) == (200, lake.summary(first))
+    stored = list((tmp_path / "rollups" / f"site={SITES[0]}" / f"day={day}").glob("*.json"))
+    assert len(stored) == 1 and explore(**period)[1]["sources"]["rollup_days"] == 1  # read back, not queried
+
+    sink.append(config, [v for s in late for v in s.visits()], SITES[0], goals)
+
+    assert not stored[0].exists()
+    assert explore(**period)[1]["summary"] == lake.summary(everyone)
