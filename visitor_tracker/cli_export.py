@@ -156,13 +156,14 @@ def _lake_source(
     """A day's rows of the site from the lake (DuckDB over local mode's lake, Athena with --stack), and
     their columns."""
     from functions.lake.engines import QueryFailed
+    from functions.model.sites import lake_partitions
     from visitor_tracker import export_lake, lake_query
 
     try:
         body = pipeline.fetch_status(site=site)
     except DiscoveryError as exc:
         raise base.CliError(str(exc)) from None
-    parts = export_lake.partitions(str(body.get("site")), [str(s) for s in body.get("sites") or []])
+    parts = lake_partitions(str(body.get("site")), [str(s) for s in body.get("sites") or []])
     options = ctx.find_object(base._Options)
     stack = options.stack if options is not None else None
     if stack:

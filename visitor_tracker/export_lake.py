@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from functions.core.sites import DEFAULT_SITE_NAME
 from functions.lake.dialect import literal
 from functions.lake.engines import DEDUPED_VIEW, Result
 
@@ -36,13 +35,6 @@ LAKE_COLUMNS = (
     "bot_class",
 )
 Runner = Callable[[str, str], Result]  # (sql, day) -> the engine's result, the day's partitions only
-
-
-def partitions(site: str, sites: Sequence[str]) -> tuple[str, ...]:
-    """The lake's ``site`` values of a site: the default site's rows of before ``sites`` listed it are
-    under ``default`` (functions.status.explore does the same)."""
-    is_default = bool(sites) and site == sites[0] and site != DEFAULT_SITE_NAME
-    return (site, DEFAULT_SITE_NAME) if is_default else (site,)
 
 
 def day_sql(sites: Sequence[str], day: str) -> str:

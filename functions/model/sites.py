@@ -11,10 +11,11 @@ one-site deployment (``functions.model.keys.in_site``), so listing a deployment'
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from functions.core.settings import Settings
-from functions.core.sites import Site, domain_name
+from functions.core.sites import DEFAULT_SITE_NAME, Site, domain_name
 
 SITE_PARAMETER = "site"
 
@@ -70,6 +71,14 @@ def origin_allowed(settings: Settings, site: str | None, origin: str | None, ref
             return False
         origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
     return origin is None or origin.rstrip("/") in declared.origins
+
+
+def lake_partitions(name: str, listed: Sequence[str]) -> tuple[str, ...]:
+    """The lake's ``site`` values of a site: the default (first listed) site's rows written before ``SITES``
+    listed it are under ``default``, the name of a deployment's one site."""
+    if listed and name == listed[0] and name != DEFAULT_SITE_NAME:
+        return (name, DEFAULT_SITE_NAME)
+    return (name,)
 
 
 def names(settings: Settings) -> list[str]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from functions.core import http
 from functions.core.observability import logger
 from functions.core.settings import Settings
-from functions.core.sites import DEFAULT_SITE_NAME
 from functions.lake import analytics, store
 from functions.lake.config import LakeConfig, get_config
 from functions.lake.duck import DuckDBEngine
@@ -43,8 +42,7 @@ def question_of(settings: Settings, query: dict[str, str]) -> analytics.Question
     # The handler has refused an unknown site (404); the default site's rows of before SITES was set are
     # under its old name, ``default``: they are the default site's too.
     resolved = sites.resolve(settings, query.get(sites.SITE_PARAMETER))
-    site = sites.name_of(settings, resolved)
-    also = (DEFAULT_SITE_NAME,) if resolved is None and settings.sites else ()
+    site, *also = sites.lake_partitions(sites.name_of(settings, resolved), [s.domain for s in settings.sites])
     compare = (query.get("compare") or "").strip().lower()
     if compare not in ("", "0", "1", "true", "false"):
         raise explore.BadExplore("compare must be 1 or 0")
@@ -58,7 +56,7 @@ def question_of(settings: Settings, query: dict[str, str]) -> analytics.Question
         goals=settings.goals,
         compare=compare in ("1", "true"),
         funnel=funnel,
-        also=also,
+        also=tuple(also),
     )
 
 

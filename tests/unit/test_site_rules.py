@@ -92,3 +92,10 @@ def test_a_sites_keys_are_its_own_and_the_default_sites_unchanged() -> None:
     assert keys.out_of_site(keys.in_site(day, "shop.example")) == day
     assert keys.FAMILY_LEADING_KEYS["aggregates"] == ("AGG#*", "S#*#AGG#*")
     assert keys.FAMILY_LEADING_KEYS["access"] == ("ACCESS",)  # tokens belong to the deployment
+
+
+def test_the_default_sites_lake_rows_of_before_sites_are_its_own() -> None:
+    assert sites.lake_partitions("blog.example", ["blog.example", "shop.example"]) == ("blog.example", "default")
+    assert sites.lake_partitions("shop.example", ["blog.example", "shop.example"]) == ("shop.example",)
+    assert sites.lake_partitions("default", ["default"]) == ("default",)  # a deployment without SITES
+    assert sites.lake_partitions("default", []) == ("default",)
